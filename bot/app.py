@@ -1,0 +1,201 @@
+"""The composition root: the only place that builds the engine, the Bot, delivery and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import PRODUCTION, TelegramAPIServer
+from aiohttp import web
+
+from bot.clock import SystemClock
+from bot.config import Settings, SettingsError
+from bot.delivery import Delivery
+from bot.ports import Clock, FailureReason, Priority
+from bot.services.admins import AdminDirectory
+from bot.services.engagement import EngagementRecorder
+from bot.services.readiness import ReadinessService
+from bot.services.stats import StatsService
+from handlers import membership, stats
+from handlers.intake import UpdateIntake
+from handlers.polling import UpdatePoller
+from handlers.transport import AiogramTransport
+from handlers.webhook import webhook_app
+from storage.engine import create_engine, session_factory
+from storage.migrate import is_up_to_date, upgrade_to_head
+from storage.uow import SqlUnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+# Updates Telegram sends only when asked by name, on top of what the routers handle.
+ALLOWED_UPDATES = (
+    "message",
+    "edited_message",
+    "chat_member",
+    "my_chat_member",
+    "message_reaction",
+    "message_reaction_count",
+    "callback_query",
+)
+
+COMMANDS = ({"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},)
+
+
+@dataclass(frozen=True, slots=True)
+class BotIdentity:
+    """Who the bot is, from getMe."""
+
+    id: int
+    username: str
+    reads_all_group_messages: bool
+
+
+def build_dispatcher() -> Dispatcher:
+    """A dispatcher with one router per feature."""
+    dispatcher = Dispatcher()
+    dispatcher.include_routers(membership.router, stats.router)
+    return dispatcher
+
+
+def allowed_updates(dispatcher: Dispatcher) -> list[str]:
+    return sorted(set(dispatcher.resolve_used_update_types()) | set(ALLOWED_UPDATES))
+
+
+async def prepare_database(settings: Settings) -> None:
+    """Migrate a database that is behind when allowed to; refuse to run on it otherwise."""
+    if await is_up_to_date(settings.database_url):
+        return
+    if not settings.migrates_itself:
+        raise SettingsError(
+            "DATABASE_URL points at a database that is behind: run `groupops migrate` first "
+            "(or set AUTO_MIGRATE=true)"
+        )
+    log.info("migrating the database to the latest schema")
+    await upgrade_to_head(settings.database_url)
+
+
+class GroupOps:
+    """The running bot: storage, delivery, recorder and routers, wired once."""
+
+    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        token = settings.require_token()
+        api = (
+            PRODUCTION
+            if settings.telegram_api_base.rstrip("/") == "https://api.telegram.org"
+            else TelegramAPIServer.from_base(settings.telegram_api_base.rstrip("/"))
+        )
+        self.bot = Bot(token, session=AiohttpSession(api=api))
+        self.engine = create_engine(settings.database_url)
+        self.uow_factory = SqlUnitOfWorkFactory(session_factory(self.engine))
+        self.delivery = Delivery(
+            AiogramTransport(self.bot),
+            on_refusal=self._tell_ops,
+            uow_factory=self.uow_factory,
+            wall_clock=self.clock,
+        )
+        self.recorder = EngagementRecorder(
+            self.uow_factory,
+            self.clock,
+            batch_size=settings.ingest_batch_size,
+            flush_interval=settings.ingest_flush_ms / 1000,
+            max_buffer=settings.ingest_queue_size,
+        )
+        self.dispatcher = build_dispatcher()
+        self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder)
+        self.identity: BotIdentity | None = None
+
+    async def start(self) -> BotIdentity:
+        """Migrate if needed, start delivery and the recorder, learn who the bot is."""
+        await prepare_database(self.settings)
+        await self.delivery.start()
+        me = await self.delivery.call("getMe", {}, priority=Priority.MODERATION)
+        if not me.ok:
+            await self.delivery.stop(drain=False)
+            raise SettingsError(f"BOT_TOKEN was refused by Telegram: {me.detail or me.reason}")
+        result: dict[str, Any] = me.result
+        self.identity = BotIdentity(
+            id=int(result["id"]),
+            username=str(result.get("username", "")),
+            reads_all_group_messages=bool(result.get("can_read_all_group_messages", False)),
+        )
+        await self.delivery.resume_pending()
+        await self.recorder.start()
+        self.dispatcher.workflow_data.update(
+            gateway=self.delivery,
+            recorder=self.recorder,
+            stats=StatsService(self.uow_factory, self.clock, self.settings.default_timezone),
+            admins=AdminDirectory(self.delivery, self.clock, self.settings.admin_cache_seconds),
+            readiness=ReadinessService(
+                self.delivery, self.identity.id, self.identity.reads_all_group_messages
+            ),
+            ops_chat_id=self.settings.ops_chat_id,
+        )
+        await self.delivery.call("setMyCommands", {"commands": list(COMMANDS)})
+        if not self.identity.reads_all_group_messages:
+            log.warning(
+                "@%s has privacy mode on: in groups where it is not an admin it sees only "
+                "commands. Make it an admin, or send /setprivacy to @BotFather and Disable.",
+                self.identity.username,
+            )
+        log.info("started as @%s (id %s)", self.identity.username, self.identity.id)
+        return self.identity
+
+    async def stop(self) -> None:
+        """Finish handlers, write buffered events, drain delivery, close connections."""
+        await self.intake.drain()
+        await self.recorder.stop()
+        await self.delivery.stop(drain=True)
+        await self.bot.session.close()
+        await self.engine.dispose()
+
+    async def run_polling(self, stopping: asyncio.Event) -> None:
+        """Long-poll until `stopping` is set."""
+        await self.delivery.call("deleteWebhook", {"drop_pending_updates": False})
+        poller = UpdatePoller(self.bot, self.intake, allowed_updates(self.dispatcher))
+        task = asyncio.create_task(poller.run())
+        stop_waiter = asyncio.create_task(stopping.wait())
+        done, _ = await asyncio.wait({task, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+        poller.stop()
+        stop_waiter.cancel()
+        await task  # re-raises a fatal polling error
+
+    async def run_webhook(self, stopping: asyncio.Event) -> None:
+        """Serve the webhook until `stopping` is set."""
+        settings = self.settings
+        secret = settings.webhook_secret.get_secret_value()
+        if not settings.webhook_url or not secret:
+            raise SettingsError("WEBHOOK_URL and WEBHOOK_SECRET must both be set for --webhook")
+        runner = web.AppRunner(webhook_app(self.intake, settings.webhook_path, secret))
+        await runner.setup()
+        site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
+        await site.start()
+        outcome = await self.delivery.call(
+            "setWebhook",
+            {
+                "url": settings.webhook_url,
+                "secret_token": secret,
+                "allowed_updates": allowed_updates(self.dispatcher),
+            },
+        )
+        if not outcome.ok:
+            await runner.cleanup()
+            raise SettingsError(f"WEBHOOK_URL was refused by Telegram: {outcome.detail}")
+        log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port,
+                 settings.webhook_path)
+        try:
+            await stopping.wait()
+        finally:
+            await runner.cleanup()
+
+    async def _tell_ops(self, chat_id: int | None, reason: FailureReason, detail: str) -> None:
+        log.warning("Telegram refused a call to chat %s: %s (%s)", chat_id, reason.value, detail)
+        ops = self.settings.ops_chat_id
+        if ops is not None and chat_id != ops:
+            text = f"⚠️ chat {chat_id}: {reason.value} — {detail}"
+            await self.delivery.send_message(ops, text, priority=Priority.MODERATION)

@@ -1,0 +1,92 @@
+"""Settings from the environment and `.env`, checked once at start-up."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_TOKEN_RE = re.compile(r"^\d+:[A-Za-z0-9_-]{20,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names the key."""
+
+
+class Settings(BaseSettings):
+    """Everything groupops reads from its environment (see `.env.example`)."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr = Field(default=SecretStr(""), description="BotFather's token")
+    database_url: str = "sqlite+aiosqlite:///./groupops.db"
+    auto_migrate: bool | None = None  # None: on for SQLite, off for PostgreSQL
+    telegram_api_base: str = "https://api.telegram.org"
+    webhook_url: str = ""
+    webhook_secret: SecretStr = SecretStr("")
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8081, ge=1, le=65535)
+    webhook_path: str = "/telegram/webhook"
+    ops_chat_id: int | None = None
+    default_timezone: str = "UTC"
+    log_level: str = "INFO"
+    ingest_batch_size: int = Field(default=100, ge=1, le=10_000)
+    ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
+    ingest_queue_size: int = Field(default=10_000, ge=100)
+    admin_cache_seconds: int = Field(default=300, ge=0)
+
+    @field_validator("default_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("use one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+            raise ValueError(
+                "use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db"
+            )
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def migrates_itself(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
+
+    def require_token(self) -> str:
+        """The bot token, or a SettingsError naming BOT_TOKEN."""
+        token = self.bot_token.get_secret_value()
+        if not token:
+            raise SettingsError("BOT_TOKEN is not set: put the token BotFather gave you in .env")
+        if not _TOKEN_RE.match(token):
+            raise SettingsError("BOT_TOKEN is malformed: expected digits, a colon and the secret")
+        return token
+
+
+def load_settings(env_file: Path | str | None = ".env", **overrides: object) -> Settings:
+    """Read settings; a bad value becomes one SettingsError line naming its key."""
+    try:
+        return Settings(_env_file=env_file, **overrides)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = str(first["loc"][0]).upper() if first["loc"] else "settings"
+        raise SettingsError(f"{key} is invalid: {first['msg']}") from None

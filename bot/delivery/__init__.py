@@ -1,0 +1,17 @@
+"""The outbound queue every Telegram call goes through: limits, priorities, retries, outbox."""
+
+from bot.delivery.gateway import DEFAULT_LIMITS, Delivery, DeliveryMetrics, OnRefusal
+from bot.delivery.limits import DeliveryLimits, SlidingWindow, TokenBucket, is_posting
+from bot.delivery.refusals import refusal_reason
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "Delivery",
+    "DeliveryLimits",
+    "DeliveryMetrics",
+    "OnRefusal",
+    "SlidingWindow",
+    "TokenBucket",
+    "is_posting",
+    "refusal_reason",
+]

@@ -1,0 +1,102 @@
+"""`groupops demo`: the bot, the simulator and a small scripted community in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from pathlib import Path
+
+from bot.app import GroupOps
+from bot.config import Settings
+from simulator import Simulator
+
+log = logging.getLogger(__name__)
+
+PEOPLE = (
+    ("Alice", "en"),
+    ("李雷", "zh-hans"),
+    ("Bob", "en"),
+    ("韩梅梅", "zh-hans"),
+    ("Carol", "en"),
+    ("Dmitri", "ru"),
+)
+LINES = (
+    "Good morning everyone!",
+    "Has anyone tried the new release?",
+    "大家好，今天的活动几点开始？",
+    "Here is the link to the docs: https://example.org/docs",
+    "谢谢分享！",
+    "I can help with that.",
+    "What time is the meetup?",
+    "👍",
+)
+
+
+async def run_demo(database_url: str, seconds: float = 0) -> int:
+    """Play a small community through the simulator and show what groupops made of it."""
+    if database_url.startswith("sqlite+aiosqlite:///./"):
+        Path(database_url.removeprefix("sqlite+aiosqlite:///")).unlink(missing_ok=True)
+    async with Simulator() as sim:
+        bot = sim.create_bot(username="groupops_demo_bot", first_name="GroupOps")
+        people = [sim.create_user(first_name=name, language_code=lang) for name, lang in PEOPLE]
+        owner = people[0]
+        group = sim.create_group(title="Demo Community", creator_id=owner.id)
+        ops = sim.create_group(title="Demo Moderators", creator_id=owner.id)
+        sim.add_bot(ops, bot.id, admin=False)
+        settings = Settings(
+            bot_token=bot.token,  # type: ignore[arg-type]
+            telegram_api_base=sim.url,
+            database_url=database_url,
+            ops_chat_id=ops,
+        )
+        app = GroupOps(settings)
+        identity = await app.start()
+        print(f"simulator at {sim.url}; bot @{identity.username} polling; database {database_url}")
+        stopping = asyncio.Event()
+        polling = asyncio.create_task(app.run_polling(stopping))
+        try:
+            await _play(sim, group, bot.id, people)
+            if seconds:
+                await asyncio.sleep(seconds)
+            _show(sim, group, ops)
+        finally:
+            stopping.set()
+            await polling
+            await app.stop()
+    return 0
+
+
+async def _play(sim: Simulator, group: int, bot_id: int, people: list) -> None:  # type: ignore[type-arg]
+    rng = random.Random(7)
+    sim.add_bot(group, bot_id, admin=True)
+    await asyncio.sleep(0.3)
+    for person in people[1:]:
+        sim.join(group, person.id, inviter_id=people[0].id)
+    posted: list[int] = []
+    for turn in range(40):
+        author = rng.choice(people)
+        reply_to = rng.choice(posted) if posted and rng.random() < 0.3 else None
+        message = sim.post(group, author.id, text=rng.choice(LINES), reply_to=reply_to)
+        posted.append(message["message_id"])
+        if turn % 5 == 0:
+            sim.react(group, message["message_id"], rng.choice(people).id, ["👍"])
+        await asyncio.sleep(0.02)
+    sim.edit(group, posted[0], text="Good morning everyone! (edited)")
+    sim.leave(group, people[-1].id)
+    sim.post(group, people[2].id, text="/stats")  # not an admin: a polite refusal
+    sim.post(group, people[0].id, text="/stats")  # the owner: the report
+    for _ in range(100):
+        if len([m for m in sim.sent(group) if "📊" in m.get("text", "")]) >= 1:
+            break
+        await asyncio.sleep(0.05)
+
+
+def _show(sim: Simulator, group: int, ops: int) -> None:
+    print("\n--- what the bot said in the group ---")
+    for message in sim.sent(group):
+        print(message.get("text", ""))
+        print()
+    print("--- what the bot told the moderators ---")
+    for message in sim.sent(ops):
+        print(message.get("text", ""))

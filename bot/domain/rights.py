@@ -1,0 +1,63 @@
+"""What the bot needs to do its work in a group, and what is missing, as data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Gap(StrEnum):
+    """One thing the bot cannot see or do, named for the fix a person makes."""
+
+    NOT_ADMIN = "not_admin"
+    PRIVACY_MODE = "privacy_mode"
+    CANNOT_DELETE = "can_delete_messages"
+    CANNOT_RESTRICT = "can_restrict_members"
+    CANNOT_PIN = "can_pin_messages"
+    CANNOT_INVITE = "can_invite_users"
+
+
+# The admin rights each feature leans on; the order is the order people are told.
+NEEDED_RIGHTS: tuple[Gap, ...] = (
+    Gap.CANNOT_DELETE,
+    Gap.CANNOT_RESTRICT,
+    Gap.CANNOT_PIN,
+    Gap.CANNOT_INVITE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Readiness:
+    """The bot's standing in one group: what it lacks (empty when it lacks nothing)."""
+
+    chat_id: int
+    gaps: tuple[Gap, ...]
+
+    @property
+    def ready(self) -> bool:
+        return not self.gaps
+
+    @property
+    def sees_all_messages(self) -> bool:
+        # An admin bot sees every message even with privacy mode on.
+        return Gap.NOT_ADMIN not in self.gaps or Gap.PRIVACY_MODE not in self.gaps
+
+
+def assess(
+    chat_id: int,
+    *,
+    status: str,
+    rights: frozenset[str],
+    reads_all_group_messages: bool,
+) -> Readiness:
+    """Compare the bot's member status and rights in a group with what groupops needs."""
+    gaps: list[Gap] = []
+    is_admin = status in {"administrator", "creator"}
+    if not is_admin:
+        gaps.append(Gap.NOT_ADMIN)
+        if not reads_all_group_messages:
+            gaps.append(Gap.PRIVACY_MODE)
+        gaps.extend(NEEDED_RIGHTS)
+    elif status == "administrator":
+        gaps.extend(gap for gap in NEEDED_RIGHTS if gap.value not in rights)
+    return Readiness(chat_id=chat_id, gaps=tuple(gaps))

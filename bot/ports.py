@@ -1,0 +1,264 @@
+"""The ports services talk to: units of work with repositories, the chat gateway and the clock.
+
+Nothing here knows aiogram, SQLAlchemy or aiohttp; adapters live in `storage/`, `bot/delivery`
+and `handlers/`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum, StrEnum
+from types import TracebackType
+from typing import Any, Protocol, Self
+
+from bot.domain.events import EngagementEvent, GroupRef
+
+# --- time -------------------------------------------------------------------------------------
+
+
+class Clock(Protocol):
+    """Where time comes from (invariant 4)."""
+
+    def now(self) -> datetime:
+        """The current time, aware, in UTC."""
+        ...
+
+
+# --- storage ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class GroupSettings:
+    """A group's stored settings."""
+
+    chat_id: int
+    title: str
+    timezone: str = "UTC"
+    language: str = "en"
+    store_text: bool = False
+    text_retention_days: int = 30
+
+
+@dataclass(frozen=True, slots=True)
+class WindowStats:
+    """Activity in one group over [since, until)."""
+
+    messages: int
+    active_members: int
+    new_members: int
+
+
+@dataclass(frozen=True, slots=True)
+class OutboxItem:
+    """A durable outbound intent: recorded before it is sent, marked sent after."""
+
+    id: int
+    dedup_key: str
+    chat_id: int
+    method: str
+    params: dict[str, Any]
+    priority: int
+    created_at: datetime
+    sent_at: datetime | None = None
+    failed_reason: str | None = None
+    result_message_id: int | None = None
+
+
+class GroupRepository(Protocol):
+    async def upsert_many(self, groups: Sequence[GroupRef], seen_at: datetime) -> None:
+        """Insert new groups and refresh titles of known ones."""
+        ...
+
+    async def get(self, chat_id: int) -> GroupSettings | None: ...
+
+    async def update_settings(self, settings: GroupSettings) -> None: ...
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Move a group's history from a basic group id to its supergroup id."""
+        ...
+
+
+class MemberRepository(Protocol):
+    async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
+        """Upsert users and memberships seen in events: names, language, first/last seen,
+        joins (with inviter or link) and leaves."""
+        ...
+
+
+class EventRepository(Protocol):
+    async def add_many(self, events: Sequence[EngagementEvent]) -> int:
+        """Insert events, skipping those whose dedup key is stored; return how many were new."""
+        ...
+
+    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats: ...
+
+    async def purge_text_before(self, chat_id: int, before: datetime) -> int:
+        """Forget stored message text older than `before`; return rows changed."""
+        ...
+
+
+class OutboxRepository(Protocol):
+    async def add(
+        self, dedup_key: str, chat_id: int, method: str, params: dict[str, Any], priority: int,
+        created_at: datetime,
+    ) -> OutboxItem:
+        """Record an intent (or return the one already recorded under this key)."""
+        ...
+
+    async def pending(self, limit: int = 1000) -> list[OutboxItem]:
+        """Intents neither sent nor failed, oldest first."""
+        ...
+
+    async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None: ...
+
+    async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction: repositories that never commit, and an explicit commit."""
+
+    groups: GroupRepository
+    members: MemberRepository
+    events: EventRepository
+    outbox: OutboxRepository
+
+    async def __aenter__(self) -> Self: ...
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+        ...
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> UnitOfWork: ...
+
+
+# --- outbound ---------------------------------------------------------------------------------
+
+
+class Priority(IntEnum):
+    """Lower is served first (invariant 2)."""
+
+    MODERATION = 0  # deletes, restrictions, bans, handoff alerts
+    REPLY = 1  # answers to commands
+    CONTENT = 2  # scheduled posts, digests
+
+
+class FailureReason(StrEnum):
+    """Why Telegram refused a call, in the words callers act on."""
+
+    MISSING_RIGHTS = "missing_rights"  # the bot lacks the admin right needed
+    MESSAGE_TOO_OLD = "message_too_old"  # a delete of a message older than 48 h
+    MESSAGE_NOT_FOUND = "message_not_found"
+    BOT_REMOVED = "bot_removed"  # kicked from the group, or the group is gone
+    CHAT_NOT_FOUND = "chat_not_found"
+    BAD_REQUEST = "bad_request"  # anything else Telegram answered 400 to
+    GAVE_UP = "gave_up"  # transient failures past the retry limit
+    SHED = "shed"  # dropped by back-pressure when the queue was full
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one outbound call."""
+
+    ok: bool
+    result: Any = None  # the decoded Bot API result when ok
+    reason: FailureReason | None = None
+    detail: str = ""
+
+    @property
+    def message_id(self) -> int | None:
+        if self.ok and isinstance(self.result, dict):
+            mid = self.result.get("message_id")
+            return int(mid) if mid is not None else None
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class ChatAdmin:
+    """One administrator of a group, as getChatAdministrators tells it."""
+
+    user_id: int
+    is_bot: bool
+    status: str  # "creator" or "administrator"
+    is_anonymous: bool = False
+    rights: frozenset[str] = field(default_factory=frozenset)  # e.g. "can_delete_messages"
+
+
+class ChatGateway(Protocol):
+    """Everything sent to Telegram (invariant 2): implemented by `bot.delivery`."""
+
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        priority: Priority = Priority.REPLY,
+        chat_id: int | None = None,
+    ) -> Outcome:
+        """Queue one Bot API call and wait for its outcome."""
+        ...
+
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        priority: Priority = Priority.REPLY,
+        reply_to_message_id: int | None = None,
+        thread_id: int | None = None,
+    ) -> Outcome: ...
+
+    async def delete_message(
+        self, chat_id: int, message_id: int, *, priority: Priority = Priority.MODERATION
+    ) -> Outcome: ...
+
+    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin]:
+        """The group's admins; empty when the bot cannot see them."""
+        ...
+
+    async def get_chat_member_status(self, chat_id: int, user_id: int) -> ChatAdmin | None:
+        """A member's admin status and rights, or None when not an admin."""
+        ...
+
+
+class BotApiError(Exception):
+    """A Bot API call failed; subclasses say whether and when to try again."""
+
+
+class RetryAfter(BotApiError):
+    """Telegram answered 429: wait exactly `retry_after` seconds before the next try."""
+
+    def __init__(self, retry_after: float, description: str = "") -> None:
+        super().__init__(description or f"Flood control exceeded. Retry in {retry_after} seconds")
+        self.retry_after = retry_after
+
+
+class TransientError(BotApiError):
+    """5xx, a time-out or a dropped connection: worth retrying with backoff."""
+
+
+class Refused(BotApiError):
+    """400 or 403: retrying will not help."""
+
+    def __init__(self, error_code: int, description: str) -> None:
+        super().__init__(f"{error_code}: {description}")
+        self.error_code = error_code
+        self.description = description
+
+
+class BotApiTransport(Protocol):
+    """Executes one Bot API call (the aiogram adapter lives in `handlers/`)."""
+
+    async def execute(self, method: str, params: dict[str, Any]) -> Any:
+        """Run `method` with `params`; return the decoded result or raise a `BotApiError`."""
+        ...

@@ -1,0 +1,42 @@
+"""Who may run moderator commands: admin status, cached and refreshed (invariant 8)."""
+
+from __future__ import annotations
+
+import logging
+
+from bot.ports import ChatAdmin, ChatGateway, Clock
+
+log = logging.getLogger(__name__)
+
+
+class AdminDirectory:
+    """Caches each group's administrators for `ttl` seconds; `forget` drops a group's entry."""
+
+    def __init__(self, gateway: ChatGateway, clock: Clock, ttl: float = 300.0) -> None:
+        self._gateway = gateway
+        self._clock = clock
+        self._ttl = ttl
+        self._cache: dict[int, tuple[float, dict[int, ChatAdmin]]] = {}
+
+    async def is_admin(self, chat_id: int, user_id: int | None, sender_chat_id: int | None) -> bool:
+        """True for the group's admins, including anonymous admins posting as the group."""
+        if sender_chat_id is not None and sender_chat_id == chat_id:
+            # Only admins can post anonymously as the group itself.
+            return True
+        if user_id is None:
+            return False
+        return user_id in await self.admins(chat_id)
+
+    async def admins(self, chat_id: int) -> dict[int, ChatAdmin]:
+        now = self._clock.now().timestamp()
+        cached = self._cache.get(chat_id)
+        if cached is not None and now - cached[0] < self._ttl:
+            return cached[1]
+        admins = {admin.user_id: admin for admin in await self._gateway.get_chat_administrators(chat_id)}
+        self._cache[chat_id] = (now, admins)
+        log.debug("refreshed %d admins of chat %s", len(admins), chat_id)
+        return admins
+
+    def forget(self, chat_id: int) -> None:
+        """Drop a group's cached admins (a chat_member update changed someone's status)."""
+        self._cache.pop(chat_id, None)

@@ -1,0 +1,193 @@
+"""Record engagement events in batches: nothing lost, nothing twice (invariant 1).
+
+Handlers hand events to `EngagementRecorder.record` (cheap: an append to a bounded buffer). A
+writer task commits them in batches of `batch_size` or every `flush_interval`, one unit of work
+per batch. Transports call `durable()` before confirming an update to Telegram, so an offset is
+confirmed only once its events are committed; a crash before that means Telegram redelivers,
+and the dedup key makes the redelivery harmless.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+
+from bot.domain.events import EngagementEvent, GroupMigrated, GroupRef
+from bot.ports import Clock, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class RecorderMetrics:
+    """Counters since start."""
+
+    recorded: int = 0
+    written: int = 0
+    duplicates: int = 0
+    batches: int = 0
+    failed_flushes: int = 0
+
+
+class EngagementRecorder:
+    """Buffers events and writes them in batches; `durable()` waits for them to be committed."""
+
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        clock: Clock,
+        *,
+        batch_size: int = 100,
+        flush_interval: float = 0.05,
+        max_buffer: int = 10_000,
+        retry_delay: float = 0.5,
+    ) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._max_buffer = max_buffer
+        self._retry_delay = retry_delay
+        self._buffer: list[EngagementEvent] = []
+        self._enqueued = 0  # sequence number of the last event accepted
+        self._committed = 0  # sequence number of the last event committed
+        self._waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._room.set()
+        self._task: asyncio.Task[None] | None = None
+        self._closing = False
+        self._known_groups: dict[int, GroupRef] = {}
+        self._stores_text: dict[int, bool] = {}
+        self.metrics = RecorderMetrics()
+
+    async def start(self) -> None:
+        if self._task is None:
+            self._closing = False
+            self._task = asyncio.create_task(self._run(), name="engagement-writer")
+
+    async def stop(self) -> None:
+        """Write whatever is buffered, then stop the writer."""
+        if self._task is None:
+            return
+        self._closing = True
+        self._wake.set()
+        await self._task
+        self._task = None
+
+    async def record(self, events: Sequence[EngagementEvent]) -> None:
+        """Accept events for writing; waits only when the buffer is full (back-pressure)."""
+        if not events:
+            return
+        while len(self._buffer) >= self._max_buffer:
+            self._room.clear()
+            self._wake.set()
+            await self._room.wait()
+        self._buffer.extend(events)
+        self._enqueued += len(events)
+        self.metrics.recorded += len(events)
+        if len(self._buffer) >= self._batch_size:
+            self._wake.set()
+
+    async def durable(self) -> None:
+        """Return once every event recorded before this call is committed."""
+        target = self._enqueued
+        if self._committed >= target:
+            return
+        if self._task is None:
+            raise RuntimeError("the recorder is not running")
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append((target, future))
+        self._wake.set()  # someone is waiting: flush now rather than at the next interval
+        await future
+
+    def forget_group_settings(self, chat_id: int) -> None:
+        """Drop the cached text policy of a group after its settings change."""
+        self._stores_text.pop(chat_id, None)
+
+    async def migrate_group(self, migration: GroupMigrated) -> None:
+        """Move a group's history to its supergroup id, after what is buffered is written."""
+        await self.durable()
+        async with self._uow_factory() as uow:
+            await uow.groups.migrate(migration.old_chat_id, migration.new_chat_id)
+            await uow.commit()
+        self._known_groups.pop(migration.old_chat_id, None)
+        self._stores_text.pop(migration.old_chat_id, None)
+        log.info("group %s migrated to %s", migration.old_chat_id, migration.new_chat_id)
+
+    async def _run(self) -> None:
+        while True:
+            if not self._buffer:
+                if self._closing:
+                    return
+                self._wake.clear()
+                await self._wake.wait()
+                continue
+            if len(self._buffer) < self._batch_size and not self._waiters and not self._closing:
+                # A partial batch: give it up to one interval to fill, unless someone waits.
+                self._wake.clear()
+                try:
+                    await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
+                except TimeoutError:
+                    pass
+            batch = self._buffer[: self._batch_size]
+            try:
+                await self._write(batch)
+            except Exception:
+                self.metrics.failed_flushes += 1
+                log.exception("writing %d events failed; retrying in %.1fs", len(batch),
+                              self._retry_delay)
+                await asyncio.sleep(self._retry_delay)
+                continue
+            del self._buffer[: len(batch)]
+            self._committed += len(batch)
+            if len(self._buffer) < self._max_buffer:
+                self._room.set()
+            self._release_waiters()
+
+    def _release_waiters(self) -> None:
+        still: list[tuple[int, asyncio.Future[None]]] = []
+        for target, future in self._waiters:
+            if self._committed >= target:
+                if not future.done():
+                    future.set_result(None)
+            else:
+                still.append((target, future))
+        self._waiters = still
+
+    async def _write(self, batch: list[EngagementEvent]) -> None:
+        now = self._clock.now()
+        async with self._uow_factory() as uow:
+            changed = [
+                event.group
+                for event in _unique_groups(batch)
+                if self._known_groups.get(event.group.chat_id) != event.group
+            ]
+            if changed:
+                await uow.groups.upsert_many(changed, now)
+            for chat_id in {event.group.chat_id for event in batch} - self._stores_text.keys():
+                settings = await uow.groups.get(chat_id)
+                self._stores_text[chat_id] = bool(settings and settings.store_text)
+            rows = [
+                event
+                if event.text is None or self._stores_text[event.group.chat_id]
+                else replace(event, text=None)
+                for event in batch
+            ]
+            new = await uow.events.add_many(rows)
+            await uow.members.observe_many(rows)
+            await uow.commit()
+        for group in changed:
+            self._known_groups[group.chat_id] = group
+        self.metrics.batches += 1
+        self.metrics.written += new
+        self.metrics.duplicates += len(batch) - new
+
+
+def _unique_groups(batch: list[EngagementEvent]) -> list[EngagementEvent]:
+    seen: dict[int, EngagementEvent] = {}
+    for event in batch:
+        seen[event.group.chat_id] = event  # the latest title wins
+    return list(seen.values())

@@ -1,0 +1,86 @@
+"""The bot joining groups, members changing status, and groups becoming supergroups."""
+
+from __future__ import annotations
+
+import logging
+
+from aiogram import F, Router
+from aiogram.filters import IS_MEMBER, JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
+from aiogram.types import ChatMemberUpdated, Message
+
+from bot.ports import ChatGateway, Priority
+from bot.services.admins import AdminDirectory
+from bot.services.engagement import EngagementRecorder
+from bot.services.readiness import ReadinessService
+from handlers import render
+from handlers.i18n import pick_locale
+from handlers.mapping import GROUP_TYPES, migration_from_message
+
+log = logging.getLogger(__name__)
+router = Router(name="membership")
+router.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+router.chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION))
+async def bot_added(
+    update: ChatMemberUpdated,
+    gateway: ChatGateway,
+    readiness: ReadinessService,
+    ops_chat_id: int | None,
+) -> None:
+    """Say hello (and what is recorded), then tell the ops chat what rights are missing."""
+    locale = pick_locale(update.from_user.language_code)
+    title = update.chat.title or str(update.chat.id)
+    log.info("added to group %s (%s) by %s", update.chat.id, title, update.from_user.id)
+    await gateway.send_message(update.chat.id, render.welcome(locale), priority=Priority.REPLY)
+    await _report_readiness(update, gateway, readiness, ops_chat_id, locale, title)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(IS_MEMBER >> IS_MEMBER))
+async def bot_rights_changed(
+    update: ChatMemberUpdated,
+    gateway: ChatGateway,
+    readiness: ReadinessService,
+    admins: AdminDirectory,
+    ops_chat_id: int | None,
+) -> None:
+    """The bot was promoted or demoted: check again what it can do."""
+    admins.forget(update.chat.id)
+    locale = pick_locale(update.from_user.language_code)
+    title = update.chat.title or str(update.chat.id)
+    await _report_readiness(update, gateway, readiness, ops_chat_id, locale, title)
+
+
+@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+async def bot_removed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
+    admins.forget(update.chat.id)
+    log.warning("removed from group %s (%s)", update.chat.id, update.chat.title)
+
+
+@router.chat_member()
+async def member_changed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
+    """Any status change may make or unmake an admin: drop the cached list."""
+    admins.forget(update.chat.id)
+
+
+@router.message(F.migrate_to_chat_id | F.migrate_from_chat_id)
+async def group_migrated(message: Message, recorder: EngagementRecorder) -> None:
+    migration = migration_from_message(message)
+    if migration is not None:
+        await recorder.migrate_group(migration)
+
+
+async def _report_readiness(
+    update: ChatMemberUpdated,
+    gateway: ChatGateway,
+    readiness: ReadinessService,
+    ops_chat_id: int | None,
+    locale: str,
+    title: str,
+) -> None:
+    report = await readiness.check(update.chat.id)
+    target = ops_chat_id if ops_chat_id is not None else update.chat.id
+    if report.ready and ops_chat_id is None:
+        return  # nothing to fix and nowhere private to say so: stay quiet in the group
+    await gateway.send_message(target, render.readiness(report, title, locale))

@@ -1,0 +1,145 @@
+"""Long polling that confirms an offset only after the batch's events are committed.
+
+aiogram's own polling confirms as soon as it has read a batch; a crash then loses events. This
+loop reads raw updates (so one malformed update is skipped, not the whole batch), feeds them to
+the intake, waits until they are durable, and only then asks for the next offset.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import random
+from collections.abc import Sequence
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+
+from handlers.intake import UpdateIntake
+
+log = logging.getLogger(__name__)
+
+
+class PollingError(Exception):
+    """getUpdates answered something other than a list of updates."""
+
+    def __init__(self, status: int, description: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{status}: {description}")
+        self.status = status
+        self.retry_after = retry_after
+
+
+class UpdatePoller:
+    """Reads updates with getUpdates until stopped."""
+
+    def __init__(
+        self,
+        bot: Bot,
+        intake: UpdateIntake,
+        allowed_updates: Sequence[str],
+        *,
+        timeout: int = 25,
+        limit: int = 100,
+        max_backoff: float = 30.0,
+    ) -> None:
+        if not isinstance(bot.session, AiohttpSession):
+            raise TypeError("UpdatePoller needs aiogram's AiohttpSession")
+        self._bot = bot
+        self._session = bot.session
+        self._intake = intake
+        self._allowed = list(allowed_updates)
+        self._timeout = timeout
+        self._limit = limit
+        self._max_backoff = max_backoff
+        self._offset: int | None = None
+        self._stopping = asyncio.Event()
+
+    @property
+    def offset(self) -> int | None:
+        return self._offset
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Poll until `stop()`; network and server trouble is retried with backoff."""
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                raw = await self._get_updates(self._timeout)
+            except PollingError as exc:
+                if exc.status == 409 or exc.status == 401:
+                    raise  # a webhook is set, or the token is wrong: polling cannot go on
+                delay = exc.retry_after or self._backoff(failures)
+                failures += 1
+                log.warning("getUpdates failed (%s); retrying in %.1fs", exc, delay)
+                await self._pause(delay)
+                continue
+            except (aiohttp.ClientError, TimeoutError, json.JSONDecodeError) as exc:
+                delay = self._backoff(failures)
+                failures += 1
+                log.warning("getUpdates failed (%s); retrying in %.1fs", exc, delay)
+                await self._pause(delay)
+                continue
+            failures = 0
+            await self._process(raw)
+        await self._confirm()
+
+    async def _process(self, raw: list[Any]) -> None:
+        last_id: int | None = None
+        for item in raw:
+            if not isinstance(item, dict) or not isinstance(item.get("update_id"), int):
+                log.warning("update without an id skipped: %.200r", item)
+                continue
+            await self._intake.accept(item)
+            last_id = item["update_id"] if last_id is None else max(last_id, item["update_id"])
+        if last_id is not None:
+            await self._intake.durable()
+            self._offset = last_id + 1
+
+    async def _confirm(self) -> None:
+        """Tell Telegram about the last offset, so a clean stop redelivers nothing."""
+        if self._offset is None:
+            return
+        try:
+            await self._get_updates(0, limit=1)
+        except (PollingError, aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("could not confirm offset %s at shutdown: %s", self._offset, exc)
+
+    async def _get_updates(self, timeout: int, limit: int | None = None) -> list[Any]:
+        payload: dict[str, Any] = {
+            "timeout": timeout,
+            "limit": limit or self._limit,
+            "allowed_updates": self._allowed,
+        }
+        if self._offset is not None:
+            payload["offset"] = self._offset
+        http = await self._session.create_session()
+        url = self._session.api.api_url(token=self._bot.token, method="getUpdates")
+        client_timeout = aiohttp.ClientTimeout(total=timeout + 10)
+        async with http.post(url, json=payload, timeout=client_timeout) as response:
+            body = await response.json(content_type=None)
+        if not isinstance(body, dict) or not body.get("ok"):
+            body = body if isinstance(body, dict) else {}
+            parameters = body.get("parameters") or {}
+            raise PollingError(
+                int(body.get("error_code", response.status)),
+                str(body.get("description", "no description")),
+                parameters.get("retry_after"),
+            )
+        result = body.get("result")
+        if not isinstance(result, list):
+            raise PollingError(response.status, "result is not a list")
+        return result
+
+    def _backoff(self, failures: int) -> float:
+        return min(self._max_backoff, 0.5 * 2**failures) * random.uniform(0.8, 1.2)
+
+    async def _pause(self, delay: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=delay)
+        except TimeoutError:
+            pass

@@ -1,0 +1,72 @@
+"""Words people read: reports, refusals and readiness notes, in their language."""
+
+from __future__ import annotations
+
+from bot.domain.rights import Gap, Readiness
+from bot.services.stats import StatsReport
+from handlers.i18n import gettext as _
+from handlers.i18n import number
+
+_WINDOW_NAMES = {1: "Today", 7: "7 days", 30: "30 days"}
+
+_GAP_FIX = {
+    Gap.NOT_ADMIN: "I am not an admin here. Fix: promote me to admin in the group's settings.",
+    Gap.PRIVACY_MODE: (
+        "Privacy mode is on, so I only see commands. Fix: in @BotFather send /setprivacy, "
+        "choose this bot, then Disable — or make me an admin."
+    ),
+    Gap.CANNOT_DELETE: "I cannot delete messages. Fix: give me the “Delete messages” right.",
+    Gap.CANNOT_RESTRICT: "I cannot restrict members. Fix: give me the “Ban users” right.",
+    Gap.CANNOT_PIN: "I cannot pin messages. Fix: give me the “Pin messages” right.",
+    Gap.CANNOT_INVITE: "I cannot manage invite links. Fix: give me the “Invite users” right.",
+}
+
+
+def stats_report(report: StatsReport, locale: str) -> str:
+    lines = [_(locale, "📊 Activity in this group (time zone {tz})", tz=report.timezone)]
+    for days, stats in report.windows:
+        lines.append(
+            _(
+                locale,
+                "{window}: {messages} messages · {active} active members · {new} new members",
+                window=_(locale, _WINDOW_NAMES.get(days, "{days} days")).format(days=days),
+                messages=number(locale, stats.messages),
+                active=number(locale, stats.active_members),
+                new=number(locale, stats.new_members),
+            )
+        )
+    return "\n".join(lines)
+
+
+def admins_only(locale: str, command: str) -> str:
+    return _(locale, "Sorry, only the group's admins can use /{command}.", command=command)
+
+
+def group_only(locale: str, command: str) -> str:
+    return _(locale, "/{command} works in a group: send it there.", command=command)
+
+
+def usage(locale: str, command: str, form: str, problem: str) -> str:
+    return _(
+        locale,
+        "{problem} Use: {form}",
+        problem=_(locale, problem, command=command),
+        form=form,
+    )
+
+
+def readiness(report: Readiness, title: str, locale: str) -> str:
+    if report.ready:
+        return _(locale, "✅ groupops is ready in “{title}”.", title=title)
+    lines = [_(locale, "⚠️ groupops needs a hand in “{title}”:", title=title)]
+    lines.extend(f"• {_(locale, _GAP_FIX[gap])}" for gap in report.gaps)
+    return "\n".join(lines)
+
+
+def welcome(locale: str) -> str:
+    return _(
+        locale,
+        "Hello! I help the admins run this group. I record who posts, replies, reacts, joins "
+        "and leaves, and when — not what you write, unless the admins turn that on. "
+        "Admins: /stats shows activity.",
+    )

@@ -1,0 +1,57 @@
+"""/stats: activity for today, 7 and 30 days, for the group's admins."""
+
+from __future__ import annotations
+
+from aiogram import F, Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.ports import ChatGateway, Priority
+from bot.services.admins import AdminDirectory
+from bot.services.stats import StatsService
+from handlers import render
+from handlers.i18n import pick_locale
+from handlers.mapping import GROUP_TYPES
+
+router = Router(name="stats")
+
+
+@router.message(Command("stats"), F.chat.type.in_(GROUP_TYPES))
+async def stats_command(
+    message: Message,
+    command: CommandObject,
+    stats: StatsService,
+    admins: AdminDirectory,
+    gateway: ChatGateway,
+) -> None:
+    locale = pick_locale(message.from_user.language_code if message.from_user else None)
+    reply = await _answer(message, command, stats, admins, locale)
+    await gateway.send_message(
+        message.chat.id,
+        reply,
+        priority=Priority.REPLY,
+        reply_to_message_id=message.message_id,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+    )
+
+
+async def _answer(
+    message: Message,
+    command: CommandObject,
+    stats: StatsService,
+    admins: AdminDirectory,
+    locale: str,
+) -> str:
+    user_id = message.from_user.id if message.from_user else None
+    sender_chat_id = message.sender_chat.id if message.sender_chat else None
+    if not await admins.is_admin(message.chat.id, user_id, sender_chat_id):
+        return render.admins_only(locale, "stats")
+    if command.args:
+        return render.usage(locale, "stats", "/stats", "/{command} takes no arguments.")
+    return render.stats_report(await stats.group_report(message.chat.id), locale)
+
+
+@router.message(Command("stats"))
+async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:
+    locale = pick_locale(message.from_user.language_code if message.from_user else None)
+    await gateway.send_message(message.chat.id, render.group_only(locale, "stats"))

@@ -1,0 +1,1 @@
+"""Alembic migrations for the groupops schema (run them with `storage.migrate`)."""

@@ -1,0 +1,182 @@
+"""ORM rows for groups, users, memberships, engagement events and the outbox (schema via Alembic)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    false,
+    text as sql_text,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+# Constraint names must be deterministic so Alembic batch mode on SQLite (which recreates tables)
+# and PostgreSQL agree, and so a later migration can drop a constraint by name.
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# SQLite only auto-increments an INTEGER PRIMARY KEY; PostgreSQL gets a 64-bit identity.
+BigIntPk = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always read back aware (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            # A naive time is ambiguous; the Clock port hands out aware UTC, so this is a bug.
+            raise ValueError(f"naive datetime {value!r}: pass an aware time (UTC)")
+        value = value.astimezone(UTC)
+        # SQLite has no time zone type: store naive UTC so text comparisons order correctly.
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base carrying the shared metadata and naming convention."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, int: BigInteger}
+
+
+class GroupRow(Base):
+    """A group the bot is in, with the settings its operators chose."""
+
+    __tablename__ = "groups"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    title: Mapped[str] = mapped_column(String(255))
+    type: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str | None] = mapped_column(String(64))
+    is_forum: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    store_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    text_retention_days: Mapped[int] = mapped_column(Integer, default=30, server_default=sql_text("30"))
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    migrated_to_chat_id: Mapped[int | None]
+
+
+class UserRow(Base):
+    """A Telegram user as last seen in any group."""
+
+    __tablename__ = "users"
+
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(255))
+    last_name: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(64))
+    language_code: Mapped[str | None] = mapped_column(String(16))
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    updated_at: Mapped[datetime]
+
+
+class MemberRow(Base):
+    """A user's membership of one group: first/last seen, joins, leaves and message count."""
+
+    __tablename__ = "members"
+    __table_args__ = (CheckConstraint("status IN ('member', 'left', 'kicked')", name="status"),)
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.user_id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    joined_at: Mapped[datetime | None]
+    left_at: Mapped[datetime | None]
+    invited_by_user_id: Mapped[int | None]
+    invite_link: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="member", server_default="member")
+    message_count: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
+class EventRow(Base):
+    """One engagement event; `dedup_key` makes a redelivered update insert nothing."""
+
+    __tablename__ = "events"
+    __table_args__ = (
+        Index(None, "chat_id", "occurred_at"),
+        Index(None, "chat_id", "kind", "occurred_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(96), unique=True)
+    update_id: Mapped[int]
+    # Indexed through the composite indexes above, whose first column is chat_id.
+    chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"))
+    user_id: Mapped[int | None]
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime]
+    message_id: Mapped[int | None]
+    message_kind: Mapped[str | None] = mapped_column(String(16))
+    text_length: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    text: Mapped[str | None] = mapped_column(Text)
+    reply_to_user_id: Mapped[int | None]
+    reply_to_message_id: Mapped[int | None]
+    thread_id: Mapped[int | None]
+    has_link: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reaction: Mapped[str | None] = mapped_column(String(128))
+    reaction_count: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    inviter_id: Mapped[int | None]
+    invite_link: Mapped[str | None] = mapped_column(Text)
+    sender_chat_id: Mapped[int | None]
+
+
+class OutboxRow(Base):
+    """A durable outbound intent: recorded before it is sent, marked sent or failed after."""
+
+    __tablename__ = "outbox"
+    # Serves `pending`: rows with both times NULL, in priority then id order.
+    __table_args__ = (Index(None, "sent_at", "failed_at", "priority", "id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    dedup_key: Mapped[str] = mapped_column(String(191), unique=True)
+    chat_id: Mapped[int]
+    method: Mapped[str] = mapped_column(String(64))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    priority: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    failed_at: Mapped[datetime | None]
+    failed_reason: Mapped[str | None] = mapped_column(Text)
+    result_message_id: Mapped[int | None]
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
+groups_table = GroupRow.__table__
+users_table = UserRow.__table__
+members_table = MemberRow.__table__
+events_table = EventRow.__table__
+outbox_table = OutboxRow.__table__

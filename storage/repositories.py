@@ -1,0 +1,507 @@
+"""SQL implementations of the storage ports; they read and write through a session, never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, and_, case, delete, func, literal, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.events import EngagementEvent, EventKind, GroupRef
+from bot.ports import GroupSettings, OutboxItem, WindowStats
+from storage.models import (
+    GroupRow,
+    OutboxRow,
+    events_table,
+    groups_table,
+    members_table,
+    outbox_table,
+    users_table,
+)
+from storage.upsert import insert_ignore, upsert, upsert_from_select
+
+# Kinds that make a member "active" in window stats.
+ACTIVE_KINDS = (EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED)
+# Keeps IN (…) lists well under SQLite's and PostgreSQL's bound-parameter limits.
+_IN_CHUNK = 1000
+
+
+def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@dataclass(slots=True)
+class IngestLedger:
+    """What `add_many` learned in one unit of work about which event keys were new.
+
+    The member repository reads it so a redelivered batch never raises `message_count` twice:
+    a message counts only if this unit of work inserted it (or, when `observe_many` runs before
+    `add_many`, only if it is not yet stored).
+    """
+
+    inserted: set[str] = field(default_factory=set)
+    skipped: set[str] = field(default_factory=set)
+
+    def clear(self) -> None:
+        self.inserted.clear()
+        self.skipped.clear()
+
+
+# --- groups -----------------------------------------------------------------------------------
+
+
+def _settings(row: GroupRow) -> GroupSettings:
+    return GroupSettings(
+        chat_id=row.chat_id,
+        title=row.title,
+        timezone=row.timezone,
+        language=row.language,
+        store_text=row.store_text,
+        text_retention_days=row.text_retention_days,
+    )
+
+
+class SqlGroupRepository:
+    """Groups and their settings."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upsert_many(self, groups: Sequence[GroupRef], seen_at: datetime) -> None:
+        """Insert new groups and refresh titles of known ones (never with older data)."""
+        latest: dict[int, GroupRef] = {group.chat_id: group for group in groups}
+        rows = [
+            {
+                "chat_id": group.chat_id,
+                "title": group.title,
+                "type": group.type,
+                "username": group.username,
+                "is_forum": group.is_forum,
+                "created_at": seen_at,
+                "updated_at": seen_at,
+            }
+            for group in latest.values()
+        ]
+        await upsert(
+            self._session,
+            groups_table,
+            rows,
+            index_elements=["chat_id"],
+            update_columns=["title", "type", "username", "is_forum", "updated_at"],
+            where=lambda t, ex: ex.updated_at >= t.c.updated_at,
+        )
+
+    async def get(self, chat_id: int) -> GroupSettings | None:
+        row = await self._session.get(GroupRow, chat_id)
+        return _settings(row) if row is not None else None
+
+    async def update_settings(self, settings: GroupSettings) -> None:
+        """Store a group's settings; the group must be known."""
+        result = await self._session.execute(
+            update(groups_table)
+            .where(groups_table.c.chat_id == settings.chat_id)
+            .values(
+                title=settings.title,
+                timezone=settings.timezone,
+                language=settings.language,
+                store_text=settings.store_text,
+                text_retention_days=settings.text_retention_days,
+            )
+        )
+        if result.rowcount == 0:  # type: ignore[attr-defined]
+            raise LookupError(f"unknown group {settings.chat_id}")
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        """Move a group's members and events from a basic group id to its supergroup id.
+
+        The supergroup row is created from the old one (or, if updates under the new id already
+        created it, given the old group's settings), members present under both ids are merged,
+        and the old row stays behind pointing at the new one. Safe to run twice.
+        """
+        old = (
+            await self._session.execute(
+                select(groups_table).where(groups_table.c.chat_id == old_chat_id)
+            )
+        ).mappings().one_or_none()
+        if old is None or old_chat_id == new_chat_id:
+            return
+        carried = {
+            "timezone": old["timezone"],
+            "language": old["language"],
+            "store_text": old["store_text"],
+            "text_retention_days": old["text_retention_days"],
+        }
+        # The new group row must exist before children point at it (foreign keys).
+        await insert_ignore(
+            self._session,
+            groups_table,
+            [{**old, "chat_id": new_chat_id, "type": "supergroup", "migrated_to_chat_id": None}],
+        )
+        await self._session.execute(
+            update(groups_table).where(groups_table.c.chat_id == new_chat_id).values(carried)
+        )
+        member_columns = [c.name for c in members_table.c]
+        moved = select(
+            *(
+                literal(new_chat_id, members_table.c.chat_id.type).label("chat_id")
+                if name == "chat_id"
+                else members_table.c[name]
+                for name in member_columns
+            )
+        ).where(members_table.c.chat_id == old_chat_id)
+        await upsert_from_select(
+            self._session,
+            members_table,
+            member_columns,
+            moved,
+            index_elements=["chat_id", "user_id"],
+            update=lambda t, ex: merge_membership(t, ex),
+        )
+        await self._session.execute(
+            delete(members_table).where(members_table.c.chat_id == old_chat_id)
+        )
+        await self._session.execute(
+            update(events_table)
+            .where(events_table.c.chat_id == old_chat_id)
+            .values(chat_id=new_chat_id)
+        )
+        await self._session.execute(
+            update(groups_table)
+            .where(groups_table.c.chat_id == old_chat_id)
+            .values(migrated_to_chat_id=new_chat_id)
+        )
+
+
+# --- members ----------------------------------------------------------------------------------
+
+
+def _later(old: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[Any]:
+    """The later of two nullable times."""
+    return case((new.is_(None), old), (old.is_(None), new), (new > old, new), else_=old)
+
+
+def merge_membership(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
+    """SET clause merging an incoming membership row (`ex`) into a stored one (`t`).
+
+    Seen times widen, message counts add, and the latest join or leave decides the status, so
+    applying the same row twice, or an old row after a newer one, changes nothing it should not.
+    `left_at` is kept only while the member is out.
+    """
+    joined = _later(t.c.joined_at, ex.joined_at)
+    left = _later(t.c.left_at, ex.left_at)
+    out = and_(left.is_not(None), or_(joined.is_(None), left > joined))
+    newer_join = and_(
+        ex.joined_at.is_not(None), or_(t.c.joined_at.is_(None), ex.joined_at >= t.c.joined_at)
+    )
+    newer_leave = and_(
+        ex.left_at.is_not(None), or_(t.c.left_at.is_(None), ex.left_at >= t.c.left_at)
+    )
+    return {
+        "first_seen_at": case(
+            (ex.first_seen_at < t.c.first_seen_at, ex.first_seen_at), else_=t.c.first_seen_at
+        ),
+        "last_seen_at": case(
+            (ex.last_seen_at > t.c.last_seen_at, ex.last_seen_at), else_=t.c.last_seen_at
+        ),
+        "message_count": t.c.message_count + ex.message_count,
+        "joined_at": joined,
+        "left_at": case((out, left), else_=None),
+        "status": case(
+            (out, case((newer_leave, ex.status), else_=t.c.status)),
+            (joined.is_not(None), "member"),
+            else_=t.c.status,
+        ),
+        "invited_by_user_id": case(
+            (newer_join, ex.invited_by_user_id), else_=t.c.invited_by_user_id
+        ),
+        "invite_link": case((newer_join, ex.invite_link), else_=t.c.invite_link),
+    }
+
+
+@dataclass(slots=True)
+class _MemberBatch:
+    """One member's events in a batch, folded into a row."""
+
+    chat_id: int
+    user_id: int
+    first_seen_at: datetime
+    last_seen_at: datetime
+    message_count: int = 0
+    joined_at: datetime | None = None
+    invited_by_user_id: int | None = None
+    invite_link: str | None = None
+    left_at: datetime | None = None
+    left_status: str = "left"
+
+    def fold(self, event: EngagementEvent, fresh_message: bool) -> None:
+        at = event.occurred_at
+        self.first_seen_at = min(self.first_seen_at, at)
+        self.last_seen_at = max(self.last_seen_at, at)
+        if fresh_message:
+            self.message_count += 1
+        if event.kind is EventKind.JOIN and (self.joined_at is None or at >= self.joined_at):
+            self.joined_at = at
+            self.invited_by_user_id = event.inviter_id
+            self.invite_link = event.invite_link
+        elif event.kind in (EventKind.LEAVE, EventKind.KICK) and (
+            self.left_at is None or at >= self.left_at
+        ):
+            self.left_at = at
+            self.left_status = "kicked" if event.kind is EventKind.KICK else "left"
+
+    def row(self) -> dict[str, Any]:
+        out = self.left_at is not None and (self.joined_at is None or self.left_at > self.joined_at)
+        return {
+            "chat_id": self.chat_id,
+            "user_id": self.user_id,
+            "first_seen_at": self.first_seen_at,
+            "last_seen_at": self.last_seen_at,
+            "message_count": self.message_count,
+            "joined_at": self.joined_at,
+            "left_at": self.left_at if out else None,
+            "status": self.left_status if out else "member",
+            "invited_by_user_id": self.invited_by_user_id,
+            "invite_link": self.invite_link,
+        }
+
+
+class SqlMemberRepository:
+    """Users and their memberships, folded from engagement events in a few statements a batch."""
+
+    def __init__(self, session: AsyncSession, ledger: IngestLedger | None = None) -> None:
+        self._session = session
+        self._ledger = ledger if ledger is not None else IngestLedger()
+
+    async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
+        """Upsert users and memberships seen in `events`.
+
+        The event's actor is the member concerned (the one who joined, left or was kicked).
+        Messages raise `message_count` only when new (see `IngestLedger`): call
+        `EventRepository.add_many` first in the same unit of work and a redelivery counts nothing.
+        """
+        fresh = await self._fresh_messages(events)
+        users: dict[int, dict[str, Any]] = {}
+        members: dict[tuple[int, int], _MemberBatch] = {}
+        for event in events:
+            actor = event.actor
+            if actor is None:
+                continue
+            known = users.get(actor.user_id)
+            # The latest profile wins; a redelivered old batch cannot roll names back (see below).
+            if known is None or event.occurred_at >= known["updated_at"]:
+                users[actor.user_id] = {
+                    "user_id": actor.user_id,
+                    "first_name": actor.first_name,
+                    "last_name": actor.last_name,
+                    "username": actor.username,
+                    "language_code": actor.language_code,
+                    "is_bot": actor.is_bot,
+                    "updated_at": event.occurred_at,
+                }
+            key = (event.group.chat_id, actor.user_id)
+            member = members.get(key)
+            if member is None:
+                member = members[key] = _MemberBatch(
+                    key[0], key[1], event.occurred_at, event.occurred_at
+                )
+            member.fold(event, event.dedup_key in fresh)
+        await upsert(
+            self._session,
+            users_table,
+            list(users.values()),
+            index_elements=["user_id"],
+            update_columns=[
+                "first_name", "last_name", "username", "language_code", "is_bot", "updated_at",
+            ],
+            where=lambda t, ex: ex.updated_at >= t.c.updated_at,
+        )
+        await upsert(
+            self._session,
+            members_table,
+            [member.row() for member in members.values()],
+            index_elements=["chat_id", "user_id"],
+            update=merge_membership,
+        )
+
+    async def _fresh_messages(self, events: Sequence[EngagementEvent]) -> set[str]:
+        """Keys of the message events in `events` that are not stored from an earlier batch."""
+        ledger = self._ledger
+        keys = {e.dedup_key for e in events if e.kind is EventKind.MESSAGE and e.actor}
+        fresh = keys & ledger.inserted
+        unknown = sorted(keys - ledger.inserted - ledger.skipped)
+        for chunk in _chunks(unknown):
+            stored = await self._session.scalars(
+                select(events_table.c.dedup_key).where(events_table.c.dedup_key.in_(chunk))
+            )
+            fresh.update(set(chunk) - set(stored))
+        return fresh
+
+
+# --- events -----------------------------------------------------------------------------------
+
+
+def _event_row(event: EngagementEvent) -> dict[str, Any]:
+    actor = event.actor
+    return {
+        "dedup_key": event.dedup_key,
+        "update_id": event.update_id,
+        "chat_id": event.group.chat_id,
+        "user_id": actor.user_id if actor is not None else None,
+        "kind": event.kind.value,
+        "occurred_at": event.occurred_at,
+        "message_id": event.message_id,
+        "message_kind": event.message_kind.value if event.message_kind is not None else None,
+        "text_length": event.text_length,
+        "text": event.text,
+        "reply_to_user_id": event.reply_to_user_id,
+        "reply_to_message_id": event.reply_to_message_id,
+        "thread_id": event.thread_id,
+        "has_link": event.has_link,
+        "reaction": event.reaction,
+        "reaction_count": event.reaction_count,
+        "inviter_id": event.inviter_id,
+        "invite_link": event.invite_link,
+        "sender_chat_id": event.sender_chat_id,
+    }
+
+
+class SqlEventRepository:
+    """Engagement events: idempotent batched inserts and the queries reports need."""
+
+    def __init__(self, session: AsyncSession, ledger: IngestLedger | None = None) -> None:
+        self._session = session
+        self._ledger = ledger if ledger is not None else IngestLedger()
+
+    async def add_many(self, events: Sequence[EngagementEvent]) -> int:
+        """Insert events, skipping those whose dedup key is stored; return how many were new."""
+        return len(await self.add_new(events))
+
+    async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
+        """Insert events in one statement and return those that were new, in batch order."""
+        unique: dict[str, EngagementEvent] = {}
+        for event in events:
+            unique.setdefault(event.dedup_key, event)
+        inserted = await insert_ignore(
+            self._session,
+            events_table,
+            [_event_row(event) for event in unique.values()],
+            returning=["dedup_key"],
+        )
+        new_keys = {key for (key,) in inserted}
+        self._ledger.inserted.update(new_keys)
+        self._ledger.skipped.update(unique.keys() - new_keys)
+        return [event for key, event in unique.items() if key in new_keys]
+
+    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
+        """Messages, active members and new members in [since, until), in one query."""
+        e = events_table.c
+        row = (
+            await self._session.execute(
+                select(
+                    func.count(case((e.kind == EventKind.MESSAGE.value, 1))),
+                    func.count(
+                        func.distinct(
+                            case((e.kind.in_([k.value for k in ACTIVE_KINDS]), e.user_id))
+                        )
+                    ),
+                    func.count(func.distinct(case((e.kind == EventKind.JOIN.value, e.user_id)))),
+                ).where(e.chat_id == chat_id, e.occurred_at >= since, e.occurred_at < until)
+            )
+        ).one()
+        return WindowStats(messages=row[0], active_members=row[1], new_members=row[2])
+
+    async def purge_text_before(self, chat_id: int, before: datetime) -> int:
+        """Forget stored message text older than `before`; return rows changed."""
+        e = events_table.c
+        result = await self._session.execute(
+            update(events_table)
+            .where(e.chat_id == chat_id, e.occurred_at < before, e.text.is_not(None))
+            .values(text=None)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+# --- outbox -----------------------------------------------------------------------------------
+
+
+def _outbox_item(row: Mapping[str, Any]) -> OutboxItem:
+    return OutboxItem(
+        id=row["id"],
+        dedup_key=row["dedup_key"],
+        chat_id=row["chat_id"],
+        method=row["method"],
+        params=row["params"],
+        priority=row["priority"],
+        created_at=row["created_at"],
+        sent_at=row["sent_at"],
+        failed_reason=row["failed_reason"],
+        result_message_id=row["result_message_id"],
+    )
+
+
+class SqlOutboxRepository:
+    """Durable outbound intents for delivery."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self, dedup_key: str, chat_id: int, method: str, params: dict[str, Any], priority: int,
+        created_at: datetime,
+    ) -> OutboxItem:
+        """Record an intent (or return the one already recorded under this key)."""
+        await insert_ignore(
+            self._session,
+            outbox_table,
+            [
+                {
+                    "dedup_key": dedup_key,
+                    "chat_id": chat_id,
+                    "method": method,
+                    "params": params,
+                    "priority": priority,
+                    "created_at": created_at,
+                }
+            ],
+        )
+        row = (
+            await self._session.execute(
+                select(outbox_table).where(outbox_table.c.dedup_key == dedup_key)
+            )
+        ).mappings().one()
+        return _outbox_item(row)
+
+    async def pending(self, limit: int = 1000) -> list[OutboxItem]:
+        """Intents neither sent nor failed, by priority, then in the order they were recorded."""
+        o = outbox_table.c
+        rows = (
+            await self._session.execute(
+                select(outbox_table)
+                .where(o.sent_at.is_(None), o.failed_at.is_(None))
+                .order_by(o.priority, o.id)
+                .limit(limit)
+            )
+        ).mappings()
+        return [_outbox_item(row) for row in rows]
+
+    async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None:
+        await self._session.execute(
+            update(outbox_table)
+            .where(outbox_table.c.id == item_id)
+            .values(
+                sent_at=sent_at,
+                result_message_id=message_id,
+                attempts=OutboxRow.attempts + 1,
+            )
+        )
+
+    async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None:
+        await self._session.execute(
+            update(outbox_table)
+            .where(outbox_table.c.id == item_id)
+            .values(failed_at=failed_at, failed_reason=reason, attempts=OutboxRow.attempts + 1)
+        )

@@ -1,0 +1,79 @@
+"""The SQL unit of work: one session, its repositories, an explicit commit, rollback otherwise."""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.repositories import (
+    IngestLedger,
+    SqlEventRepository,
+    SqlGroupRepository,
+    SqlMemberRepository,
+    SqlOutboxRepository,
+)
+
+
+class SqlUnitOfWork:
+    """One transaction; use as `async with uow: …; await uow.commit()`."""
+
+    groups: SqlGroupRepository
+    members: SqlMemberRepository
+    events: SqlEventRepository
+    outbox: SqlOutboxRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+        self._ledger = IngestLedger()
+
+    @property
+    def session(self) -> AsyncSession:
+        """The open session (for queries no repository offers yet)."""
+        if self._session is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> Self:
+        if self._session is not None:
+            raise RuntimeError("unit of work is already open")
+        session = self._session = self._sessions()
+        self._ledger.clear()
+        self.groups = SqlGroupRepository(session)
+        self.members = SqlMemberRepository(session, self._ledger)
+        self.events = SqlEventRepository(session, self._ledger)
+        self.outbox = SqlOutboxRepository(session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed and give the connection back."""
+        session, self._session = self.session, None
+        try:
+            await session.rollback()
+        finally:
+            await session.close()
+
+    async def commit(self) -> None:
+        await self.session.commit()
+
+    async def rollback(self) -> None:
+        await self.session.rollback()
+        # Keys inserted before the rollback are gone again; they must count when re-added.
+        self._ledger.clear()
+
+
+class SqlUnitOfWorkFactory:
+    """Makes a fresh `SqlUnitOfWork` per use case (the `UnitOfWorkFactory` port)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    def __call__(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._sessions)

@@ -1,0 +1,196 @@
+"""Small in-memory fakes of the ports, for service tests (no mocks with recorded calls)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+from bot.domain.events import EngagementEvent, EventKind, GroupRef
+from bot.ports import ChatAdmin, GroupSettings, Outcome, OutboxItem, Priority, WindowStats
+
+
+class FakeClock:
+    """A clock that moves only when told."""
+
+    def __init__(self, now: datetime | None = None) -> None:
+        self._now = now or datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def advance(self, seconds: float) -> None:
+        self._now += timedelta(seconds=seconds)
+
+
+@dataclass
+class Database:
+    """What the fake units of work share: the committed state."""
+
+    groups: dict[int, GroupSettings] = field(default_factory=dict)
+    events: dict[str, EngagementEvent] = field(default_factory=dict)
+    members: dict[tuple[int, int], int] = field(default_factory=dict)  # -> messages
+    outbox: dict[str, OutboxItem] = field(default_factory=dict)
+    commits: int = 0
+    fail_next_commits: int = 0
+
+
+class _Groups:
+    def __init__(self, pending: Database) -> None:
+        self._db = pending
+
+    async def upsert_many(self, groups: Sequence[GroupRef], seen_at: datetime) -> None:
+        for group in groups:
+            known = self._db.groups.get(group.chat_id)
+            self._db.groups[group.chat_id] = (
+                replace(known, title=group.title) if known else GroupSettings(group.chat_id, group.title)
+            )
+
+    async def get(self, chat_id: int) -> GroupSettings | None:
+        return self._db.groups.get(chat_id)
+
+    async def update_settings(self, settings: GroupSettings) -> None:
+        self._db.groups[settings.chat_id] = settings
+
+    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
+        old = self._db.groups[old_chat_id]
+        self._db.groups.setdefault(new_chat_id, replace(old, chat_id=new_chat_id))
+        for key, event in list(self._db.events.items()):
+            if event.group.chat_id == old_chat_id:
+                self._db.events[key] = replace(event, group=replace(event.group, chat_id=new_chat_id))
+
+
+class _Members:
+    def __init__(self, pending: Database) -> None:
+        self._db = pending
+
+    async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
+        for event in events:
+            if event.actor is not None:
+                key = (event.group.chat_id, event.actor.user_id)
+                self._db.members.setdefault(key, 0)
+
+
+class _Events:
+    def __init__(self, pending: Database) -> None:
+        self._db = pending
+
+    async def add_many(self, events: Sequence[EngagementEvent]) -> int:
+        new = 0
+        for event in events:
+            if event.dedup_key not in self._db.events:
+                self._db.events[event.dedup_key] = event
+                new += 1
+        return new
+
+    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
+        inside = [
+            e for e in self._db.events.values()
+            if e.group.chat_id == chat_id and since <= e.occurred_at < until
+        ]
+        active_kinds = {EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED}
+        return WindowStats(
+            messages=sum(e.kind is EventKind.MESSAGE for e in inside),
+            active_members=len({e.actor.user_id for e in inside
+                                if e.actor and e.kind in active_kinds}),
+            new_members=len({e.actor.user_id for e in inside if e.actor and e.kind is EventKind.JOIN}),
+        )
+
+    async def purge_text_before(self, chat_id: int, before: datetime) -> int:
+        return 0
+
+
+class _Outbox:
+    def __init__(self, pending: Database) -> None:
+        self._db = pending
+
+    async def add(self, dedup_key: str, chat_id: int, method: str, params: dict[str, Any],
+                  priority: int, created_at: datetime) -> OutboxItem:
+        if dedup_key not in self._db.outbox:
+            self._db.outbox[dedup_key] = OutboxItem(len(self._db.outbox) + 1, dedup_key, chat_id,
+                                                    method, params, priority, created_at)
+        return self._db.outbox[dedup_key]
+
+    async def pending(self, limit: int = 1000) -> list[OutboxItem]:
+        items = [i for i in self._db.outbox.values() if i.sent_at is None and not i.failed_reason]
+        return sorted(items, key=lambda i: (i.priority, i.id))[:limit]
+
+    async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None:
+        for key, item in self._db.outbox.items():
+            if item.id == item_id:
+                self._db.outbox[key] = replace(item, sent_at=sent_at, result_message_id=message_id)
+
+    async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None:
+        for key, item in self._db.outbox.items():
+            if item.id == item_id:
+                self._db.outbox[key] = replace(item, failed_reason=reason)
+
+
+class FakeUnitOfWork:
+    """Works on a copy of the database; commit publishes the copy, exit drops it."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+        self._pending = Database(
+            groups=dict(db.groups), events=dict(db.events), members=dict(db.members),
+            outbox=dict(db.outbox),
+        )
+        self.groups = _Groups(self._pending)
+        self.members = _Members(self._pending)
+        self.events = _Events(self._pending)
+        self.outbox = _Outbox(self._pending)
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
+        return None
+
+    async def commit(self) -> None:
+        if self._db.fail_next_commits:
+            self._db.fail_next_commits -= 1
+            raise ConnectionError("database went away")
+        self._db.groups, self._db.events = self._pending.groups, self._pending.events
+        self._db.members, self._db.outbox = self._pending.members, self._pending.outbox
+        self._db.commits += 1
+
+
+class FakeUnitOfWorkFactory:
+    def __init__(self, db: Database | None = None) -> None:
+        self.db = db or Database()
+
+    def __call__(self) -> FakeUnitOfWork:
+        return FakeUnitOfWork(self.db)
+
+
+class FakeGateway:
+    """A chat gateway that answers from a table of admins and keeps what was sent."""
+
+    def __init__(self, admins: dict[int, list[ChatAdmin]] | None = None) -> None:
+        self.admins = admins or {}
+        self.sent: list[tuple[int, str]] = []
+        self.admin_lookups = 0
+
+    async def call(self, method: str, params: dict[str, Any], *, priority: Priority = Priority.REPLY,
+                   chat_id: int | None = None) -> Outcome:
+        return Outcome(ok=True, result=True)
+
+    async def send_message(self, chat_id: int, text: str, *, priority: Priority = Priority.REPLY,
+                           reply_to_message_id: int | None = None,
+                           thread_id: int | None = None) -> Outcome:
+        self.sent.append((chat_id, text))
+        return Outcome(ok=True, result={"message_id": len(self.sent)})
+
+    async def delete_message(self, chat_id: int, message_id: int, *,
+                             priority: Priority = Priority.MODERATION) -> Outcome:
+        return Outcome(ok=True, result=True)
+
+    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin]:
+        self.admin_lookups += 1
+        return list(self.admins.get(chat_id, []))
+
+    async def get_chat_member_status(self, chat_id: int, user_id: int) -> ChatAdmin | None:
+        return next((a for a in self.admins.get(chat_id, []) if a.user_id == user_id), None)

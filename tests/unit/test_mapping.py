@@ -1,0 +1,159 @@
+"""Telegram updates become the engagement events DESIGN.md names, and nothing else."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiogram.types import Update
+
+from bot.domain.events import EventKind, MessageKind
+from handlers.mapping import events_from_update, migration_from_message
+
+GROUP = {"id": -1001234567890123, "type": "supergroup", "title": "Makers"}
+ALICE = {"id": 9_000_000_001, "is_bot": False, "first_name": "Alice", "language_code": "en"}
+BOB = {"id": 42, "is_bot": False, "first_name": "Bob"}
+
+
+def _update(update_id: int = 1, **body: Any) -> Update:
+    return Update.model_validate({"update_id": update_id, **body})
+
+
+def _message(message_id: int = 10, **fields: Any) -> dict[str, Any]:
+    return {"message_id": message_id, "date": 1_764_000_000, "chat": GROUP, "from": ALICE, **fields}
+
+
+def test_text_message() -> None:
+    (event,) = events_from_update(_update(message=_message(text="hello there")))
+    assert event.kind is EventKind.MESSAGE
+    assert event.message_kind is MessageKind.TEXT
+    assert event.dedup_key == f"m:{GROUP['id']}:10"
+    assert event.actor is not None and event.actor.user_id == ALICE["id"]
+    assert event.text_length == 11
+    assert event.group.chat_id == GROUP["id"]
+    assert event.occurred_at.tzinfo is not None
+    assert not event.has_link
+
+
+def test_reply_names_the_replied_member() -> None:
+    replied = _message(message_id=5, text="q?", **{"from": BOB})
+    (event,) = events_from_update(_update(message=_message(text="a", reply_to_message=replied)))
+    assert event.reply_to_user_id == BOB["id"]
+    assert event.reply_to_message_id == 5
+
+
+def test_topic_root_is_not_a_reply() -> None:
+    root = _message(message_id=3, forum_topic_created={"name": "t", "icon_color": 1})
+    body = _message(text="in a topic", message_thread_id=3, is_topic_message=True,
+                    reply_to_message=root)
+    (event,) = events_from_update(_update(message=body))
+    assert event.reply_to_user_id is None
+    assert event.thread_id == 3
+
+
+def test_anonymous_admin_has_no_member() -> None:
+    bot_user = {"id": 1087968824, "is_bot": True, "first_name": "Group"}
+    (event,) = events_from_update(
+        _update(message=_message(text="notice", sender_chat=GROUP, **{"from": bot_user}))
+    )
+    assert event.actor is None
+    assert event.sender_chat_id == GROUP["id"]
+
+
+def test_kinds_and_links() -> None:
+    cases = {
+        MessageKind.STICKER: {"sticker": {"file_id": "s", "file_unique_id": "u", "type": "regular",
+                                          "width": 1, "height": 1, "is_animated": False,
+                                          "is_video": False}},
+        MessageKind.MEDIA: {"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1,
+                                       "height": 1}], "caption": "see"},
+        MessageKind.COMMAND: {"text": "/stats"},
+        MessageKind.FORWARD: {"text": "fwd", "forward_origin": {"type": "hidden_user", "date": 1,
+                                                                "sender_user_name": "x"}},
+    }
+    for kind, fields in cases.items():
+        (event,) = events_from_update(_update(message=_message(**fields)))
+        assert event.message_kind is kind
+    (linked,) = events_from_update(_update(message=_message(text="go to t.me/shop now")))
+    assert linked.has_link
+
+
+def test_service_messages_and_private_chats_are_not_engagement() -> None:
+    joined = _message(new_chat_members=[BOB])
+    assert events_from_update(_update(message=joined)) == []
+    private = _message(text="hi", chat={"id": ALICE["id"], "type": "private", "first_name": "A"})
+    assert events_from_update(_update(message=private)) == []
+
+
+def test_edit_is_keyed_on_update() -> None:
+    (event,) = events_from_update(
+        _update(update_id=77, edited_message=_message(text="fixed", edit_date=1_764_000_100))
+    )
+    assert event.kind is EventKind.EDIT
+    assert event.dedup_key == "u:77:0"
+    assert event.occurred_at.timestamp() == 1_764_000_100
+
+
+def test_reaction_changes_become_added_and_removed() -> None:
+    reaction = {
+        "chat": GROUP, "message_id": 10, "date": 1_764_000_000, "user": BOB,
+        "old_reaction": [{"type": "emoji", "emoji": "👍"}],
+        "new_reaction": [{"type": "emoji", "emoji": "🔥"}, {"type": "custom_emoji",
+                                                           "custom_emoji_id": "c1"}],
+    }
+    events = events_from_update(_update(update_id=5, message_reaction=reaction))
+    assert [(e.kind, e.reaction) for e in events] == [
+        (EventKind.REACTION_ADDED, "🔥"),
+        (EventKind.REACTION_ADDED, "custom:c1"),
+        (EventKind.REACTION_REMOVED, "👍"),
+    ]
+    assert len({e.dedup_key for e in events}) == 3
+
+
+def test_anonymous_reaction_counts() -> None:
+    counts = {"chat": GROUP, "message_id": 10, "date": 1_764_000_000,
+              "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 4}]}
+    (event,) = events_from_update(_update(message_reaction_count=counts))
+    assert event.kind is EventKind.REACTION_COUNT
+    assert event.actor is None and event.reaction_count == 4
+
+
+def _member_update(old: str, new: str, by: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    return {
+        "chat": GROUP, "from": by, "date": 1_764_000_000,
+        "old_chat_member": {"status": old, "user": BOB, **({"until_date": 0} if old == "kicked" else {})},
+        "new_chat_member": {"status": new, "user": BOB, **({"until_date": 0} if new == "kicked" else {})},
+        **extra,
+    }
+
+
+def test_join_with_inviter_and_link() -> None:
+    link = {"invite_link": "https://t.me/+abc", "creator": ALICE, "creates_join_request": False,
+            "is_primary": False, "is_revoked": False}
+    (event,) = events_from_update(
+        _update(chat_member=_member_update("left", "member", ALICE, invite_link=link))
+    )
+    assert event.kind is EventKind.JOIN
+    assert event.actor is not None and event.actor.user_id == BOB["id"]
+    assert event.inviter_id == ALICE["id"]
+    assert event.invite_link == "https://t.me/+abc"
+
+
+def test_self_join_leave_and_kick() -> None:
+    (join,) = events_from_update(_update(chat_member=_member_update("left", "member", BOB)))
+    assert join.inviter_id is None
+    (leave,) = events_from_update(_update(chat_member=_member_update("member", "left", BOB)))
+    assert leave.kind is EventKind.LEAVE
+    (kick,) = events_from_update(_update(chat_member=_member_update("member", "kicked", ALICE)))
+    assert kick.kind is EventKind.KICK
+
+
+def test_migration_is_read_from_both_service_messages() -> None:
+    old = {"id": -4001, "type": "group", "title": "old"}
+    to = _update(message=_message(chat=old, migrate_to_chat_id=GROUP["id"])).message
+    assert to is not None
+    migration = migration_from_message(to)
+    assert migration is not None
+    assert (migration.old_chat_id, migration.new_chat_id) == (-4001, GROUP["id"])
+    frm = _update(message=_message(migrate_from_chat_id=-4001)).message
+    assert frm is not None
+    assert migration_from_message(frm) == migration

@@ -57,7 +57,7 @@ class BotIdentity:
 def build_dispatcher() -> Dispatcher:
     """A dispatcher with one router per feature."""
     dispatcher = Dispatcher()
-    dispatcher.include_routers(membership.router, stats.router)
+    dispatcher.include_routers(membership.router(), stats.router())
     return dispatcher
 
 

@@ -17,12 +17,23 @@ from handlers.i18n import pick_locale
 from handlers.mapping import GROUP_TYPES, migration_from_message
 
 log = logging.getLogger(__name__)
-router = Router(name="membership")
-router.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
-router.chat_member.filter(F.chat.type.in_(GROUP_TYPES))
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(JOIN_TRANSITION))
+def router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    membership = Router(name="membership")
+    membership.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+    membership.chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+    membership.my_chat_member.register(bot_added, ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    membership.my_chat_member.register(
+        bot_rights_changed, ChatMemberUpdatedFilter(IS_MEMBER >> IS_MEMBER)
+    )
+    membership.my_chat_member.register(bot_removed, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+    membership.chat_member.register(member_changed)
+    membership.message.register(group_migrated, F.migrate_to_chat_id | F.migrate_from_chat_id)
+    return membership
+
+
 async def bot_added(
     update: ChatMemberUpdated,
     gateway: ChatGateway,
@@ -37,7 +48,6 @@ async def bot_added(
     await _report_readiness(update, gateway, readiness, ops_chat_id, locale, title)
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(IS_MEMBER >> IS_MEMBER))
 async def bot_rights_changed(
     update: ChatMemberUpdated,
     gateway: ChatGateway,
@@ -52,19 +62,16 @@ async def bot_rights_changed(
     await _report_readiness(update, gateway, readiness, ops_chat_id, locale, title)
 
 
-@router.my_chat_member(ChatMemberUpdatedFilter(LEAVE_TRANSITION))
 async def bot_removed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
     admins.forget(update.chat.id)
     log.warning("removed from group %s (%s)", update.chat.id, update.chat.title)
 
 
-@router.chat_member()
 async def member_changed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
     """Any status change may make or unmake an admin: drop the cached list."""
     admins.forget(update.chat.id)
 
 
-@router.message(F.migrate_to_chat_id | F.migrate_from_chat_id)
 async def group_migrated(message: Message, recorder: EngagementRecorder) -> None:
     migration = migration_from_message(message)
     if migration is not None:

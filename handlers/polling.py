@@ -8,6 +8,7 @@ the intake, waits until they are durable, and only then asks for the next offset
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random
@@ -69,7 +70,9 @@ class UpdatePoller:
         failures = 0
         while not self._stopping.is_set():
             try:
-                raw = await self._get_updates(self._timeout)
+                raw = await self._poll_unless_stopped()
+                if raw is None:
+                    break
             except PollingError as exc:
                 if exc.status == 409 or exc.status == 401:
                     raise  # a webhook is set, or the token is wrong: polling cannot go on
@@ -87,6 +90,23 @@ class UpdatePoller:
             failures = 0
             await self._process(raw)
         await self._confirm()
+
+    async def _poll_unless_stopped(self) -> list[Any] | None:
+        """One long poll, abandoned (None) when `stop()` is called while it waits.
+
+        Abandoning is safe: nothing from this poll has been processed, and the offset it would
+        have confirmed is confirmed by `_confirm` instead.
+        """
+        fetch = asyncio.ensure_future(self._get_updates(self._timeout))
+        stop = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if not fetch.done():
+            fetch.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await fetch
+            return None
+        return fetch.result()
 
     async def _process(self, raw: list[Any]) -> None:
         last_id: int | None = None

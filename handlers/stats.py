@@ -13,10 +13,14 @@ from handlers import render
 from handlers.i18n import pick_locale
 from handlers.mapping import GROUP_TYPES
 
-router = Router(name="stats")
+def router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    stats = Router(name="stats")
+    stats.message.register(stats_command, Command("stats"), F.chat.type.in_(GROUP_TYPES))
+    stats.message.register(stats_outside_group, Command("stats"))
+    return stats
 
 
-@router.message(Command("stats"), F.chat.type.in_(GROUP_TYPES))
 async def stats_command(
     message: Message,
     command: CommandObject,
@@ -51,7 +55,6 @@ async def _answer(
     return render.stats_report(await stats.group_report(message.chat.id), locale)
 
 
-@router.message(Command("stats"))
 async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:
     locale = pick_locale(message.from_user.language_code if message.from_user else None)
     await gateway.send_message(message.chat.id, render.group_only(locale, "stats"))

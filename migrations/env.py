@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 from logging.config import fileConfig
-from typing import Any
+from typing import Any, Literal
 
 from alembic import context
 from alembic.autogenerate.api import AutogenContext
@@ -30,7 +30,7 @@ def _url() -> str:
     )
 
 
-def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | bool:
+def _render_item(type_: str, obj: Any, autogen_context: AutogenContext) -> str | Literal[False]:
     """Write our UTC type as the plain column type it stands for, so revisions import nothing
     from `storage` and stay valid if the models change."""
     if type_ == "type" and isinstance(obj, UTCDateTime):

@@ -1,4 +1,4 @@
-"""Errors: the ones a bot sees in the Bot API envelope, and the ones a test sees from control calls."""
+"""Errors: those a bot sees in the Bot API envelope and those a test sees from control calls."""
 
 from __future__ import annotations
 

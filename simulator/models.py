@@ -17,6 +17,8 @@ ADMIN_RIGHTS: tuple[str, ...] = (
     "can_post_stories",
     "can_edit_stories",
     "can_delete_stories",
+    # Not in botapi.json (10.1), but aiogram 3.31 requires it on every administrator.
+    "can_send_welcome_messages",
 )
 # Rights that only exist in groups and supergroups (the spec marks them optional for that reason).
 GROUP_ADMIN_RIGHTS: tuple[str, ...] = ("can_pin_messages", "can_manage_topics")
@@ -157,7 +159,9 @@ class Member:
         """True if the member holds an administrator right (the creator holds them all)."""
         return self.status == "creator" or (self.status == "administrator" and right in self.rights)
 
-    def as_chat_member(self, user: dict[str, Any], chat_type: str, viewer_id: int) -> dict:
+    def as_chat_member(
+        self, user: dict[str, Any], chat_type: str, viewer_id: int
+    ) -> dict[str, Any]:
         """The ChatMember variant for this status, with every field the spec requires."""
         if self.status == "creator":
             body: dict[str, Any] = {"status": "creator", "user": user}

@@ -12,6 +12,14 @@ from simulator.errors import BotApiError
 
 SPEC_PATH = Path(__file__).with_name("botapi.json")
 
+# Parameters the documentation dropped but Telegram still honours, and clients still send (aiogram
+# 3.31's `reply_to_message_id`): accepted wherever the newer parameter named on the right exists.
+LEGACY_PARAMETERS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "reply_to_message_id": ("reply_parameters", ("Integer",)),
+    "allow_sending_without_reply": ("reply_parameters", ("Boolean",)),
+    "disable_web_page_preview": ("link_preview_options", ("Boolean",)),
+}
+
 # Deeper nesting than this is never needed by a real request; the cap keeps a hostile body cheap.
 _MAX_DEPTH = 8
 
@@ -74,25 +82,25 @@ class Spec:
         params: dict[str, Any] = {}
         unused_files = dict(files)
         for name, value in raw.items():
-            field = method.fields.get(name)
+            field = method.fields.get(name) or _legacy(method, name)
             if field is None:
-                raise BotApiError(400, f"Bad Request: unknown parameter \"{name}\"")
+                raise BotApiError(400, f'Bad Request: unknown parameter "{name}"')
             if isinstance(value, str) and value.startswith("attach://"):
                 # aiogram uploads files as separate parts and points at them with attach://
                 part = value.removeprefix("attach://")
                 if part not in files:
-                    raise BotApiError(400, f"Bad Request: file \"{part}\" is not attached")
+                    raise BotApiError(400, f'Bad Request: file "{part}" is not attached')
                 unused_files.pop(part, None)
                 value = files[part]
             params[name] = self._coerce(field.types, value, name, 0)
         for name, upload in unused_files.items():
             field = method.fields.get(name)
             if field is None:
-                raise BotApiError(400, f"Bad Request: unknown parameter \"{name}\"")
+                raise BotApiError(400, f'Bad Request: unknown parameter "{name}"')
             params[name] = self._coerce(field.types, upload, name, 0)
         for field in method.fields.values():
             if field.required and field.name not in params:
-                raise BotApiError(400, f"Bad Request: parameter \"{field.name}\" is required")
+                raise BotApiError(400, f'Bad Request: parameter "{field.name}" is required')
         return params
 
     def _coerce(self, types: tuple[str, ...], value: Any, where: str, depth: int) -> Any:
@@ -104,7 +112,7 @@ class Spec:
             except _Mismatch:
                 continue
         expected = " or ".join(types)
-        raise BotApiError(400, f"Bad Request: invalid parameter \"{where}\": expected {expected}")
+        raise BotApiError(400, f'Bad Request: invalid parameter "{where}": expected {expected}')
 
     def _coerce_one(self, type_name: str, value: Any, where: str, depth: int) -> Any:
         if type_name == "Integer":
@@ -114,7 +122,7 @@ class Spec:
         if type_name == "Boolean":
             return _as_bool(value)
         if type_name == "String":
-            if isinstance(value, bool) or not isinstance(value, str | int | float):
+            if isinstance(value, bool) or not isinstance(value, str | int):
                 raise _Mismatch(type_name)
             # Telegram reads numbers sent for string parameters as their decimal text.
             return value if isinstance(value, str) else str(value)
@@ -165,6 +173,14 @@ class Spec:
         # "type"/"source"/"status" field the spec only describes in words; the required fields
         # above tell them apart well enough for the types a group bot sends.
         return result
+
+
+def _legacy(method: Method, name: str) -> Field | None:
+    if name in LEGACY_PARAMETERS:
+        successor, types = LEGACY_PARAMETERS[name]
+        if successor in method.fields:
+            return Field(name, types, False)
+    return None
 
 
 class _Mismatch(Exception):

@@ -1,4 +1,4 @@
-"""Message text as Telegram handles it: entities in UTF-16 offsets, parse_mode HTML and MarkdownV2."""
+"""Message text as Telegram handles it: UTF-16 entity offsets, parse_mode HTML and MarkdownV2."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def parse_text(text: str, parse_mode: str | None) -> tuple[str, list[dict[str, A
         return _parse_markdown_v2(text)
     if mode == "markdown":
         return _parse_markdown_v2(text, legacy=True)
-    raise BotApiError(400, f"Bad Request: unsupported parse_mode \"{parse_mode}\"")
+    raise BotApiError(400, f'Bad Request: unsupported parse_mode "{parse_mode}"')
 
 
 _HTML_TAGS = {
@@ -98,9 +98,7 @@ class _HtmlEntities(HTMLParser):
 
     def handle_endtag(self, tag: str) -> None:
         if not self.open or self.open[-1][0] != tag:
-            raise BotApiError(
-                400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"'
-            )
+            raise BotApiError(400, f'Bad Request: can\'t parse entities: Unmatched end tag "{tag}"')
         _, start, extra = self.open.pop()
         length = utf16_len(self.text) - start
         if length:
@@ -118,15 +116,21 @@ def _parse_html(text: str) -> tuple[str, list[dict[str, Any]]]:
     if parser.open:
         tag = parser.open[-1][0]
         raise BotApiError(
-            400, f"Bad Request: can't parse entities: Can't find end tag corresponding to "
-            f'start tag "{tag}"'
+            400,
+            f"Bad Request: can't parse entities: Can't find end tag corresponding to "
+            f'start tag "{tag}"',
         )
     return unescape(parser.text), sorted(parser.entities, key=lambda e: e["offset"])
 
 
 _MD_RESERVED = set("_*[]()~`>#+-=|{}.!")
-_MD_MARKS = (("||", "spoiler"), ("__", "underline"), ("*", "bold"), ("_", "italic"),
-             ("~", "strikethrough"))
+_MD_MARKS = (
+    ("||", "spoiler"),
+    ("__", "underline"),
+    ("*", "bold"),
+    ("_", "italic"),
+    ("~", "strikethrough"),
+)
 
 
 def _parse_markdown_v2(text: str, legacy: bool = False) -> tuple[str, list[dict[str, Any]]]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections import deque
@@ -91,7 +92,7 @@ class UpdateQueue:
         self._expire()
         return [self._updates[i] for i in range(min(limit, len(self._updates)))]
 
-    async def poll(self, offset: int | None, limit: int, timeout: float) -> list[PendingUpdate]:
+    async def poll(self, offset: int | None, limit: int, wait: float) -> list[PendingUpdate]:
         """getUpdates: confirm, then answer at once or as soon as something arrives."""
         self._poll_generation += 1
         generation = self._poll_generation
@@ -100,7 +101,7 @@ class UpdateQueue:
         if offset is not None:
             self.confirm(offset)
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + max(0.0, timeout)
+        deadline = loop.time() + max(0.0, wait)
         while True:
             if generation != self._poll_generation:
                 raise BotApiError(
@@ -178,10 +179,8 @@ class WebhookDelivery:
         """Stop delivering; undelivered updates stay queued."""
         if self._task is not None:
             self._task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            except asyncio.CancelledError:
-                pass
             self._task = None
 
     async def _run(self) -> None:

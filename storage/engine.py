@@ -60,7 +60,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             pool_pre_ping=True,  # survive a server restart without failing the next batch
             pool_recycle=1800,
         )
-    raise ValueError(f"unsupported database {backend!r}: use sqlite+aiosqlite or postgresql+asyncpg")
+    raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

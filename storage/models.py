@@ -1,9 +1,9 @@
-"""ORM rows for groups, users, memberships, engagement events and the outbox (schema via Alembic)."""
+"""ORM rows: groups, users, memberships, engagement events and the outbox (schema via Alembic)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -16,10 +16,11 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     false,
-    text as sql_text,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -66,7 +67,7 @@ class Base(DeclarativeBase):
     """Declarative base carrying the shared metadata and naming convention."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
-    type_annotation_map: dict[Any, Any] = {datetime: UTCDateTime, int: BigInteger}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime, int: BigInteger}
 
 
 class GroupRow(Base):
@@ -82,7 +83,9 @@ class GroupRow(Base):
     timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     store_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    text_retention_days: Mapped[int] = mapped_column(Integer, default=30, server_default=sql_text("30"))
+    text_retention_days: Mapped[int] = mapped_column(
+        Integer, default=30, server_default=sql_text("30")
+    )
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     migrated_to_chat_id: Mapped[int | None]
@@ -175,8 +178,9 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
 
 
-groups_table = GroupRow.__table__
-users_table = UserRow.__table__
-members_table = MemberRow.__table__
-events_table = EventRow.__table__
-outbox_table = OutboxRow.__table__
+# Core tables for batched statements (the ORM's per-object bookkeeping is not needed there).
+groups_table = cast(Table, GroupRow.__table__)
+users_table = cast(Table, UserRow.__table__)
+members_table = cast(Table, MemberRow.__table__)
+events_table = cast(Table, EventRow.__table__)
+outbox_table = cast(Table, OutboxRow.__table__)

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, case, delete, func, literal, or_, select, update
+from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.ports import GroupSettings, OutboxItem, WindowStats
 from storage.models import (
-    GroupRow,
-    OutboxRow,
     events_table,
     groups_table,
     members_table,
@@ -22,6 +21,9 @@ from storage.models import (
     users_table,
 )
 from storage.upsert import insert_ignore, upsert, upsert_from_select
+
+# Every batched write sorts its rows by key: concurrent transactions then lock rows in the same
+# order, so PostgreSQL makes one wait for the other instead of reporting a deadlock.
 
 # Kinds that make a member "active" in window stats.
 ACTIVE_KINDS = (EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED)
@@ -38,9 +40,9 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 class IngestLedger:
     """What `add_many` learned in one unit of work about which event keys were new.
 
-    The member repository reads it so a redelivered batch never raises `message_count` twice:
-    a message counts only if this unit of work inserted it (or, when `observe_many` runs before
-    `add_many`, only if it is not yet stored).
+    The member repository reads it so a redelivered batch changes no membership: a message
+    counts, and a join or leave changes the status, only if this unit of work inserted the event
+    (or, when `observe_many` runs before `add_many`, only if it is not yet stored).
     """
 
     inserted: set[str] = field(default_factory=set)
@@ -51,17 +53,22 @@ class IngestLedger:
         self.skipped.clear()
 
 
+def _not_older(t: Table, ex: Any) -> ColumnElement[bool]:
+    """Upsert guard: a late, redelivered update never overwrites newer data."""
+    return ex.updated_at >= t.c.updated_at  # type: ignore[no-any-return]
+
+
 # --- groups -----------------------------------------------------------------------------------
 
 
-def _settings(row: GroupRow) -> GroupSettings:
+def _settings(row: RowMapping) -> GroupSettings:
     return GroupSettings(
-        chat_id=row.chat_id,
-        title=row.title,
-        timezone=row.timezone,
-        language=row.language,
-        store_text=row.store_text,
-        text_retention_days=row.text_retention_days,
+        chat_id=row["chat_id"],
+        title=row["title"],
+        timezone=row["timezone"],
+        language=row["language"],
+        store_text=row["store_text"],
+        text_retention_days=row["text_retention_days"],
     )
 
 
@@ -84,7 +91,7 @@ class SqlGroupRepository:
                 "created_at": seen_at,
                 "updated_at": seen_at,
             }
-            for group in latest.values()
+            for _, group in sorted(latest.items())
         ]
         await upsert(
             self._session,
@@ -92,11 +99,21 @@ class SqlGroupRepository:
             rows,
             index_elements=["chat_id"],
             update_columns=["title", "type", "username", "is_forum", "updated_at"],
-            where=lambda t, ex: ex.updated_at >= t.c.updated_at,
+            where=_not_older,
         )
 
     async def get(self, chat_id: int) -> GroupSettings | None:
-        row = await self._session.get(GroupRow, chat_id)
+        # A Core query, not session.get: the ORM identity map would hide Core updates made
+        # earlier in the same unit of work.
+        row = (
+            (
+                await self._session.execute(
+                    select(groups_table).where(groups_table.c.chat_id == chat_id)
+                )
+            )
+            .mappings()
+            .one_or_none()
+        )
         return _settings(row) if row is not None else None
 
     async def update_settings(self, settings: GroupSettings) -> None:
@@ -123,10 +140,14 @@ class SqlGroupRepository:
         and the old row stays behind pointing at the new one. Safe to run twice.
         """
         old = (
-            await self._session.execute(
-                select(groups_table).where(groups_table.c.chat_id == old_chat_id)
+            (
+                await self._session.execute(
+                    select(groups_table).where(groups_table.c.chat_id == old_chat_id)
+                )
             )
-        ).mappings().one_or_none()
+            .mappings()
+            .one_or_none()
+        )
         if old is None or old_chat_id == new_chat_id:
             return
         carried = {
@@ -159,7 +180,7 @@ class SqlGroupRepository:
             member_columns,
             moved,
             index_elements=["chat_id", "user_id"],
-            update=lambda t, ex: merge_membership(t, ex),
+            update=merge_membership,
         )
         await self._session.execute(
             delete(members_table).where(members_table.c.chat_id == old_chat_id)
@@ -184,21 +205,24 @@ def _later(old: ColumnElement[Any], new: ColumnElement[Any]) -> ColumnElement[An
     return case((new.is_(None), old), (old.is_(None), new), (new > old, new), else_=old)
 
 
+def _last_change(status: ColumnElement[Any], joined_at: Any, left_at: Any) -> ColumnElement[Any]:
+    """When a membership row's status was last set: its leave while out, else its join."""
+    return case((status != "member", left_at), else_=joined_at)
+
+
 def merge_membership(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
     """SET clause merging an incoming membership row (`ex`) into a stored one (`t`).
 
-    Seen times widen, message counts add, and the latest join or leave decides the status, so
-    applying the same row twice, or an old row after a newer one, changes nothing it should not.
-    `left_at` is kept only while the member is out.
+    Seen times widen, message counts add, and the latest join or leave decides the status; on a
+    tie (Telegram dates have one-second resolution) the incoming row wins, as it arrived later.
+    `left_at` is set only while the member is out. Incoming rows carry only events new to the
+    database (see `SqlMemberRepository.observe_many`), so a redelivery changes nothing.
     """
-    joined = _later(t.c.joined_at, ex.joined_at)
-    left = _later(t.c.left_at, ex.left_at)
-    out = and_(left.is_not(None), or_(joined.is_(None), left > joined))
+    incoming = _last_change(ex.status, ex.joined_at, ex.left_at)
+    stored = _last_change(t.c.status, t.c.joined_at, t.c.left_at)
+    takes_over = and_(incoming.is_not(None), or_(stored.is_(None), incoming >= stored))
     newer_join = and_(
         ex.joined_at.is_not(None), or_(t.c.joined_at.is_(None), ex.joined_at >= t.c.joined_at)
-    )
-    newer_leave = and_(
-        ex.left_at.is_not(None), or_(t.c.left_at.is_(None), ex.left_at >= t.c.left_at)
     )
     return {
         "first_seen_at": case(
@@ -208,18 +232,19 @@ def merge_membership(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
             (ex.last_seen_at > t.c.last_seen_at, ex.last_seen_at), else_=t.c.last_seen_at
         ),
         "message_count": t.c.message_count + ex.message_count,
-        "joined_at": joined,
-        "left_at": case((out, left), else_=None),
-        "status": case(
-            (out, case((newer_leave, ex.status), else_=t.c.status)),
-            (joined.is_not(None), "member"),
-            else_=t.c.status,
-        ),
+        "joined_at": _later(t.c.joined_at, ex.joined_at),
+        "status": case((takes_over, ex.status), else_=t.c.status),
+        "left_at": case((takes_over, ex.left_at), else_=t.c.left_at),
         "invited_by_user_id": case(
             (newer_join, ex.invited_by_user_id), else_=t.c.invited_by_user_id
         ),
         "invite_link": case((newer_join, ex.invite_link), else_=t.c.invite_link),
     }
+
+
+# Events whose effect on a membership must apply once: message counts and status changes.
+_ONCE_KINDS = frozenset({EventKind.MESSAGE, EventKind.JOIN, EventKind.LEAVE, EventKind.KICK})
+_LEAVE_STATUS = {EventKind.LEAVE: "left", EventKind.KICK: "kicked"}
 
 
 @dataclass(slots=True)
@@ -234,27 +259,31 @@ class _MemberBatch:
     joined_at: datetime | None = None
     invited_by_user_id: int | None = None
     invite_link: str | None = None
+    status: str = "member"
+    changed_at: datetime | None = None  # the latest join, leave or kick in the batch
     left_at: datetime | None = None
-    left_status: str = "left"
 
-    def fold(self, event: EngagementEvent, fresh_message: bool) -> None:
+    def fold(self, event: EngagementEvent, new: bool) -> None:
+        """Add one event; `new` says it was not stored before (only then does it count)."""
         at = event.occurred_at
         self.first_seen_at = min(self.first_seen_at, at)
         self.last_seen_at = max(self.last_seen_at, at)
-        if fresh_message:
+        if not new:
+            return
+        if event.kind is EventKind.MESSAGE:
             self.message_count += 1
+            return
         if event.kind is EventKind.JOIN and (self.joined_at is None or at >= self.joined_at):
             self.joined_at = at
             self.invited_by_user_id = event.inviter_id
             self.invite_link = event.invite_link
-        elif event.kind in (EventKind.LEAVE, EventKind.KICK) and (
-            self.left_at is None or at >= self.left_at
-        ):
-            self.left_at = at
-            self.left_status = "kicked" if event.kind is EventKind.KICK else "left"
+        # Equal times keep batch order: the later event in the batch wins.
+        if event.kind in _ONCE_KINDS and (self.changed_at is None or at >= self.changed_at):
+            self.changed_at = at
+            self.status = _LEAVE_STATUS.get(event.kind, "member")
+            self.left_at = at if event.kind in _LEAVE_STATUS else None
 
     def row(self) -> dict[str, Any]:
-        out = self.left_at is not None and (self.joined_at is None or self.left_at > self.joined_at)
         return {
             "chat_id": self.chat_id,
             "user_id": self.user_id,
@@ -262,8 +291,8 @@ class _MemberBatch:
             "last_seen_at": self.last_seen_at,
             "message_count": self.message_count,
             "joined_at": self.joined_at,
-            "left_at": self.left_at if out else None,
-            "status": self.left_status if out else "member",
+            "left_at": self.left_at,
+            "status": self.status,
             "invited_by_user_id": self.invited_by_user_id,
             "invite_link": self.invite_link,
         }
@@ -280,10 +309,11 @@ class SqlMemberRepository:
         """Upsert users and memberships seen in `events`.
 
         The event's actor is the member concerned (the one who joined, left or was kicked).
-        Messages raise `message_count` only when new (see `IngestLedger`): call
-        `EventRepository.add_many` first in the same unit of work and a redelivery counts nothing.
+        Messages raise `message_count`, and joins, leaves and kicks change the status, only when
+        the event is new to the database (see `IngestLedger`), so a redelivered batch changes
+        nothing; `EventRepository.add_many` may run before or after this in the same unit of work.
         """
-        fresh = await self._fresh_messages(events)
+        new_keys = await self._new_keys(events)
         users: dict[int, dict[str, Any]] = {}
         members: dict[tuple[int, int], _MemberBatch] = {}
         for event in events:
@@ -308,37 +338,42 @@ class SqlMemberRepository:
                 member = members[key] = _MemberBatch(
                     key[0], key[1], event.occurred_at, event.occurred_at
                 )
-            member.fold(event, event.dedup_key in fresh)
+            member.fold(event, event.dedup_key in new_keys)
         await upsert(
             self._session,
             users_table,
-            list(users.values()),
+            [users[user_id] for user_id in sorted(users)],
             index_elements=["user_id"],
             update_columns=[
-                "first_name", "last_name", "username", "language_code", "is_bot", "updated_at",
+                "first_name",
+                "last_name",
+                "username",
+                "language_code",
+                "is_bot",
+                "updated_at",
             ],
-            where=lambda t, ex: ex.updated_at >= t.c.updated_at,
+            where=_not_older,
         )
         await upsert(
             self._session,
             members_table,
-            [member.row() for member in members.values()],
+            [members[key].row() for key in sorted(members)],
             index_elements=["chat_id", "user_id"],
             update=merge_membership,
         )
 
-    async def _fresh_messages(self, events: Sequence[EngagementEvent]) -> set[str]:
-        """Keys of the message events in `events` that are not stored from an earlier batch."""
+    async def _new_keys(self, events: Sequence[EngagementEvent]) -> set[str]:
+        """Keys of messages, joins and leaves in `events` not stored by an earlier batch."""
         ledger = self._ledger
-        keys = {e.dedup_key for e in events if e.kind is EventKind.MESSAGE and e.actor}
-        fresh = keys & ledger.inserted
+        keys = {e.dedup_key for e in events if e.kind in _ONCE_KINDS and e.actor}
+        new = keys & ledger.inserted
         unknown = sorted(keys - ledger.inserted - ledger.skipped)
         for chunk in _chunks(unknown):
             stored = await self._session.scalars(
                 select(events_table.c.dedup_key).where(events_table.c.dedup_key.in_(chunk))
             )
-            fresh.update(set(chunk) - set(stored))
-        return fresh
+            new.update(set(chunk) - set(stored))
+        return new
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -388,7 +423,7 @@ class SqlEventRepository:
         inserted = await insert_ignore(
             self._session,
             events_table,
-            [_event_row(event) for event in unique.values()],
+            [_event_row(unique[key]) for key in sorted(unique)],
             returning=["dedup_key"],
         )
         new_keys = {key for (key,) in inserted}
@@ -428,7 +463,7 @@ class SqlEventRepository:
 # --- outbox -----------------------------------------------------------------------------------
 
 
-def _outbox_item(row: Mapping[str, Any]) -> OutboxItem:
+def _outbox_item(row: RowMapping) -> OutboxItem:
     return OutboxItem(
         id=row["id"],
         dedup_key=row["dedup_key"],
@@ -450,7 +485,12 @@ class SqlOutboxRepository:
         self._session = session
 
     async def add(
-        self, dedup_key: str, chat_id: int, method: str, params: dict[str, Any], priority: int,
+        self,
+        dedup_key: str,
+        chat_id: int,
+        method: str,
+        params: dict[str, Any],
+        priority: int,
         created_at: datetime,
     ) -> OutboxItem:
         """Record an intent (or return the one already recorded under this key)."""
@@ -469,10 +509,14 @@ class SqlOutboxRepository:
             ],
         )
         row = (
-            await self._session.execute(
-                select(outbox_table).where(outbox_table.c.dedup_key == dedup_key)
+            (
+                await self._session.execute(
+                    select(outbox_table).where(outbox_table.c.dedup_key == dedup_key)
+                )
             )
-        ).mappings().one()
+            .mappings()
+            .one()
+        )
         return _outbox_item(row)
 
     async def pending(self, limit: int = 1000) -> list[OutboxItem]:
@@ -495,7 +539,7 @@ class SqlOutboxRepository:
             .values(
                 sent_at=sent_at,
                 result_message_id=message_id,
-                attempts=OutboxRow.attempts + 1,
+                attempts=outbox_table.c.attempts + 1,
             )
         )
 
@@ -503,5 +547,5 @@ class SqlOutboxRepository:
         await self._session.execute(
             update(outbox_table)
             .where(outbox_table.c.id == item_id)
-            .values(failed_at=failed_at, failed_reason=reason, attempts=OutboxRow.attempts + 1)
+            .values(failed_at=failed_at, failed_reason=reason, attempts=outbox_table.c.attempts + 1)
         )

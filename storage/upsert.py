@@ -1,8 +1,9 @@
-"""The one place with dialect-specific SQL: batched INSERT … ON CONFLICT for SQLite and PostgreSQL."""
+"""The one place with dialect-specific SQL: batched INSERT … ON CONFLICT (SQLite, PostgreSQL)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from functools import cache
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, Table
@@ -10,18 +11,57 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 Row = Mapping[str, Any]
-# Builds the SET clause of an upsert from the target table and the `excluded` pseudo-table.
-UpdateBuilder = Callable[[Table, Any], Mapping[str, ColumnElement[Any] | Any]]
+# Build the SET clause (merges such as min/max/sum) or the WHERE of an upsert from the target
+# table and the `excluded` pseudo-table. Pass module-level functions: statements are cached on
+# them, and a new lambda per call would rebuild the statement every batch.
+UpdateBuilder = Callable[[Table, Any], Mapping[str, Any]]
+WhereBuilder = Callable[[Table, Any], ColumnElement[bool]]
 
 
-def _insert(session: AsyncSession, table: Table) -> Any:
+def _insert(dialect: str, table: Table) -> Any:
     """A dialect insert construct; both offer the same on_conflict_* API."""
-    name = session.get_bind().dialect.name
-    if name == "sqlite":
+    if dialect == "sqlite":
         return sqlite.insert(table)
-    if name == "postgresql":
+    if dialect == "postgresql":
         return postgresql.insert(table)
-    raise NotImplementedError(f"no upsert for dialect {name!r}")
+    raise NotImplementedError(f"no upsert for dialect {dialect!r}")
+
+
+def _dialect(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+# Building these statements (large CASE expressions) costs more than running them on a batch
+# of 100 rows, so each shape is built once per process.
+@cache
+def _insert_ignore_statement(dialect: str, table: Table, returning: tuple[str, ...]) -> Any:
+    stmt = _insert(dialect, table).on_conflict_do_nothing()
+    if returning:
+        stmt = stmt.returning(*(table.c[name] for name in returning))
+    return stmt
+
+
+@cache
+def _upsert_statement(
+    dialect: str,
+    table: Table,
+    index_elements: tuple[str, ...],
+    update_columns: tuple[str, ...],
+    update: UpdateBuilder | None,
+    where: WhereBuilder | None,
+) -> Any:
+    stmt = _insert(dialect, table)
+    excluded = stmt.excluded
+    values: dict[str, Any] = {name: excluded[name] for name in update_columns}
+    if update is not None:
+        values.update(update(table, excluded))
+    if not values:
+        return stmt.on_conflict_do_nothing(index_elements=list(index_elements))
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements),
+        set_=values,
+        where=where(table, excluded) if where is not None else None,
+    )
 
 
 async def insert_ignore(
@@ -31,18 +71,16 @@ async def insert_ignore(
     *,
     returning: Sequence[str] = (),
 ) -> list[tuple[Any, ...]]:
-    """Insert `rows`, skipping any that conflict with a unique key; return `returning` columns of
-    the rows actually inserted (RETURNING only yields new rows on both databases, unlike
-    executemany rowcounts, which SQLAlchemy cannot report reliably)."""
+    """Insert `rows` in one batched statement, skipping any that conflict with a unique key.
+
+    Returns the `returning` columns of the rows actually inserted: RETURNING yields only new rows
+    on both databases, whereas executemany rowcounts are not reliable across drivers.
+    """
     if not rows:
         return []
-    stmt = _insert(session, table).on_conflict_do_nothing()
-    if not returning:
-        await session.execute(stmt, list(rows))
-        return []
-    stmt = stmt.returning(*(table.c[name] for name in returning))
+    stmt = _insert_ignore_statement(_dialect(session), table, tuple(returning))
     result = await session.execute(stmt, list(rows))
-    return [tuple(row) for row in result.all()]
+    return [tuple(row) for row in result.all()] if returning else []
 
 
 async def upsert(
@@ -53,30 +91,20 @@ async def upsert(
     index_elements: Sequence[str],
     update_columns: Sequence[str] = (),
     update: UpdateBuilder | None = None,
-    where: Callable[[Table, Any], ColumnElement[bool]] | None = None,
+    where: WhereBuilder | None = None,
 ) -> None:
     """Insert `rows`, or update the stored row on a conflict over `index_elements`.
 
     `update_columns` are overwritten with the incoming values; `update` builds further SET
-    expressions (merges such as min/max/sum) from the table and `excluded`; `where` limits which
-    stored rows are updated (e.g. only older ones). Rows must not repeat a key within one call:
-    PostgreSQL refuses to update the same row twice in one statement.
+    expressions; `where` limits which stored rows are updated (e.g. only older ones). Rows must
+    not repeat a key within one call: PostgreSQL refuses to update the same row twice in one
+    statement.
     """
     if not rows:
         return
-    stmt = _insert(session, table)
-    excluded = stmt.excluded
-    values: dict[str, Any] = {name: excluded[name] for name in update_columns}
-    if update is not None:
-        values.update(update(table, excluded))
-    if not values:
-        stmt = stmt.on_conflict_do_nothing(index_elements=list(index_elements))
-    else:
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(index_elements),
-            set_=values,
-            where=where(table, excluded) if where is not None else None,
-        )
+    stmt = _upsert_statement(
+        _dialect(session), table, tuple(index_elements), tuple(update_columns), update, where
+    )
     await session.execute(stmt, list(rows))
 
 
@@ -94,7 +122,7 @@ async def upsert_from_select(
     The select must have a WHERE clause: SQLite cannot otherwise tell its ON CONFLICT from a
     join's ON.
     """
-    stmt = _insert(session, table).from_select(list(columns), select)
+    stmt = _insert(_dialect(session), table).from_select(list(columns), select)
     stmt = stmt.on_conflict_do_update(
         index_elements=list(index_elements), set_=dict(update(table, stmt.excluded))
     )

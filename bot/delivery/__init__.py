@@ -1,7 +1,13 @@
 """The outbound queue every Telegram call goes through: limits, priorities, retries, outbox."""
 
 from bot.delivery.gateway import DEFAULT_LIMITS, Delivery, DeliveryMetrics, OnRefusal
-from bot.delivery.limits import DeliveryLimits, SlidingWindow, TokenBucket, is_posting
+from bot.delivery.limits import (
+    DeliveryLimits,
+    PacedWindow,
+    SlidingWindow,
+    TokenBucket,
+    is_posting,
+)
 from bot.delivery.refusals import refusal_reason
 
 __all__ = [
@@ -10,6 +16,7 @@ __all__ = [
     "DeliveryLimits",
     "DeliveryMetrics",
     "OnRefusal",
+    "PacedWindow",
     "SlidingWindow",
     "TokenBucket",
     "is_posting",

@@ -97,6 +97,7 @@ class Delivery:
         self._worker: asyncio.Task[None] | None = None
         self._calls: set[asyncio.Task[None]] = set()
         self._durable: dict[int, asyncio.Task[Outcome]] = {}
+        self._recording = asyncio.Lock()
         self._closing = False
         self._in_flight = 0
         self._closed: dict[ChatKey, str] = {}
@@ -263,24 +264,29 @@ class Delivery:
     ) -> Outcome:
         """Record the call in the outbox, send it, and mark the row sent (or failed).
 
-        The same `dedup_key` twice returns the first outcome when that one is settled and is
-        never sent twice. One window stays open, as with any API that has no idempotency key:
+        Concurrent calls are queued in the order they were made, like `call`. The same
+        `dedup_key` twice returns the first outcome when that one is settled and is never sent
+        twice. One window stays open, as with any API that has no idempotency key:
         a crash after Telegram accepted the call and before `mark_sent` committed resends it.
         """
         uow_factory = self._need_outbox()
-        async with uow_factory() as uow:
-            item = await uow.outbox.add(
-                dedup_key, chat_id, method, params, int(priority), self._wall_clock.now()
-            )
-            await uow.commit()
-        if item.sent_at is not None:
-            result = {"message_id": item.result_message_id} if item.result_message_id else None
-            return Outcome(ok=True, result=result, detail="already sent")
-        if item.failed_reason is not None:
-            return Outcome(
-                ok=False, reason=_stored_reason(item.failed_reason), detail="already failed"
-            )
-        return await asyncio.shield(self._deliver_item(item))
+        # One recording at a time, in the order of the calls (the lock is fair): otherwise
+        # concurrent callers would reach the queue in the order their commits happened to end,
+        # and a chat's posts would leave out of order.
+        async with self._recording:
+            async with uow_factory() as uow:
+                item = await uow.outbox.add(
+                    dedup_key, chat_id, method, params, int(priority), self._wall_clock.now()
+                )
+                await uow.commit()
+            if item.sent_at is not None:
+                result = {"message_id": item.result_message_id} if item.result_message_id else None
+                return Outcome(ok=True, result=result, detail="already sent")
+            if item.failed_reason is not None:
+                reason = _stored_reason(item.failed_reason)
+                return Outcome(ok=False, reason=reason, detail="already failed")
+            task = self._deliver_item(item)
+        return await asyncio.shield(task)
 
     async def resume_pending(self, limit: int = 1000) -> int:
         """Queue outbox rows neither sent nor failed (at start-up); return how many were queued.

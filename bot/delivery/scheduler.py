@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any
 
-from bot.delivery.limits import DeliveryLimits, SlidingWindow, TokenBucket
+from bot.delivery.limits import DeliveryLimits, PacedWindow, TokenBucket
 from bot.ports import Outcome, Priority
 
 ChatKey = int | str
@@ -75,7 +75,7 @@ class Lane:
 @dataclass(slots=True)
 class _ChatState:
     bucket: TokenBucket
-    group: SlidingWindow | None
+    group: PacedWindow | None
     flood_until: dict[Category, float] = field(default_factory=dict)
     lanes: int = 0
 
@@ -95,8 +95,14 @@ class Scheduler:
         self._ready: dict[Category, list[tuple[int, int, int, Lane]]] = {c: [] for c in Category}
         self._waiting: list[tuple[float, int, Lane]] = []
         self._overall = {
-            Category.POSTING: SlidingWindow(limits.overall_count, limits.overall_window),
-            Category.OTHER: SlidingWindow(limits.other_count, limits.other_window),
+            Category.POSTING: PacedWindow(
+                limits.overall_count,
+                limits.overall_window + limits.window_guard,
+                limits.overall_burst,
+            ),
+            Category.OTHER: PacedWindow(
+                limits.other_count, limits.other_window + limits.window_guard, limits.other_burst
+            ),
         }
         self._global_flood: dict[Category, float] = {c: 0.0 for c in Category}
         self._recent_floods: deque[tuple[float, ChatKey]] = deque()
@@ -311,7 +317,11 @@ class Scheduler:
             state = _ChatState(
                 bucket=TokenBucket(limits.per_chat_rate, limits.per_chat_burst, -math.inf),
                 group=(
-                    SlidingWindow(limits.per_group_count, limits.per_group_window)
+                    PacedWindow(
+                        limits.per_group_count,
+                        limits.per_group_window + limits.window_guard,
+                        limits.per_group_burst,
+                    )
                     if _is_group(chat)
                     else None
                 ),

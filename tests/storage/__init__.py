@@ -1,0 +1,1 @@
+"""Storage tests: migrations and repositories, on SQLite and PostgreSQL."""

@@ -28,7 +28,7 @@ def stats_report(report: StatsReport, locale: str) -> str:
         lines.append(
             _(
                 locale,
-                "{window}: {messages} messages · {active} active members · {new} new members",
+                "{window} — messages: {messages} · active members: {active} · new members: {new}",
                 window=_(locale, _WINDOW_NAMES.get(days, "{days} days")).format(days=days),
                 messages=number(locale, stats.messages),
                 active=number(locale, stats.active_members),

@@ -56,7 +56,7 @@ class DeliveryLimits:
     per_chat_burst: int = 3  # ...with a short burst allowed
     per_group_count: int = 20  # messages in one group (chat_id < 0)...
     per_group_window: float = 60.0  # ...per this many seconds...
-    per_group_burst: int = 3  # ...evenly paced after a burst of this many
+    group_reserve: int = 3  # ...of which CONTENT may not use the last few, kept for replies
     overall_count: int = 30  # posting calls across all chats...
     overall_window: float = 1.0  # ...per this many seconds...
     overall_burst: int = 5  # ...evenly paced after a burst of this many
@@ -142,10 +142,11 @@ class SlidingWindow:
         while times and times[0] + self._window <= now:
             times.popleft()
 
-    def delay(self, now: float, cost: int = 1) -> float:
-        """Seconds until `cost` more events fit in the window (0 when they fit now)."""
+    def delay(self, now: float, cost: int = 1, reserve: int = 0) -> float:
+        """Seconds until `cost` more events fit in the window, leaving `reserve` places free."""
         self._expire(now)
-        excess = len(self._times) + min(cost, self._count) - self._count
+        limit = max(1, self._count - reserve)
+        excess = len(self._times) + min(cost, limit) - limit
         if excess <= 0:
             return 0.0
         return max(0.0, self._times[excess - 1] + self._window - now)
@@ -165,9 +166,9 @@ class PacedWindow:
     """A sliding window that is also paced: `count` per `window`, spread out after a burst.
 
     The window alone lets the whole count out at once and then nothing for the rest of the window,
-    so an urgent call that arrives just after such a burst waits the full window (a reply behind
-    a broadcast waits up to 43 s in a group). Pacing at the window's own rate keeps that wait to
-    one interval; the window still guarantees the count is never exceeded.
+    so an urgent call that arrives just after such a burst waits the full window. Pacing at the
+    window's own rate keeps that wait to one interval (33 ms at 30/s); the window still
+    guarantees the count is never exceeded.
     """
 
     __slots__ = ("_bucket", "_window")

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from typing import Any
 
-from bot.delivery.limits import DeliveryLimits, PacedWindow, TokenBucket
+from bot.delivery.limits import DeliveryLimits, PacedWindow, SlidingWindow, TokenBucket
 from bot.ports import Outcome, Priority
 
 ChatKey = int | str
@@ -75,7 +75,7 @@ class Lane:
 @dataclass(slots=True)
 class _ChatState:
     bucket: TokenBucket
-    group: PacedWindow | None
+    group: SlidingWindow | None
     flood_until: dict[Category, float] = field(default_factory=dict)
     lanes: int = 0
 
@@ -257,7 +257,10 @@ class Scheduler:
         if head.category is Category.POSTING:
             ready_at = max(ready_at, now + state.bucket.delay(now, head.cost))
             if state.group is not None:
-                ready_at = max(ready_at, now + state.group.delay(now, head.cost))
+                # A broadcast leaves a few of the group's places per minute to replies and
+                # alerts, so they never wait out the window behind scheduled content.
+                reserve = self._limits.group_reserve if head.priority is Priority.CONTENT else 0
+                ready_at = max(ready_at, now + state.group.delay(now, head.cost, reserve))
         return ready_at
 
     def _take_tokens(self, job: Job, now: float) -> None:
@@ -317,10 +320,8 @@ class Scheduler:
             state = _ChatState(
                 bucket=TokenBucket(limits.per_chat_rate, limits.per_chat_burst, -math.inf),
                 group=(
-                    PacedWindow(
-                        limits.per_group_count,
-                        limits.per_group_window + limits.window_guard,
-                        limits.per_group_burst,
+                    SlidingWindow(
+                        limits.per_group_count, limits.per_group_window + limits.window_guard
                     )
                     if _is_group(chat)
                     else None

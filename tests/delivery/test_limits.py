@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from bot.delivery import DeliveryLimits, SlidingWindow, TokenBucket, is_posting, refusal_reason
+from bot.delivery import (
+    DeliveryLimits,
+    PacedWindow,
+    SlidingWindow,
+    TokenBucket,
+    is_posting,
+    refusal_reason,
+)
 from bot.delivery.limits import message_cost
 from bot.ports import FailureReason
 
@@ -46,6 +53,22 @@ def test_sliding_window_holds_count_in_any_window() -> None:
     assert window.delay(60.0) == 0
     window.take(60.0)
     assert window.delay(60.0) == pytest.approx(1.0)
+
+
+def test_sliding_window_can_keep_places_free() -> None:
+    window = SlidingWindow(count=20, window=60.0)
+    window.take(0.0, cost=17)
+    assert window.delay(1.0, reserve=3) == pytest.approx(59.0)
+    assert window.delay(1.0) == 0
+
+
+def test_paced_window_spreads_calls_after_a_burst() -> None:
+    paced = PacedWindow(count=30, window=1.0, burst=5)
+    sent = 0.0
+    for _ in range(5):
+        assert paced.delay(sent) == 0
+        paced.take(sent)
+    assert paced.delay(sent) == pytest.approx(1 / 30)
 
 
 def test_sliding_window_counts_an_album_as_its_messages() -> None:

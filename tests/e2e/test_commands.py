@@ -1,0 +1,120 @@
+"""/stats, the webhook and bad input, through the simulator over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+
+import aiohttp
+
+from bot.app import GroupOps
+from simulator import Simulator
+from tests.e2e.conftest import Community, count_events, eventually, polling_bot, settings_for
+
+
+def _replies(sim: Simulator, chat_id: int) -> list[str]:
+    return [m.get("text", "") for m in sim.sent(chat_id)]
+
+
+async def test_stats_for_admins_and_a_polite_no_for_others(community: Community, db_url: str) -> None:
+    sim, group = community.sim, community.group
+    member = community.members[0]
+    async with polling_bot(settings_for(sim, community.bot, db_url), sim):
+        sim.join(group, member.id)
+        for text in ("one", "two", "three"):
+            sim.post(group, member.id, text=text)
+        asked = sim.post(group, member.id, text="/stats")
+        await eventually(lambda: any("only the group's admins" in t for t in _replies(sim, group)))
+        sim.post(group, community.owner.id, text="/stats")
+        await eventually(lambda: any("📊" in t for t in _replies(sim, group)))
+        sim.post(group, community.owner.id, text="/stats please")
+        await eventually(lambda: any("takes no arguments" in t for t in _replies(sim, group)))
+    report = next(t for t in _replies(sim, group) if "📊" in t)
+    # 3 messages + the member's /stats + the owner's /stats; 1 active member plus the owner.
+    assert "Today — messages: 5 · active members: 2 · new members: 1" in report
+    refusal = next(m for m in sim.sent(group) if "only the group's admins" in m.get("text", ""))
+    assert refusal["reply_to_message"]["message_id"] == asked["message_id"]
+    assert "Use: /stats" in next(t for t in _replies(sim, group) if "takes no arguments" in t)
+
+
+async def test_stats_in_chinese_for_a_chinese_speaking_admin(sim: Simulator, sqlite_url: str) -> None:
+    bot = sim.create_bot(username="groupops_zh_bot")
+    owner = sim.create_user(first_name="李雷", language_code="zh-hans")
+    group = sim.create_group(title="创客", creator_id=owner.id)
+    sim.add_bot(group, bot.id, admin=True)
+    async with polling_bot(settings_for(sim, bot, sqlite_url), sim):
+        sim.post(group, owner.id, text="/stats")
+        await eventually(lambda: any("📊" in t for t in _replies(sim, group)))
+    assert any("本群活跃度" in t and "今天" in t for t in _replies(sim, group))
+
+
+async def test_an_anonymous_admin_gets_stats(community: Community, sqlite_url: str) -> None:
+    sim, group = community.sim, community.group
+    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
+        sim.post_as_chat(group, text="/stats")
+        await eventually(lambda: any("📊" in t for t in _replies(sim, group)))
+
+
+async def test_missing_rights_are_reported_to_the_ops_chat(sim: Simulator, sqlite_url: str) -> None:
+    bot = sim.create_bot(username="groupops_ops_bot")
+    owner = sim.create_user(first_name="Owner")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    group = sim.create_group(title="Public", creator_id=owner.id)
+    sim.add_bot(ops, bot.id, admin=True)
+    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
+        sim.add_bot(group, bot.id, admin=True, rights={"can_delete_messages"})
+        await eventually(lambda: any("Public" in t for t in _replies(sim, ops)))
+    note = next(t for t in _replies(sim, ops) if "Public" in t)
+    assert "Ban users" in note and "Pin messages" in note and "Invite users" in note
+    assert "Delete messages" not in note
+    assert any("I record who posts" in t for t in _replies(sim, group))  # the join notice
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def test_webhook_records_updates_and_rejects_strangers(community: Community, db_url: str) -> None:
+    sim, group = community.sim, community.group
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/telegram/webhook"
+    settings = settings_for(
+        sim, community.bot, db_url, webhook_url=url, webhook_secret="s3cret-Token",
+        webhook_port=port,
+    )
+    app = GroupOps(settings)
+    await app.start()
+    stopping = asyncio.Event()
+    serving = asyncio.create_task(app.run_webhook(stopping))
+    try:
+        await eventually(lambda: sim.bot_state(community.bot.id).queue.wants("chat_member"))
+        member = community.members[1]
+        sim.join(group, member.id)
+        sim.post(group, member.id, text="hello over the webhook")
+
+        async def arrived() -> bool:
+            return await count_events(db_url) >= 2
+
+        await eventually(arrived)
+        async with aiohttp.ClientSession() as http:
+            async with http.post(url, json={"update_id": 1}) as no_secret:
+                assert no_secret.status == 401
+            headers = {"X-Telegram-Bot-Api-Secret-Token": "s3cret-Token"}
+            async with http.post(url, data=b"not json", headers=headers) as garbage:
+                assert garbage.status == 400
+            malformed = {"update_id": 5, "message": {"message_id": "x"}}
+            async with http.post(url, json=malformed, headers=headers) as skipped:
+                assert skipped.status == 200  # logged and skipped: Telegram must not resend it
+        assert app.intake.skipped == 1
+        sim.post(group, member.id, text="still listening")
+
+        async def after() -> bool:
+            return await count_events(db_url, kind="message") == 2
+
+        await eventually(after)
+    finally:
+        stopping.set()
+        await serving
+        await app.stop()

@@ -160,7 +160,7 @@ class GroupOps:
         poller = UpdatePoller(self.bot, self.intake, allowed_updates(self.dispatcher))
         task = asyncio.create_task(poller.run())
         stop_waiter = asyncio.create_task(stopping.wait())
-        done, _ = await asyncio.wait({task, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, stop_waiter}, return_when=asyncio.FIRST_COMPLETED)
         poller.stop()
         stop_waiter.cancel()
         await task  # re-raises a fatal polling error
@@ -186,8 +186,12 @@ class GroupOps:
         if not outcome.ok:
             await runner.cleanup()
             raise SettingsError(f"WEBHOOK_URL was refused by Telegram: {outcome.detail}")
-        log.info("webhook listening on %s:%s%s", settings.webhook_host, settings.webhook_port,
-                 settings.webhook_path)
+        log.info(
+            "webhook listening on %s:%s%s",
+            settings.webhook_host,
+            settings.webhook_port,
+            settings.webhook_path,
+        )
         try:
             await stopping.wait()
         finally:

@@ -22,7 +22,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     sim = commands.add_parser("simulator", help="run the Telegram Bot API simulator")
     sim.add_argument("args", nargs=argparse.REMAINDER, help="passed to the simulator")
     demo = commands.add_parser("demo", help="the bot, the simulator and a small community")
-    demo.add_argument("--seconds", type=float, default=0, help="stop after this long (0: when done)")
+    demo.add_argument(
+        "--seconds", type=float, default=0, help="stop after this long (0: when done)"
+    )
     demo.add_argument("--database", default="sqlite+aiosqlite:///./groupops-demo.db")
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument("name", choices=["ingest"])

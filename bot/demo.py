@@ -36,7 +36,10 @@ LINES = (
 async def run_demo(database_url: str, seconds: float = 0) -> int:
     """Play a small community through the simulator and show what groupops made of it."""
     if database_url.startswith("sqlite+aiosqlite:///./"):
-        Path(database_url.removeprefix("sqlite+aiosqlite:///")).unlink(missing_ok=True)
+        # A fresh demo each time: the file is the demo's own.
+        await asyncio.to_thread(
+            Path(database_url.removeprefix("sqlite+aiosqlite:///")).unlink, missing_ok=True
+        )
     async with Simulator() as sim:
         bot = sim.create_bot(username="groupops_demo_bot", first_name="GroupOps")
         people = [sim.create_user(first_name=name, language_code=lang) for name, lang in PEOPLE]

@@ -101,14 +101,19 @@ class EventRepository(Protocol):
 
 class OutboxRepository(Protocol):
     async def add(
-        self, dedup_key: str, chat_id: int, method: str, params: dict[str, Any], priority: int,
+        self,
+        dedup_key: str,
+        chat_id: int,
+        method: str,
+        params: dict[str, Any],
+        priority: int,
         created_at: datetime,
     ) -> OutboxItem:
         """Record an intent (or return the one already recorded under this key)."""
         ...
 
     async def pending(self, limit: int = 1000) -> list[OutboxItem]:
-        """Intents neither sent nor failed, oldest first."""
+        """Intents neither sent nor failed, by priority, then oldest first."""
         ...
 
     async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None: ...
@@ -119,10 +124,18 @@ class OutboxRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
-    groups: GroupRepository
-    members: MemberRepository
-    events: EventRepository
-    outbox: OutboxRepository
+    # Read-only properties, so an adapter may expose its own repository classes.
+    @property
+    def groups(self) -> GroupRepository: ...
+
+    @property
+    def members(self) -> MemberRepository: ...
+
+    @property
+    def events(self) -> EventRepository: ...
+
+    @property
+    def outbox(self) -> OutboxRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

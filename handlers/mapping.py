@@ -16,7 +16,14 @@ from aiogram.types import (
     User,
 )
 
-from bot.domain.events import Actor, EngagementEvent, EventKind, GroupMigrated, GroupRef, MessageKind
+from bot.domain.events import (
+    Actor,
+    EngagementEvent,
+    EventKind,
+    GroupMigrated,
+    GroupRef,
+    MessageKind,
+)
 
 GROUP_TYPES = frozenset({"group", "supergroup"})
 _LINK_ENTITIES = frozenset({"url", "text_link"})

@@ -129,9 +129,9 @@ class UpdatePoller:
         except (PollingError, aiohttp.ClientError, TimeoutError) as exc:
             log.warning("could not confirm offset %s at shutdown: %s", self._offset, exc)
 
-    async def _get_updates(self, timeout: int, limit: int | None = None) -> list[Any]:
+    async def _get_updates(self, wait: int, limit: int | None = None) -> list[Any]:
         payload: dict[str, Any] = {
-            "timeout": timeout,
+            "timeout": wait,
             "limit": limit or self._limit,
             "allowed_updates": self._allowed,
         }
@@ -139,7 +139,7 @@ class UpdatePoller:
             payload["offset"] = self._offset
         http = await self._session.create_session()
         url = self._session.api.api_url(token=self._bot.token, method="getUpdates")
-        client_timeout = aiohttp.ClientTimeout(total=timeout + 10)
+        client_timeout = aiohttp.ClientTimeout(total=wait + 10)
         async with http.post(url, json=payload, timeout=client_timeout) as response:
             body = await response.json(content_type=None)
         if not isinstance(body, dict) or not body.get("ok"):
@@ -156,10 +156,8 @@ class UpdatePoller:
         return result
 
     def _backoff(self, failures: int) -> float:
-        return min(self._max_backoff, 0.5 * 2**failures) * random.uniform(0.8, 1.2)
+        return min(self._max_backoff, 0.5 * 2.0**failures) * random.uniform(0.8, 1.2)
 
     async def _pause(self, delay: float) -> None:
-        try:
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._stopping.wait(), timeout=delay)
-        except TimeoutError:
-            pass

@@ -13,6 +13,7 @@ from handlers import render
 from handlers.i18n import pick_locale
 from handlers.mapping import GROUP_TYPES
 
+
 def router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     stats = Router(name="stats")

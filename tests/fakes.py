@@ -9,7 +9,7 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
-from bot.ports import ChatAdmin, GroupSettings, Outcome, OutboxItem, Priority, WindowStats
+from bot.ports import ChatAdmin, GroupSettings, OutboxItem, Outcome, Priority, WindowStats
 
 
 class FakeClock:
@@ -45,7 +45,9 @@ class _Groups:
         for group in groups:
             known = self._db.groups.get(group.chat_id)
             self._db.groups[group.chat_id] = (
-                replace(known, title=group.title) if known else GroupSettings(group.chat_id, group.title)
+                replace(known, title=group.title)
+                if known
+                else GroupSettings(group.chat_id, group.title)
             )
 
     async def get(self, chat_id: int) -> GroupSettings | None:
@@ -59,7 +61,9 @@ class _Groups:
         self._db.groups.setdefault(new_chat_id, replace(old, chat_id=new_chat_id))
         for key, event in list(self._db.events.items()):
             if event.group.chat_id == old_chat_id:
-                self._db.events[key] = replace(event, group=replace(event.group, chat_id=new_chat_id))
+                self._db.events[key] = replace(
+                    event, group=replace(event.group, chat_id=new_chat_id)
+                )
 
 
 class _Members:
@@ -87,15 +91,19 @@ class _Events:
 
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
         inside = [
-            e for e in self._db.events.values()
+            e
+            for e in self._db.events.values()
             if e.group.chat_id == chat_id and since <= e.occurred_at < until
         ]
         active_kinds = {EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED}
         return WindowStats(
             messages=sum(e.kind is EventKind.MESSAGE for e in inside),
-            active_members=len({e.actor.user_id for e in inside
-                                if e.actor and e.kind in active_kinds}),
-            new_members=len({e.actor.user_id for e in inside if e.actor and e.kind is EventKind.JOIN}),
+            active_members=len(
+                {e.actor.user_id for e in inside if e.actor and e.kind in active_kinds}
+            ),
+            new_members=len(
+                {e.actor.user_id for e in inside if e.actor and e.kind is EventKind.JOIN}
+            ),
         )
 
     async def purge_text_before(self, chat_id: int, before: datetime) -> int:
@@ -106,11 +114,19 @@ class _Outbox:
     def __init__(self, pending: Database) -> None:
         self._db = pending
 
-    async def add(self, dedup_key: str, chat_id: int, method: str, params: dict[str, Any],
-                  priority: int, created_at: datetime) -> OutboxItem:
+    async def add(
+        self,
+        dedup_key: str,
+        chat_id: int,
+        method: str,
+        params: dict[str, Any],
+        priority: int,
+        created_at: datetime,
+    ) -> OutboxItem:
         if dedup_key not in self._db.outbox:
-            self._db.outbox[dedup_key] = OutboxItem(len(self._db.outbox) + 1, dedup_key, chat_id,
-                                                    method, params, priority, created_at)
+            self._db.outbox[dedup_key] = OutboxItem(
+                len(self._db.outbox) + 1, dedup_key, chat_id, method, params, priority, created_at
+            )
         return self._db.outbox[dedup_key]
 
     async def pending(self, limit: int = 1000) -> list[OutboxItem]:
@@ -134,7 +150,9 @@ class FakeUnitOfWork:
     def __init__(self, db: Database) -> None:
         self._db = db
         self._pending = Database(
-            groups=dict(db.groups), events=dict(db.events), members=dict(db.members),
+            groups=dict(db.groups),
+            events=dict(db.events),
+            members=dict(db.members),
             outbox=dict(db.outbox),
         )
         self.groups = _Groups(self._pending)
@@ -145,8 +163,12 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> Self:
         return self
 
-    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                        tb: TracebackType | None) -> None:
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         return None
 
     async def commit(self) -> None:
@@ -174,18 +196,31 @@ class FakeGateway:
         self.sent: list[tuple[int, str]] = []
         self.admin_lookups = 0
 
-    async def call(self, method: str, params: dict[str, Any], *, priority: Priority = Priority.REPLY,
-                   chat_id: int | None = None) -> Outcome:
+    async def call(
+        self,
+        method: str,
+        params: dict[str, Any],
+        *,
+        priority: Priority = Priority.REPLY,
+        chat_id: int | None = None,
+    ) -> Outcome:
         return Outcome(ok=True, result=True)
 
-    async def send_message(self, chat_id: int, text: str, *, priority: Priority = Priority.REPLY,
-                           reply_to_message_id: int | None = None,
-                           thread_id: int | None = None) -> Outcome:
+    async def send_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        priority: Priority = Priority.REPLY,
+        reply_to_message_id: int | None = None,
+        thread_id: int | None = None,
+    ) -> Outcome:
         self.sent.append((chat_id, text))
         return Outcome(ok=True, result={"message_id": len(self.sent)})
 
-    async def delete_message(self, chat_id: int, message_id: int, *,
-                             priority: Priority = Priority.MODERATION) -> Outcome:
+    async def delete_message(
+        self, chat_id: int, message_id: int, *, priority: Priority = Priority.MODERATION
+    ) -> Outcome:
         return Outcome(ok=True, result=True)
 
     async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin]:

@@ -98,6 +98,8 @@ class Delivery:
         self._calls: set[asyncio.Task[None]] = set()
         self._durable: dict[int, asyncio.Task[Outcome]] = {}
         self._recording = asyncio.Lock()
+        self._resuming = 0
+        self._settled_while_resuming: set[int] = set()
         self._closing = False
         self._in_flight = 0
         self._closed: dict[ChatKey, str] = {}
@@ -294,12 +296,20 @@ class Delivery:
         Safe to call again at any time: rows already on their way are not queued twice.
         """
         uow_factory = self._need_outbox()
-        async with uow_factory() as uow:
-            items = await uow.outbox.pending(limit)
-        fresh = [item for item in items if item.id not in self._durable]
-        for item in fresh:
-            self._deliver_item(item)
-        return len(fresh)
+        self._resuming += 1
+        try:
+            async with uow_factory() as uow:
+                items = await uow.outbox.pending(limit)
+            # A row settled while the query ran may be in it as still pending.
+            skip = self._durable.keys() | self._settled_while_resuming
+            fresh = [item for item in items if item.id not in skip]
+            for item in fresh:
+                self._deliver_item(item)
+            return len(fresh)
+        finally:
+            self._resuming -= 1
+            if not self._resuming:
+                self._settled_while_resuming.clear()
 
     def _deliver_item(self, item: OutboxItem) -> asyncio.Task[Outcome]:
         task = self._durable.get(item.id)
@@ -324,6 +334,8 @@ class Delivery:
                     reason = outcome.reason or FailureReason.BAD_REQUEST
                     await uow.outbox.mark_failed(item.id, reason.value, self._wall_clock.now())
                 await uow.commit()
+            if self._resuming:
+                self._settled_while_resuming.add(item.id)
         except Exception:
             # The call itself is settled; an unmarked row is sent again at the next resume.
             log.exception("outbox row %s (%s) could not be marked", item.id, item.dedup_key)

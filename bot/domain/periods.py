@@ -16,7 +16,9 @@ class Window:
     until: datetime
 
 
-def trailing_windows(now: datetime, timezone: str, days: tuple[int, ...] = (1, 7, 30)) -> list[Window]:
+def trailing_windows(
+    now: datetime, timezone: str, days: tuple[int, ...] = (1, 7, 30)
+) -> list[Window]:
     """Windows that start at local midnight `d - 1` days before today and end now.
 
     "Today" is the local calendar day so far; "7 days" is today plus the six before it. Local

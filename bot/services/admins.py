@@ -32,7 +32,9 @@ class AdminDirectory:
         cached = self._cache.get(chat_id)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        admins = {admin.user_id: admin for admin in await self._gateway.get_chat_administrators(chat_id)}
+        admins = {
+            admin.user_id: admin for admin in await self._gateway.get_chat_administrators(chat_id)
+        }
         self._cache[chat_id] = (now, admins)
         log.debug("refreshed %d admins of chat %s", len(admins), chat_id)
         return admins

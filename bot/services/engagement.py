@@ -10,6 +10,7 @@ and the dedup key makes the redelivery harmless.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
@@ -128,17 +129,16 @@ class EngagementRecorder:
             if len(self._buffer) < self._batch_size and not self._waiters and not self._closing:
                 # A partial batch: give it up to one interval to fill, unless someone waits.
                 self._wake.clear()
-                try:
+                with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
-                except TimeoutError:
-                    pass
             batch = self._buffer[: self._batch_size]
             try:
                 await self._write(batch)
             except Exception:
                 self.metrics.failed_flushes += 1
-                log.exception("writing %d events failed; retrying in %.1fs", len(batch),
-                              self._retry_delay)
+                log.exception(
+                    "writing %d events failed; retrying in %.1fs", len(batch), self._retry_delay
+                )
                 await asyncio.sleep(self._retry_delay)
                 continue
             del self._buffer[: len(batch)]

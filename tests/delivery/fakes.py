@@ -115,6 +115,7 @@ class MemoryOutbox:
         self.rows: dict[str, OutboxItem] = {}
         self._ids = itertools.count(1)
         self.commits = 0
+        self.slow_reads = 0  # event-loop turns `pending` takes between reading and answering
 
     def by_id(self, item_id: int) -> OutboxItem:
         return next(row for row in self.rows.values() if row.id == item_id)
@@ -149,6 +150,8 @@ class _OutboxRepository:
 
     async def pending(self, limit: int = 1000) -> list[OutboxItem]:
         rows = [r for r in self._store.rows.values() if r.sent_at is None and not r.failed_reason]
+        for _ in range(self._store.slow_reads):  # a database answers later than it read
+            await asyncio.sleep(0)
         return sorted(rows, key=lambda r: r.id)[:limit]
 
     async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None:

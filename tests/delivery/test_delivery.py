@@ -105,7 +105,8 @@ async def test_non_posting_calls_have_their_own_overall_limit(
     await asyncio.gather(
         *(delivery.call("answerCallbackQuery", {"callback_query_id": str(i)}) for i in range(25))
     )
-    assert times(transport.sent(method="answerCallbackQuery"))[::10] == [0, 1, 2]
+    # Ten a second, plus the 50 ms guard against jitter.
+    assert times(transport.sent(method="answerCallbackQuery"))[::10] == [0, 1.05, 2.1]
 
 
 # --- priorities and order ---------------------------------------------------------------------

@@ -106,6 +106,17 @@ async def test_resume_does_not_queue_a_row_twice(
     assert [c.params["text"] for c in transport.sent()] == [f"post {i}" for i in range(5)]
 
 
+async def test_a_row_sent_while_resume_reads_is_not_sent_again(
+    durable: Delivery, transport: FakeTransport, outbox: FakeUnitOfWorkFactory
+) -> None:
+    outbox.store.slow_reads = 50
+    sending = asyncio.ensure_future(durable.send_durable("slot-1", GROUP, "sendMessage", post(1)))
+    await until(lambda: "slot-1" in outbox.store.rows)
+    assert await durable.resume_pending() == 0  # read as pending, but sent meanwhile
+    assert (await sending).ok
+    assert len(transport.sent()) == 1
+
+
 async def test_a_restart_mid_broadcast_resends_only_what_was_not_sent(
     make_delivery: MakeDelivery, transport: FakeTransport
 ) -> None:

@@ -33,8 +33,9 @@ class Community:
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
     # Generous limits: these tests are about ingestion, not flood control (delivery's tests are).
-    limits = FloodLimits(per_chat_per_sec=100, per_chat_burst=100, per_group_per_min=6000,
-                         global_per_sec=1000)
+    limits = FloodLimits(
+        per_chat_per_sec=100, per_chat_burst=100, per_group_per_min=6000, global_per_sec=1000
+    )
     async with Simulator(flood_limits=limits) as simulator:
         yield simulator
 
@@ -80,10 +81,11 @@ async def polling_bot(settings: Settings, sim: Simulator) -> AsyncIterator[Group
         await app.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool],
-                     timeout: float = 15.0) -> None:
+async def eventually(
+    check: Callable[[], Awaitable[bool]] | Callable[[], bool], within: float = 15.0
+) -> None:
     """Wait until `check` holds; fail with a clear message when it never does."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
@@ -91,7 +93,7 @@ async def eventually(check: Callable[[], Awaitable[bool]] | Callable[[], bool],
         if result:
             return
         if time.monotonic() > deadline:
-            pytest.fail(f"condition {getattr(check, '__name__', check)} not met in {timeout}s")
+            pytest.fail(f"condition {getattr(check, '__name__', check)} not met in {within}s")
         await asyncio.sleep(0.05)
 
 

@@ -16,7 +16,9 @@ def _replies(sim: Simulator, chat_id: int) -> list[str]:
     return [m.get("text", "") for m in sim.sent(chat_id)]
 
 
-async def test_stats_for_admins_and_a_polite_no_for_others(community: Community, db_url: str) -> None:
+async def test_stats_for_admins_and_a_polite_no_for_others(
+    community: Community, db_url: str
+) -> None:
     sim, group = community.sim, community.group
     member = community.members[0]
     async with polling_bot(settings_for(sim, community.bot, db_url), sim):
@@ -37,7 +39,9 @@ async def test_stats_for_admins_and_a_polite_no_for_others(community: Community,
     assert "Use: /stats" in next(t for t in _replies(sim, group) if "takes no arguments" in t)
 
 
-async def test_stats_in_chinese_for_a_chinese_speaking_admin(sim: Simulator, sqlite_url: str) -> None:
+async def test_stats_in_chinese_for_a_chinese_speaking_admin(
+    sim: Simulator, sqlite_url: str
+) -> None:
     bot = sim.create_bot(username="groupops_zh_bot")
     owner = sim.create_user(first_name="李雷", language_code="zh-hans")
     group = sim.create_group(title="创客", creator_id=owner.id)
@@ -76,12 +80,18 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-async def test_webhook_records_updates_and_rejects_strangers(community: Community, db_url: str) -> None:
+async def test_webhook_records_updates_and_rejects_strangers(
+    community: Community, db_url: str
+) -> None:
     sim, group = community.sim, community.group
     port = _free_port()
     url = f"http://127.0.0.1:{port}/telegram/webhook"
     settings = settings_for(
-        sim, community.bot, db_url, webhook_url=url, webhook_secret="s3cret-Token",
+        sim,
+        community.bot,
+        db_url,
+        webhook_url=url,
+        webhook_secret="s3cret-Token",
         webhook_port=port,
     )
     app = GroupOps(settings)

@@ -28,8 +28,12 @@ async def test_group_traffic_is_recorded_once(community: Community, db_url: str)
         sim.join(group, bob.id, invite_link=link)
         sim.join(group, carol.id)
         first = sim.post(group, alice.id, text="How do I solder SMD parts?")
-        sim.post(group, bob.id, text="Flux and patience — https://example.org/smd",
-                 reply_to=first["message_id"])
+        sim.post(
+            group,
+            bob.id,
+            text="Flux and patience — https://example.org/smd",
+            reply_to=first["message_id"],
+        )
         sim.post(group, carol.id, text="sticker", kind="sticker")
         sim.react(group, first["message_id"], bob.id, ["👍"])
         sim.react(group, first["message_id"], bob.id, ["🔥"])
@@ -44,16 +48,29 @@ async def test_group_traffic_is_recorded_once(community: Community, db_url: str)
 
     events = await _rows(db_url, events_table, events_table.c.chat_id == group)
     kinds = sorted(row["kind"] for row in events)
-    assert kinds == sorted([
-        "join", "join", "join", "message", "message", "message",
-        "reaction_added", "reaction_added", "reaction_removed", "edit", "leave",
-    ])
+    assert kinds == sorted(
+        [
+            "join",
+            "join",
+            "join",
+            "message",
+            "message",
+            "message",
+            "reaction_added",
+            "reaction_added",
+            "reaction_removed",
+            "edit",
+            "leave",
+        ]
+    )
     reply = next(r for r in events if r["kind"] == "message" and r["reply_to_user_id"])
     assert reply["reply_to_user_id"] == alice.id and reply["has_link"]
     assert all(r["text"] is None for r in events)  # privacy by default
     assert all(r["occurred_at"].tzinfo is not None for r in events)
-    members = {r["user_id"]: r for r in await _rows(db_url, members_table,
-                                                     members_table.c.chat_id == group)}
+    members = {
+        r["user_id"]: r
+        for r in await _rows(db_url, members_table, members_table.c.chat_id == group)
+    }
     assert members[alice.id]["invited_by_user_id"] == community.owner.id
     # Telegram masks the tail of a link another admin created; the bot stores what it is shown.
     assert members[bob.id]["invite_link"].startswith(link["invite_link"][:18])

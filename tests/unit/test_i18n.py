@@ -18,13 +18,19 @@ def _render_strings() -> set[str]:
     tree = ast.parse((ROOT / "handlers" / "render.py").read_text())
     found: set[str] = set()
     for node in ast.walk(tree):
-        if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "_" and len(node.args) > 1:
+        if (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", "") == "_"
+            and len(node.args) > 1
+        ):
             arg = node.args[1]
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
                 found.add(arg.value)
         if isinstance(node, ast.Dict):
             found.update(
-                v.value for v in node.values if isinstance(v, ast.Constant) and isinstance(v.value, str)
+                v.value
+                for v in node.values
+                if isinstance(v, ast.Constant) and isinstance(v.value, str)
             )
     return found
 
@@ -38,8 +44,15 @@ def test_every_rendered_string_has_a_chinese_translation() -> None:
 
 @pytest.mark.parametrize(
     ("code", "locale"),
-    [("zh-hans", "zh_Hans"), ("zh-CN", "zh_Hans"), ("zh", "zh_Hans"), ("en-GB", "en"),
-     ("ru", "en"), (None, "en"), ("", "en")],
+    [
+        ("zh-hans", "zh_Hans"),
+        ("zh-CN", "zh_Hans"),
+        ("zh", "zh_Hans"),
+        ("en-GB", "en"),
+        ("ru", "en"),
+        (None, "en"),
+        ("", "en"),
+    ],
 )
 def test_pick_locale(code: str | None, locale: str) -> None:
     assert pick_locale(code) == locale
@@ -49,8 +62,9 @@ def test_placeholders_are_filled_in_both_languages() -> None:
     assert gettext("en", "Sorry, only the group's admins can use /{command}.", command="stats") == (
         "Sorry, only the group's admins can use /stats."
     )
-    assert "/stats" in gettext("zh_Hans", "Sorry, only the group's admins can use /{command}.",
-                               command="stats")
+    assert "/stats" in gettext(
+        "zh_Hans", "Sorry, only the group's admins can use /{command}.", command="stats"
+    )
 
 
 def test_numbers_use_the_locale() -> None:

@@ -43,8 +43,9 @@ def test_reply_names_the_replied_member() -> None:
 
 def test_topic_root_is_not_a_reply() -> None:
     root = _message(message_id=3, forum_topic_created={"name": "t", "icon_color": 1})
-    body = _message(text="in a topic", message_thread_id=3, is_topic_message=True,
-                    reply_to_message=root)
+    body = _message(
+        text="in a topic", message_thread_id=3, is_topic_message=True, reply_to_message=root
+    )
     (event,) = events_from_update(_update(message=body))
     assert event.reply_to_user_id is None
     assert event.thread_id == 3
@@ -61,14 +62,26 @@ def test_anonymous_admin_has_no_member() -> None:
 
 def test_kinds_and_links() -> None:
     cases = {
-        MessageKind.STICKER: {"sticker": {"file_id": "s", "file_unique_id": "u", "type": "regular",
-                                          "width": 1, "height": 1, "is_animated": False,
-                                          "is_video": False}},
-        MessageKind.MEDIA: {"photo": [{"file_id": "p", "file_unique_id": "u", "width": 1,
-                                       "height": 1}], "caption": "see"},
+        MessageKind.STICKER: {
+            "sticker": {
+                "file_id": "s",
+                "file_unique_id": "u",
+                "type": "regular",
+                "width": 1,
+                "height": 1,
+                "is_animated": False,
+                "is_video": False,
+            }
+        },
+        MessageKind.MEDIA: {
+            "photo": [{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}],
+            "caption": "see",
+        },
         MessageKind.COMMAND: {"text": "/stats"},
-        MessageKind.FORWARD: {"text": "fwd", "forward_origin": {"type": "hidden_user", "date": 1,
-                                                                "sender_user_name": "x"}},
+        MessageKind.FORWARD: {
+            "text": "fwd",
+            "forward_origin": {"type": "hidden_user", "date": 1, "sender_user_name": "x"},
+        },
     }
     for kind, fields in cases.items():
         (event,) = events_from_update(_update(message=_message(**fields)))
@@ -95,10 +108,15 @@ def test_edit_is_keyed_on_update() -> None:
 
 def test_reaction_changes_become_added_and_removed() -> None:
     reaction = {
-        "chat": GROUP, "message_id": 10, "date": 1_764_000_000, "user": BOB,
+        "chat": GROUP,
+        "message_id": 10,
+        "date": 1_764_000_000,
+        "user": BOB,
         "old_reaction": [{"type": "emoji", "emoji": "👍"}],
-        "new_reaction": [{"type": "emoji", "emoji": "🔥"}, {"type": "custom_emoji",
-                                                           "custom_emoji_id": "c1"}],
+        "new_reaction": [
+            {"type": "emoji", "emoji": "🔥"},
+            {"type": "custom_emoji", "custom_emoji_id": "c1"},
+        ],
     }
     events = events_from_update(_update(update_id=5, message_reaction=reaction))
     assert [(e.kind, e.reaction) for e in events] == [
@@ -110,8 +128,12 @@ def test_reaction_changes_become_added_and_removed() -> None:
 
 
 def test_anonymous_reaction_counts() -> None:
-    counts = {"chat": GROUP, "message_id": 10, "date": 1_764_000_000,
-              "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 4}]}
+    counts = {
+        "chat": GROUP,
+        "message_id": 10,
+        "date": 1_764_000_000,
+        "reactions": [{"type": {"type": "emoji", "emoji": "👍"}, "total_count": 4}],
+    }
     (event,) = events_from_update(_update(message_reaction_count=counts))
     assert event.kind is EventKind.REACTION_COUNT
     assert event.actor is None and event.reaction_count == 4
@@ -119,16 +141,31 @@ def test_anonymous_reaction_counts() -> None:
 
 def _member_update(old: str, new: str, by: dict[str, Any], **extra: Any) -> dict[str, Any]:
     return {
-        "chat": GROUP, "from": by, "date": 1_764_000_000,
-        "old_chat_member": {"status": old, "user": BOB, **({"until_date": 0} if old == "kicked" else {})},
-        "new_chat_member": {"status": new, "user": BOB, **({"until_date": 0} if new == "kicked" else {})},
+        "chat": GROUP,
+        "from": by,
+        "date": 1_764_000_000,
+        "old_chat_member": {
+            "status": old,
+            "user": BOB,
+            **({"until_date": 0} if old == "kicked" else {}),
+        },
+        "new_chat_member": {
+            "status": new,
+            "user": BOB,
+            **({"until_date": 0} if new == "kicked" else {}),
+        },
         **extra,
     }
 
 
 def test_join_with_inviter_and_link() -> None:
-    link = {"invite_link": "https://t.me/+abc", "creator": ALICE, "creates_join_request": False,
-            "is_primary": False, "is_revoked": False}
+    link = {
+        "invite_link": "https://t.me/+abc",
+        "creator": ALICE,
+        "creates_join_request": False,
+        "is_primary": False,
+        "is_revoked": False,
+    }
     (event,) = events_from_update(
         _update(chat_member=_member_update("left", "member", ALICE, invite_link=link))
     )

@@ -123,12 +123,14 @@ async def test_stats_count_in_the_group_time_zone() -> None:
     await recorder.start()
     yesterday_local = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 23:30 Shanghai, the 24th
     today_local = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)  # 00:30 Shanghai, the 25th
-    await recorder.record([
-        message(1, user=1, at=yesterday_local),
-        message(2, user=2, at=today_local),
-        message(3, user=2, at=today_local),
-        message(4, user=3, at=today_local - timedelta(days=10)),
-    ])
+    await recorder.record(
+        [
+            message(1, user=1, at=yesterday_local),
+            message(2, user=2, at=today_local),
+            message(3, user=2, at=today_local),
+            message(4, user=3, at=today_local - timedelta(days=10)),
+        ]
+    )
     await recorder.stop()
     settings = factory.db.groups[GROUP.chat_id]
     factory.db.groups[GROUP.chat_id] = GroupSettings(

@@ -73,6 +73,10 @@ class GroupRepository(Protocol):
 
     async def get(self, chat_id: int) -> GroupSettings | None: ...
 
+    async def chats_storing_text(self) -> set[int]:
+        """Ids of the groups that turned message text storage on."""
+        ...
+
     async def update_settings(self, settings: GroupSettings) -> None: ...
 
     async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:

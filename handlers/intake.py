@@ -45,7 +45,7 @@ class UpdateIntake:
         """Record one raw update's events and start its handlers; skip it if malformed."""
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
-            events = events_from_update(update)
+            events = events_from_update(update, self._recorder.keeps_text)
         except (ValidationError, ValueError, TypeError, AttributeError):
             self.skipped += 1
             log.warning("malformed update %s skipped", raw.get("update_id", "?"), exc_info=True)

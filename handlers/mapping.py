@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 
 from aiogram.types import (
@@ -32,13 +33,22 @@ _MEDIA_FIELDS = ("photo", "video", "animation", "document", "audio", "voice", "v
 _PRESENT = frozenset({"creator", "administrator", "member"})
 
 
-def events_from_update(update: Update) -> list[EngagementEvent]:
-    """The engagement events an update carries; none for private chats and service noise."""
+def _no_text(chat_id: int) -> bool:
+    return False
+
+
+def events_from_update(
+    update: Update, keeps_text: Callable[[int], bool] = _no_text
+) -> list[EngagementEvent]:
+    """The engagement events an update carries; none for private chats and service noise.
+
+    Message text is carried only for groups where `keeps_text(chat_id)` says it is stored.
+    """
     if update.message is not None:
-        event = _message_event(update.update_id, update.message)
+        event = _message_event(update.update_id, update.message, keeps_text)
         return [event] if event is not None else []
     if update.edited_message is not None:
-        return _edit_events(update.update_id, update.edited_message)
+        return _edit_events(update.update_id, update.edited_message, keeps_text)
     if update.message_reaction is not None:
         return _reaction_events(update.update_id, update.message_reaction)
     if update.message_reaction_count is not None:
@@ -109,7 +119,7 @@ def has_link(message: Message) -> bool:
     return "://" in body or "t.me/" in body or "www." in body
 
 
-def _message_fields(message: Message) -> dict[str, object]:
+def _message_fields(message: Message, keeps_text: Callable[[int], bool]) -> dict[str, object]:
     reply = message.reply_to_message
     reply_user = None
     reply_id = None
@@ -120,7 +130,7 @@ def _message_fields(message: Message) -> dict[str, object]:
     body = message.text or message.caption
     return {
         "text_length": len(body) if body else 0,
-        "text": body,
+        "text": body if body and keeps_text(message.chat.id) else None,
         "reply_to_user_id": reply_user,
         "reply_to_message_id": reply_id,
         "thread_id": message.message_thread_id if message.is_topic_message else None,
@@ -136,7 +146,9 @@ def _sender(message: Message) -> Actor | None:
     return actor_of(message.from_user)
 
 
-def _message_event(update_id: int, message: Message) -> EngagementEvent | None:
+def _message_event(
+    update_id: int, message: Message, keeps_text: Callable[[int], bool]
+) -> EngagementEvent | None:
     if message.chat.type not in GROUP_TYPES:
         return None
     kind = message_kind(message)
@@ -151,11 +163,13 @@ def _message_event(update_id: int, message: Message) -> EngagementEvent | None:
         actor=_sender(message),
         message_id=message.message_id,
         message_kind=kind,
-        **_message_fields(message),  # type: ignore[arg-type]
+        **_message_fields(message, keeps_text),  # type: ignore[arg-type]
     )
 
 
-def _edit_events(update_id: int, message: Message) -> list[EngagementEvent]:
+def _edit_events(
+    update_id: int, message: Message, keeps_text: Callable[[int], bool]
+) -> list[EngagementEvent]:
     if message.chat.type not in GROUP_TYPES:
         return []
     edited_at: datetime = (
@@ -173,7 +187,7 @@ def _edit_events(update_id: int, message: Message) -> list[EngagementEvent]:
             actor=_sender(message),
             message_id=message.message_id,
             message_kind=message_kind(message),
-            **_message_fields(message),  # type: ignore[arg-type]
+            **_message_fields(message, keeps_text),  # type: ignore[arg-type]
         )
     ]
 

@@ -102,6 +102,12 @@ class SqlGroupRepository:
             where=_not_older,
         )
 
+    async def chats_storing_text(self) -> set[int]:
+        rows = await self._session.scalars(
+            select(groups_table.c.chat_id).where(groups_table.c.store_text.is_(True))
+        )
+        return set(rows)
+
     async def get(self, chat_id: int) -> GroupSettings | None:
         # A Core query, not session.get: the ORM identity map would hide Core updates made
         # earlier in the same unit of work.

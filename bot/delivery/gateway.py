@@ -135,6 +135,9 @@ class Delivery:
             with contextlib.suppress(asyncio.CancelledError):
                 await worker
         self._worker = None
+        if drain and worker is not None and worker.done():
+            # Drained: what is left are refusal reports (on_refusal) finishing; let them.
+            await asyncio.gather(*self._calls, return_exceptions=True)
         for task in list(self._calls):
             task.cancel()
         await asyncio.gather(*self._calls, return_exceptions=True)

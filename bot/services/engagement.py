@@ -61,10 +61,12 @@ class EngagementRecorder:
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._known_groups: dict[int, GroupRef] = {}
-        self._stores_text: dict[int, bool] = {}
+        self._text_chats: set[int] = set()
         self.metrics = RecorderMetrics()
 
     async def start(self) -> None:
+        """Load which groups store text, then start the writer."""
+        await self.reload_text_policy()
         if self._task is None:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name="engagement-writer")
@@ -104,9 +106,14 @@ class EngagementRecorder:
         self._wake.set()  # someone is waiting: flush now rather than at the next interval
         await future
 
-    def forget_group_settings(self, chat_id: int) -> None:
-        """Drop the cached text policy of a group after its settings change."""
-        self._stores_text.pop(chat_id, None)
+    def keeps_text(self, chat_id: int) -> bool:
+        """Whether a group turned message text storage on (invariant 6: off by default)."""
+        return chat_id in self._text_chats
+
+    async def reload_text_policy(self) -> None:
+        """Read which groups store text (at start, and after a group changes the setting)."""
+        async with self._uow_factory() as uow:
+            self._text_chats = await uow.groups.chats_storing_text()
 
     async def migrate_group(self, migration: GroupMigrated) -> None:
         """Move a group's history to its supergroup id, after what is buffered is written."""
@@ -115,7 +122,7 @@ class EngagementRecorder:
             await uow.groups.migrate(migration.old_chat_id, migration.new_chat_id)
             await uow.commit()
         self._known_groups.pop(migration.old_chat_id, None)
-        self._stores_text.pop(migration.old_chat_id, None)
+        await self.reload_text_policy()
         log.info("group %s migrated to %s", migration.old_chat_id, migration.new_chat_id)
 
     async def _run(self) -> None:
@@ -167,12 +174,10 @@ class EngagementRecorder:
             ]
             if changed:
                 await uow.groups.upsert_many(changed, now)
-            for chat_id in {event.group.chat_id for event in batch} - self._stores_text.keys():
-                settings = await uow.groups.get(chat_id)
-                self._stores_text[chat_id] = bool(settings and settings.store_text)
+            # Mapping leaves text out already; this guard keeps the promise if a caller did not.
             rows = [
                 event
-                if event.text is None or self._stores_text[event.group.chat_id]
+                if event.text is None or event.group.chat_id in self._text_chats
                 else replace(event, text=None)
                 for event in batch
             ]

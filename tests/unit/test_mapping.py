@@ -194,3 +194,12 @@ def test_migration_is_read_from_both_service_messages() -> None:
     frm = _update(message=_message(migrate_from_chat_id=-4001)).message
     assert frm is not None
     assert migration_from_message(frm) == migration
+
+
+def test_text_is_carried_only_for_groups_that_store_it() -> None:
+    update = _update(message=_message(text="my phone is 555"))
+    (private_by_default,) = events_from_update(update)
+    assert private_by_default.text is None
+    assert private_by_default.text_length == len("my phone is 555")
+    (stored,) = events_from_update(update, keeps_text=lambda chat_id: chat_id == GROUP["id"])
+    assert stored.text == "my phone is 555"

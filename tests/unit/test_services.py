@@ -76,7 +76,8 @@ async def test_text_is_kept_only_where_the_group_stores_it() -> None:
     assert factory.db.events[message(1).dedup_key].text is None
     assert factory.db.events[message(1).dedup_key].text_length == len("secret plans")
     factory.db.groups[GROUP.chat_id] = GroupSettings(GROUP.chat_id, GROUP.title, store_text=True)
-    recorder.forget_group_settings(GROUP.chat_id)
+    await recorder.reload_text_policy()
+    assert recorder.keeps_text(GROUP.chat_id)
     await recorder.record([message(2, text="public notes")])
     await recorder.durable()
     await recorder.stop()

@@ -1,0 +1,295 @@
+"""Ingest throughput: the full bot stack against a bare aiogram dispatcher, in the same run.
+
+Two comparisons, each printing both rates and their ratio:
+
+1. In process: the same synthetic group updates (messages, replies, edits, reactions, joins)
+   are fed to a bare `Dispatcher` with no-op handlers, and to groupops' intake (parse, map to
+   events, record, dispatch to the feature routers) with every event committed to SQLite in
+   batches; the durable barrier runs every 100 updates, as long polling does.
+2. Through the simulator, polling: a bare aiogram bot (`start_polling`, no-op handlers) and
+   groupops (`run_polling`, events committed before each offset is confirmed) each drain the
+   same pre-loaded group traffic over HTTP.
+
+Run: `groupops bench ingest [--updates 100000] [--polled 20000]`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import random
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from aiogram import Bot, Dispatcher, Router
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.types import TelegramObject
+
+from bot.app import ALLOWED_UPDATES, GroupOps
+from bot.config import Settings
+from simulator import FloodLimits, Simulator
+
+GROUPS = 10
+USERS = 200
+BATCH = 100  # updates per getUpdates answer; the full stack confirms durability this often
+IN_PROCESS_GOAL = 0.50
+POLLING_GOAL = 0.60
+P99_GOAL_MS = 1.0
+
+
+def synthetic_updates(count: int, seed: int = 1) -> list[dict[str, Any]]:
+    """Group traffic as Telegram sends it: mostly messages, some replies, edits, reactions, joins."""
+    rng = random.Random(seed)
+    groups = [
+        {"id": -1001000000000 - g, "type": "supergroup", "title": f"Group {g}"} for g in range(GROUPS)
+    ]
+    users = [
+        {"id": 1_000_000 + u, "is_bot": False, "first_name": f"User{u}", "language_code": "en"}
+        for u in range(USERS)
+    ]
+    next_message = [0] * GROUPS
+    updates: list[dict[str, Any]] = []
+    base = 1_764_000_000
+    for update_id in range(1, count + 1):
+        g = rng.randrange(GROUPS)
+        chat, user = groups[g], rng.choice(users)
+        date = base + update_id // 50
+        roll = rng.random()
+        if roll < 0.03 and next_message[g]:
+            body = {
+                "chat": chat, "user": user, "date": date,
+                "message_id": rng.randint(1, next_message[g]),
+                "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+            }
+            updates.append({"update_id": update_id, "message_reaction": body})
+            continue
+        if roll < 0.05 and next_message[g]:
+            edited = {
+                "message_id": rng.randint(1, next_message[g]), "date": date - 5,
+                "edit_date": date, "chat": chat, "from": user, "text": "edited text",
+            }
+            updates.append({"update_id": update_id, "edited_message": edited})
+            continue
+        if roll < 0.06:
+            member = {
+                "chat": chat, "from": user, "date": date,
+                "old_chat_member": {"status": "left", "user": user},
+                "new_chat_member": {"status": "member", "user": user},
+            }
+            updates.append({"update_id": update_id, "chat_member": member})
+            continue
+        next_message[g] += 1
+        message: dict[str, Any] = {
+            "message_id": next_message[g], "date": date, "chat": chat, "from": user,
+            "text": rng.choice(("hello", "anyone tried this?", "see https://example.org", "👍")),
+        }
+        if roll < 0.26 and next_message[g] > 1:
+            message["reply_to_message"] = {
+                "message_id": next_message[g] - 1, "date": date, "chat": chat,
+                "from": rng.choice(users), "text": "earlier",
+            }
+        updates.append({"update_id": update_id, "message": message})
+    return updates
+
+
+def _noop_dispatcher(seen: list[int] | None = None) -> Dispatcher:
+    """The baseline: aiogram with one no-op handler per update type we ingest."""
+
+    async def noop(event: TelegramObject) -> None:
+        if seen is not None:
+            seen[0] += 1
+
+    router = Router()
+    for observer in (router.message, router.edited_message, router.message_reaction,
+                     router.chat_member, router.message_reaction_count):
+        observer.register(noop)
+    dispatcher = Dispatcher()
+    dispatcher.include_router(router)
+    return dispatcher
+
+
+def _percentile(samples: Sequence[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+async def bare_in_process(updates: list[dict[str, Any]], bot: Bot) -> tuple[float, list[float]]:
+    dispatcher = _noop_dispatcher()
+    latencies = []
+    clock = time.perf_counter
+    start = clock()
+    for raw in updates:
+        t0 = clock()
+        await dispatcher.feed_raw_update(bot, raw)
+        latencies.append(clock() - t0)
+    return clock() - start, latencies
+
+
+async def full_in_process(
+    updates: list[dict[str, Any]], app: GroupOps
+) -> tuple[float, list[float], list[float]]:
+    latencies, barriers = [], []
+    clock = time.perf_counter
+    start = clock()
+    for index, raw in enumerate(updates, 1):
+        t0 = clock()
+        await app.intake.accept(raw)
+        latencies.append(clock() - t0)
+        if index % BATCH == 0:
+            t1 = clock()
+            await app.intake.durable()
+            barriers.append(clock() - t1)
+    await app.intake.durable()
+    await app.intake.drain()
+    return clock() - start, latencies, barriers
+
+
+def _settings(sim: Simulator, token: str, database: Path) -> Settings:
+    return Settings(
+        bot_token=token,  # type: ignore[arg-type]
+        telegram_api_base=sim.url,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        log_level="WARNING",
+    )
+
+
+async def in_process(count: int, workdir: Path) -> dict[str, float]:
+    updates = synthetic_updates(count)
+    async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
+        account = sim.create_bot(username="bench_bot")
+        app = GroupOps(_settings(sim, account.token, workdir / "in_process.db"))
+        await app.start()
+        try:
+            await bare_in_process(updates[:2000], app.bot)  # warm both paths up
+            bare_time, bare_lat = await bare_in_process(updates, app.bot)
+            full_time, full_lat, barriers = await full_in_process(updates, app)
+            written = app.recorder.metrics.written
+        finally:
+            await app.stop()
+    events_expected = sum(1 for u in updates if "message" in u or "edited_message" in u
+                          or "message_reaction" in u or "chat_member" in u)
+    return {
+        "updates": count,
+        "bare_rate": count / bare_time,
+        "full_rate": count / full_time,
+        "bare_p99_ms": _percentile(bare_lat, 0.99) * 1000,
+        "full_p50_ms": statistics.median(full_lat) * 1000,
+        "full_p99_ms": _percentile(full_lat, 0.99) * 1000,
+        "barrier_p50_ms": statistics.median(barriers) * 1000 if barriers else 0.0,
+        "barrier_p99_ms": _percentile(barriers, 0.99) * 1000 if barriers else 0.0,
+        "written": written,
+        "expected": events_expected,
+    }
+
+
+async def _preload(sim: Simulator, group: int, users: list[int], count: int) -> None:
+    rng = random.Random(3)
+    for n in range(count):
+        sim.post(group, rng.choice(users), text=f"message {n}")
+        if n % 1000 == 0:
+            await asyncio.sleep(0)
+
+
+async def bare_polling(sim: Simulator, token: str, count: int) -> float:
+    seen = [0]
+    dispatcher = _noop_dispatcher(seen)
+    bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(sim.url)))
+    start = time.perf_counter()
+    task = asyncio.create_task(
+        dispatcher.start_polling(bot, handle_signals=False, close_bot_session=True,
+                                 allowed_updates=list(ALLOWED_UPDATES))
+    )
+    while seen[0] < count:
+        await asyncio.sleep(0.005)
+    elapsed = time.perf_counter() - start
+    await dispatcher.stop_polling()
+    await task
+    return elapsed
+
+
+async def full_polling(sim: Simulator, token: str, count: int, database: Path) -> float:
+    app = GroupOps(_settings(sim, token, database))
+    await app.start()
+    stopping = asyncio.Event()
+    start = time.perf_counter()
+    task = asyncio.create_task(app.run_polling(stopping))
+    # Durable: counted once the events are committed, which is when the offset is confirmed.
+    while app.recorder.metrics.written < count:
+        await asyncio.sleep(0.005)
+    elapsed = time.perf_counter() - start
+    stopping.set()
+    await task
+    await app.stop()
+    return elapsed
+
+
+async def through_simulator(count: int, workdir: Path) -> dict[str, float]:
+    async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
+        owner = sim.create_user(first_name="Owner")
+        group = sim.create_group(title="Bench", creator_id=owner.id)
+        bots = [sim.create_bot(username=f"bench{n}_bot", allowed_updates=ALLOWED_UPDATES)
+                for n in range(2)]
+        for account in bots:
+            sim.add_bot(group, account.id, admin=True)
+        users = []
+        for n in range(USERS):
+            user = sim.create_user(first_name=f"User{n}")
+            sim.join(group, user.id)
+            users.append(user.id)
+        # Each bot drains the joins first, then the same `count` messages.
+        await _preload(sim, group, users, count)
+        full_count = count  # messages only: joins are events too but the target is messages
+        bare_time = await bare_polling(sim, bots[0].token, count + USERS + 1)
+        full_time = await full_polling(sim, bots[1].token, full_count, workdir / "polling.db")
+    return {
+        "updates": count,
+        "bare_rate": count / bare_time,
+        "full_rate": count / full_time,
+    }
+
+
+def _report(name: str, figures: dict[str, float], goal: float) -> bool:
+    ratio = figures["full_rate"] / figures["bare_rate"]
+    ok = ratio >= goal
+    print(f"\n{name}: {int(figures['updates']):,} updates")
+    print(f"  bare aiogram  {figures['bare_rate']:>10,.0f} updates/s")
+    print(f"  groupops      {figures['full_rate']:>10,.0f} updates/s")
+    print(f"  ratio         {ratio:>10.2f}  (goal >= {goal:.2f}: {'met' if ok else 'NOT met'})")
+    return ok
+
+
+async def run(updates: int, polled: int) -> bool:
+    with tempfile.TemporaryDirectory(prefix="groupops-bench-") as tmp:
+        workdir = Path(tmp)
+        first = await in_process(updates, workdir)
+        ok = _report("in process (feed_update vs intake + SQLite)", first, IN_PROCESS_GOAL)
+        p99_ok = first["full_p99_ms"] < P99_GOAL_MS
+        print(f"  per-update    p50 {first['full_p50_ms']:.3f} ms, p99 {first['full_p99_ms']:.3f} ms"
+              f" (bare p99 {first['bare_p99_ms']:.3f} ms; goal p99 < {P99_GOAL_MS} ms:"
+              f" {'met' if p99_ok else 'NOT met'})")
+        print(f"  commit wait   p50 {first['barrier_p50_ms']:.2f} ms, p99 "
+              f"{first['barrier_p99_ms']:.2f} ms per {BATCH}-update batch")
+        print(f"  events        {int(first['written']):,} written of {int(first['expected']):,}")
+        second = await through_simulator(polled, workdir)
+        ok = _report("through the simulator, long polling", second, POLLING_GOAL) and ok
+        return ok and p99_ok and first["written"] == first["expected"]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="groupops bench ingest", description=__doc__)
+    parser.add_argument("--updates", type=int, default=100_000, help="in-process updates")
+    parser.add_argument("--polled", type=int, default=20_000, help="messages through polling")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("aiogram").setLevel(logging.WARNING)
+    return 0 if asyncio.run(run(args.updates, args.polled)) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -150,7 +150,7 @@ class GroupOps:
         """Finish handlers, write buffered events, drain delivery, close connections."""
         await self.intake.drain()
         await self.recorder.stop()
-        await self.delivery.stop(drain=True)
+        await self.delivery.stop(drain=True, drain_timeout=10)
         await self.bot.session.close()
         await self.engine.dispose()
 

@@ -56,7 +56,8 @@ class BotIdentity:
 
 def build_dispatcher() -> Dispatcher:
     """A dispatcher with one router per feature."""
-    dispatcher = Dispatcher()
+    # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
+    dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.include_routers(membership.router(), stats.router())
     return dispatcher
 

@@ -41,15 +41,18 @@ class UpdateIntake:
         self.accepted = 0
         self.skipped = 0
 
-    async def accept(self, raw: dict[str, Any]) -> None:
-        """Record one raw update's events and start its handlers; skip it if malformed."""
+    async def accept(self, raw: dict[str, Any]) -> asyncio.Task[None] | None:
+        """Record one raw update's events and start its handlers; skip it if malformed.
+
+        Returns the handlers' task (None for a skipped update), for callers that wait on it.
+        """
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
             events = events_from_update(update, self._recorder.keeps_text)
         except (ValidationError, ValueError, TypeError, AttributeError):
             self.skipped += 1
             log.warning("malformed update %s skipped", raw.get("update_id", "?"), exc_info=True)
-            return
+            return None
         if events:
             await self._recorder.record(events)
         self.accepted += 1
@@ -57,6 +60,7 @@ class UpdateIntake:
         task = asyncio.create_task(self._dispatch(update))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def durable(self) -> None:
         """Wait until the events of every accepted update are committed."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import IS_MEMBER, JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated, Message
 
@@ -13,8 +13,9 @@ from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
 from handlers import render
+from handlers.filters import announces_migration, in_group
 from handlers.i18n import pick_locale
-from handlers.mapping import GROUP_TYPES, migration_from_message
+from handlers.mapping import migration_from_message
 
 log = logging.getLogger(__name__)
 
@@ -22,15 +23,15 @@ log = logging.getLogger(__name__)
 def router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     membership = Router(name="membership")
-    membership.my_chat_member.filter(F.chat.type.in_(GROUP_TYPES))
-    membership.chat_member.filter(F.chat.type.in_(GROUP_TYPES))
+    membership.my_chat_member.filter(in_group)
+    membership.chat_member.filter(in_group)
     membership.my_chat_member.register(bot_added, ChatMemberUpdatedFilter(JOIN_TRANSITION))
     membership.my_chat_member.register(
         bot_rights_changed, ChatMemberUpdatedFilter(IS_MEMBER >> IS_MEMBER)
     )
     membership.my_chat_member.register(bot_removed, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
     membership.chat_member.register(member_changed)
-    membership.message.register(group_migrated, F.migrate_to_chat_id | F.migrate_from_chat_id)
+    membership.message.register(group_migrated, announces_migration)
     return membership
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
@@ -10,14 +10,15 @@ from bot.ports import ChatGateway, Priority
 from bot.services.admins import AdminDirectory
 from bot.services.stats import StatsService
 from handlers import render
+from handlers.filters import in_group, looks_like_command
 from handlers.i18n import pick_locale
-from handlers.mapping import GROUP_TYPES
 
 
 def router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     stats = Router(name="stats")
-    stats.message.register(stats_command, Command("stats"), F.chat.type.in_(GROUP_TYPES))
+    stats.message.filter(looks_like_command)
+    stats.message.register(stats_command, Command("stats"), in_group)
     stats.message.register(stats_outside_group, Command("stats"))
     return stats
 

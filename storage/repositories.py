@@ -304,12 +304,46 @@ class _MemberBatch:
         }
 
 
+Profile = tuple[str, str | None, str | None, str | None, bool]
+
+
+class ProfileCache:
+    """Users' profiles as last committed, shared by the units of work of one factory.
+
+    Most events come from members whose names have not changed; skipping their user upsert
+    removes a third of the rows an ingest batch writes. Entries are published only after a
+    commit, so a rolled-back write is never taken as stored.
+    """
+
+    def __init__(self, max_entries: int = 200_000) -> None:
+        self._profiles: dict[int, Profile] = {}
+        self._max = max_entries
+
+    def unchanged(self, user_id: int, profile: Profile) -> bool:
+        return self._profiles.get(user_id) == profile
+
+    def publish(self, profiles: dict[int, Profile]) -> None:
+        if len(self._profiles) + len(profiles) > self._max:
+            self._profiles.clear()  # crude but bounded; the next batches re-fill it
+        self._profiles.update(profiles)
+
+    def forget(self, user_id: int) -> None:
+        self._profiles.pop(user_id, None)
+
+
 class SqlMemberRepository:
     """Users and their memberships, folded from engagement events in a few statements a batch."""
 
-    def __init__(self, session: AsyncSession, ledger: IngestLedger | None = None) -> None:
+    def __init__(
+        self,
+        session: AsyncSession,
+        ledger: IngestLedger | None = None,
+        profiles: ProfileCache | None = None,
+    ) -> None:
         self._session = session
         self._ledger = ledger if ledger is not None else IngestLedger()
+        self._profiles = profiles
+        self.written_profiles: dict[int, Profile] = {}
 
     async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
         """Upsert users and memberships seen in `events`.
@@ -345,10 +379,22 @@ class SqlMemberRepository:
                     key[0], key[1], event.occurred_at, event.occurred_at
                 )
             member.fold(event, event.dedup_key in new_keys)
+        changed = {}
+        for user_id, row in users.items():
+            profile: Profile = (
+                row["first_name"],
+                row["last_name"],
+                row["username"],
+                row["language_code"],
+                row["is_bot"],
+            )
+            if self._profiles is None or not self._profiles.unchanged(user_id, profile):
+                changed[user_id] = row
+                self.written_profiles[user_id] = profile
         await upsert(
             self._session,
             users_table,
-            [users[user_id] for user_id in sorted(users)],
+            [changed[user_id] for user_id in sorted(changed)],
             index_elements=["user_id"],
             update_columns=[
                 "first_name",

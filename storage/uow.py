@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.repositories import (
     IngestLedger,
+    ProfileCache,
     SqlEventRepository,
     SqlGroupRepository,
     SqlMemberRepository,
@@ -24,10 +25,13 @@ class SqlUnitOfWork:
     events: SqlEventRepository
     outbox: SqlOutboxRepository
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
+    ) -> None:
         self._sessions = sessions
         self._session: AsyncSession | None = None
         self._ledger = IngestLedger()
+        self._profiles = profiles
 
     @property
     def session(self) -> AsyncSession:
@@ -42,7 +46,7 @@ class SqlUnitOfWork:
         session = self._session = self._sessions()
         self._ledger.clear()
         self.groups = SqlGroupRepository(session)
-        self.members = SqlMemberRepository(session, self._ledger)
+        self.members = SqlMemberRepository(session, self._ledger, self._profiles)
         self.events = SqlEventRepository(session, self._ledger)
         self.outbox = SqlOutboxRepository(session)
         return self
@@ -62,9 +66,13 @@ class SqlUnitOfWork:
 
     async def commit(self) -> None:
         await self.session.commit()
+        if self._profiles is not None:
+            self._profiles.publish(self.members.written_profiles)
+        self.members.written_profiles = {}
 
     async def rollback(self) -> None:
         await self.session.rollback()
+        self.members.written_profiles = {}
         # Keys inserted before the rollback are gone again; they must count when re-added.
         self._ledger.clear()
 
@@ -74,6 +82,7 @@ class SqlUnitOfWorkFactory:
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._profiles = ProfileCache()
 
     def __call__(self) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._sessions)
+        return SqlUnitOfWork(self._sessions, self._profiles)

@@ -20,7 +20,8 @@ from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
-from handlers import membership, stats
+from handlers import membership, render, stats
+from handlers.i18n import pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
 from handlers.transport import AiogramTransport
@@ -110,6 +111,7 @@ class GroupOps:
         self.dispatcher = build_dispatcher()
         self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder)
         self.identity: BotIdentity | None = None
+        self.readiness: ReadinessService
 
     async def start(self) -> BotIdentity:
         """Migrate if needed, start delivery and the recorder, learn who the bot is."""
@@ -127,14 +129,18 @@ class GroupOps:
         )
         await self.delivery.resume_pending()
         await self.recorder.start()
+        self.readiness = ReadinessService(
+            self.delivery,
+            self.uow_factory,
+            self.identity.id,
+            self.identity.reads_all_group_messages,
+        )
         self.dispatcher.workflow_data.update(
             gateway=self.delivery,
             recorder=self.recorder,
             stats=StatsService(self.uow_factory, self.clock, self.settings.default_timezone),
             admins=AdminDirectory(self.delivery, self.clock, self.settings.admin_cache_seconds),
-            readiness=ReadinessService(
-                self.delivery, self.identity.id, self.identity.reads_all_group_messages
-            ),
+            readiness=self.readiness,
             ops_chat_id=self.settings.ops_chat_id,
         )
         await self.delivery.call("setMyCommands", {"commands": list(COMMANDS)})
@@ -144,8 +150,17 @@ class GroupOps:
                 "commands. Make it an admin, or send /setprivacy to @BotFather and Disable.",
                 self.identity.username,
             )
+        await self._report_known_groups()
         log.info("started as @%s (id %s)", self.identity.username, self.identity.id)
         return self.identity
+
+    async def _report_known_groups(self) -> None:
+        """At start-up, tell the ops chat what the bot lacks in the groups it already serves."""
+        ops = self.settings.ops_chat_id
+        for group, report in await self.readiness.check_known_groups():
+            if ops is not None:
+                text = render.readiness(report, group.title, pick_locale(group.language))
+                await self.delivery.send_message(ops, text, priority=Priority.REPLY)
 
     async def stop(self) -> None:
         """Finish handlers, write buffered events, drain delivery, close connections."""

@@ -14,32 +14,32 @@ from bot.config import Settings, SettingsError, load_settings
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    # These two pass their own options through, so they are dispatched before parsing.
+    if args_list[:1] == ["simulator"]:
+        from simulator.__main__ import main as simulator_main
+
+        return simulator_main(args_list[1:])
+    if args_list[:2] == ["bench", "ingest"]:
+        from benchmarks.ingest import main as bench_main
+
+        return bench_main(args_list[2:])
     parser = argparse.ArgumentParser(prog="groupops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
     commands.add_parser("migrate", help="upgrade the database to the latest schema")
-    sim = commands.add_parser("simulator", help="run the Telegram Bot API simulator")
-    sim.add_argument("args", nargs=argparse.REMAINDER, help="passed to the simulator")
+    commands.add_parser("simulator", help="run the Telegram Bot API simulator (--help: options)")
     demo = commands.add_parser("demo", help="the bot, the simulator and a small community")
     demo.add_argument(
         "--seconds", type=float, default=0, help="stop after this long (0: when done)"
     )
     demo.add_argument("--database", default="sqlite+aiosqlite:///./groupops-demo.db")
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
-    bench.add_argument("name", choices=["ingest"])
-    bench.add_argument("args", nargs=argparse.REMAINDER)
-    args = parser.parse_args(argv)
+    bench.add_argument("name", choices=["ingest"], help="`bench ingest --help`: options")
+    args = parser.parse_args(args_list)
 
     try:
-        if args.command == "simulator":
-            from simulator.__main__ import main as simulator_main
-
-            return simulator_main(args.args)
-        if args.command == "bench":
-            from benchmarks.ingest import main as bench_main
-
-            return bench_main(args.args)
         if args.command == "demo":
             from bot.demo import run_demo
 
@@ -53,7 +53,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(upgrade_to_head(settings.database_url))
             print(f"database is at the latest schema: {settings.database_url}")
             return 0
-        bot_logging.configure(settings.log_level, settings.bot_token.get_secret_value())
+        token = settings.require_token()
+        bot_logging.configure(settings.log_level, token)
         return asyncio.run(_run(settings, webhook=args.webhook))
     except SettingsError as exc:
         print(f"groupops: {exc}", file=sys.stderr)

@@ -65,6 +65,11 @@ class Settings(BaseSettings):
             raise ValueError("use sqlite+aiosqlite:///path.db or postgresql+asyncpg://user@host/db")
         return value
 
+    @classmethod
+    def model_fields_upper(cls) -> set[str]:
+        """The environment variable names settings are read from."""
+        return {name.upper() for name in cls.model_fields}
+
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")

@@ -73,6 +73,10 @@ class GroupRepository(Protocol):
 
     async def get(self, chat_id: int) -> GroupSettings | None: ...
 
+    async def active_chat_ids(self) -> list[int]:
+        """Ids of the groups the bot knows that have not moved to a supergroup."""
+        ...
+
     async def chats_storing_text(self) -> set[int]:
         """Ids of the groups that turned message text storage on."""
         ...

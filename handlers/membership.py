@@ -88,6 +88,8 @@ async def _report_readiness(
     title: str,
 ) -> None:
     report = await readiness.check(update.chat.id)
+    if report is None:
+        return
     target = ops_chat_id if ops_chat_id is not None else update.chat.id
     if report.ready and ops_chat_id is None:
         return  # nothing to fix and nowhere private to say so: stay quiet in the group

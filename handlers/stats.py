@@ -8,6 +8,7 @@ from aiogram.types import Message
 
 from bot.ports import ChatGateway, Priority
 from bot.services.admins import AdminDirectory
+from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
 from handlers import render
 from handlers.filters import in_group, looks_like_command
@@ -29,9 +30,10 @@ async def stats_command(
     stats: StatsService,
     admins: AdminDirectory,
     gateway: ChatGateway,
+    recorder: EngagementRecorder,
 ) -> None:
     locale = pick_locale(message.from_user.language_code if message.from_user else None)
-    reply = await _answer(message, command, stats, admins, locale)
+    reply = await _answer(message, command, stats, admins, recorder, locale)
     await gateway.send_message(
         message.chat.id,
         reply,
@@ -46,6 +48,7 @@ async def _answer(
     command: CommandObject,
     stats: StatsService,
     admins: AdminDirectory,
+    recorder: EngagementRecorder,
     locale: str,
 ) -> str:
     user_id = message.from_user.id if message.from_user else None
@@ -54,6 +57,8 @@ async def _answer(
         return render.admins_only(locale, "stats")
     if command.args:
         return render.usage(locale, "stats", "/stats", "/{command} takes no arguments.")
+    # Count everything received so far, this command included: read our own writes.
+    await recorder.durable()
     return render.stats_report(await stats.group_report(message.chat.id), locale)
 
 

@@ -102,6 +102,14 @@ class SqlGroupRepository:
             where=_not_older,
         )
 
+    async def active_chat_ids(self) -> list[int]:
+        rows = await self._session.scalars(
+            select(groups_table.c.chat_id)
+            .where(groups_table.c.migrated_to_chat_id.is_(None))
+            .order_by(groups_table.c.chat_id)
+        )
+        return list(rows)
+
     async def chats_storing_text(self) -> set[int]:
         rows = await self._session.scalars(
             select(groups_table.c.chat_id).where(groups_table.c.store_text.is_(True))

@@ -53,6 +53,9 @@ class _Groups:
     async def get(self, chat_id: int) -> GroupSettings | None:
         return self._db.groups.get(chat_id)
 
+    async def active_chat_ids(self) -> list[int]:
+        return sorted(self._db.groups)
+
     async def chats_storing_text(self) -> set[int]:
         return {chat_id for chat_id, group in self._db.groups.items() if group.store_text}
 

@@ -74,6 +74,29 @@ async def test_missing_rights_are_reported_to_the_ops_chat(sim: Simulator, sqlit
     assert any("I record who posts" in t for t in _replies(sim, group))  # the join notice
 
 
+async def test_start_up_reports_gaps_in_known_groups(sim: Simulator, sqlite_url: str) -> None:
+    bot = sim.create_bot(username="groupops_boot_bot")
+    owner = sim.create_user(first_name="Owner")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    group = sim.create_group(title="Known", creator_id=owner.id)
+    sim.add_bot(ops, bot.id, admin=True)
+    settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
+    async with polling_bot(settings, sim):
+        sim.add_bot(group, bot.id, admin=True)  # all rights: nothing to report
+        sim.post(group, owner.id, text="hello")  # the group is now recorded
+
+        async def recorded() -> bool:
+            return await count_events(sqlite_url, chat_id=group) == 1
+
+        await eventually(recorded)
+    sim.demote(group, bot.id)  # while the bot was down
+    before = len(_replies(sim, ops))
+    async with polling_bot(settings, sim):
+        await eventually(lambda: len(_replies(sim, ops)) > before)
+    note = _replies(sim, ops)[before]
+    assert "Known" in note and "not an admin" in note
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

@@ -277,12 +277,14 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
                 return stream.stored
 
             async def start(run: BotProcess) -> float:
+                def answered_polls() -> int:
+                    return sum(1 for c in sim.calls(bot.id) if c.method == "getUpdates" and c.ok)
+
+                polls = answered_polls()
                 await run.start()
-                polls = len([c for c in sim.calls(bot.id) if c.method == "getUpdates"])
 
                 async def polling() -> bool:  # start-up (and migration) is over by then
-                    calls = [c for c in sim.calls(bot.id) if c.method == "getUpdates"]
-                    return len(calls) > polls
+                    return answered_polls() > polls
 
                 return await _wait_for(f"{run.log_path.stem} polls", polling, START_TIMEOUT, run)
 

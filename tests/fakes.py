@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+import itertools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -32,7 +34,7 @@ class Database:
     groups: dict[int, GroupSettings] = field(default_factory=dict)
     events: dict[str, EngagementEvent] = field(default_factory=dict)
     members: dict[tuple[int, int], int] = field(default_factory=dict)  # -> messages
-    outbox: dict[str, OutboxItem] = field(default_factory=dict)
+    outbox: MemoryOutbox = field(default_factory=lambda: MemoryOutbox())
     commits: int = 0
     fail_next_commits: int = 0
 
@@ -116,9 +118,26 @@ class _Events:
         return 0
 
 
-class _Outbox:
-    def __init__(self, pending: Database) -> None:
-        self._db = pending
+class MemoryOutbox:
+    """The committed outbox rows, shared by the fake units of work."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, OutboxItem] = {}
+        self._ids = itertools.count(1)
+        self.commits = 0
+        self.slow_reads = 0  # event-loop turns `pending` takes between reading and answering
+
+    def by_id(self, item_id: int) -> OutboxItem:
+        return next(row for row in self.rows.values() if row.id == item_id)
+
+
+class _OutboxRepository:
+    """Stages its writes; the unit of work applies them on commit (repositories never commit)."""
+
+    def __init__(self, store: MemoryOutbox) -> None:
+        self._store = store
+        self.staged: list[Callable[[], None]] = []
+        self._added: dict[str, OutboxItem] = {}
 
     async def add(
         self,
@@ -129,29 +148,41 @@ class _Outbox:
         priority: int,
         created_at: datetime,
     ) -> OutboxItem:
-        if dedup_key not in self._db.outbox:
-            self._db.outbox[dedup_key] = OutboxItem(
-                len(self._db.outbox) + 1, dedup_key, chat_id, method, params, priority, created_at
-            )
-        return self._db.outbox[dedup_key]
+        existing = self._store.rows.get(dedup_key) or self._added.get(dedup_key)
+        if existing is not None:
+            return existing
+        item = OutboxItem(
+            next(self._store._ids), dedup_key, chat_id, method, dict(params), priority, created_at
+        )
+        self._added[dedup_key] = item
+        self.staged.append(lambda: self._store.rows.setdefault(dedup_key, item))
+        return item
 
     async def pending(self, limit: int = 1000) -> list[OutboxItem]:
-        items = [i for i in self._db.outbox.values() if i.sent_at is None and not i.failed_reason]
-        return sorted(items, key=lambda i: (i.priority, i.id))[:limit]
+        rows = [r for r in self._store.rows.values() if r.sent_at is None and not r.failed_reason]
+        for _ in range(self._store.slow_reads):  # a database answers later than it read
+            await asyncio.sleep(0)
+        return sorted(rows, key=lambda r: r.id)[:limit]
 
     async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None:
-        for key, item in self._db.outbox.items():
-            if item.id == item_id:
-                self._db.outbox[key] = replace(item, sent_at=sent_at, result_message_id=message_id)
+        def apply() -> None:
+            row = self._store.by_id(item_id)
+            self._store.rows[row.dedup_key] = replace(
+                row, sent_at=sent_at, result_message_id=message_id
+            )
+
+        self.staged.append(apply)
 
     async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None:
-        for key, item in self._db.outbox.items():
-            if item.id == item_id:
-                self._db.outbox[key] = replace(item, failed_reason=reason)
+        def apply() -> None:
+            row = self._store.by_id(item_id)
+            self._store.rows[row.dedup_key] = replace(row, failed_reason=reason)
+
+        self.staged.append(apply)
 
 
 class FakeUnitOfWork:
-    """Works on a copy of the database; commit publishes the copy, exit drops it."""
+    """Works on a copy of the database (the outbox stages its writes); commit publishes them."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
@@ -159,12 +190,11 @@ class FakeUnitOfWork:
             groups=dict(db.groups),
             events=dict(db.events),
             members=dict(db.members),
-            outbox=dict(db.outbox),
         )
         self.groups = _Groups(self._pending)
         self.members = _Members(self._pending)
         self.events = _Events(self._pending)
-        self.outbox = _Outbox(self._pending)
+        self.outbox = _OutboxRepository(db.outbox)
 
     async def __aenter__(self) -> Self:
         return self
@@ -182,13 +212,22 @@ class FakeUnitOfWork:
             self._db.fail_next_commits -= 1
             raise ConnectionError("database went away")
         self._db.groups, self._db.events = self._pending.groups, self._pending.events
-        self._db.members, self._db.outbox = self._pending.members, self._pending.outbox
+        self._db.members = self._pending.members
+        for apply in self.outbox.staged:
+            apply()
+        self.outbox.staged.clear()
+        self._db.outbox.commits += 1
         self._db.commits += 1
 
 
 class FakeUnitOfWorkFactory:
-    def __init__(self, db: Database | None = None) -> None:
-        self.db = db or Database()
+    def __init__(self, db: Database | None = None, store: MemoryOutbox | None = None) -> None:
+        self.db = db or Database(outbox=store or MemoryOutbox())
+
+    @property
+    def store(self) -> MemoryOutbox:
+        """The committed outbox rows."""
+        return self.db.outbox
 
     def __call__(self) -> FakeUnitOfWork:
         return FakeUnitOfWork(self.db)

@@ -6,12 +6,13 @@ import asyncio
 import itertools
 from collections import defaultdict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
-from bot.ports import OutboxItem
+from tests.fakes import FakeUnitOfWorkFactory, MemoryOutbox
+
+__all__ = ["FakeUnitOfWorkFactory", "MemoryOutbox"]
 
 
 async def until(condition: Callable[[], bool], turns: int = 100_000) -> None:
@@ -106,102 +107,6 @@ class FakeTransport:
                 "text": params.get("text"),
             }
         return True
-
-
-class MemoryOutbox:
-    """The committed outbox rows, shared by the fake units of work."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, OutboxItem] = {}
-        self._ids = itertools.count(1)
-        self.commits = 0
-        self.slow_reads = 0  # event-loop turns `pending` takes between reading and answering
-
-    def by_id(self, item_id: int) -> OutboxItem:
-        return next(row for row in self.rows.values() if row.id == item_id)
-
-
-class _OutboxRepository:
-    """Stages its writes; the unit of work applies them on commit (repositories never commit)."""
-
-    def __init__(self, store: MemoryOutbox) -> None:
-        self._store = store
-        self.staged: list[Callable[[], None]] = []
-        self._added: dict[str, OutboxItem] = {}
-
-    async def add(
-        self,
-        dedup_key: str,
-        chat_id: int,
-        method: str,
-        params: dict[str, Any],
-        priority: int,
-        created_at: datetime,
-    ) -> OutboxItem:
-        existing = self._store.rows.get(dedup_key) or self._added.get(dedup_key)
-        if existing is not None:
-            return existing
-        item = OutboxItem(
-            next(self._store._ids), dedup_key, chat_id, method, dict(params), priority, created_at
-        )
-        self._added[dedup_key] = item
-        self.staged.append(lambda: self._store.rows.setdefault(dedup_key, item))
-        return item
-
-    async def pending(self, limit: int = 1000) -> list[OutboxItem]:
-        rows = [r for r in self._store.rows.values() if r.sent_at is None and not r.failed_reason]
-        for _ in range(self._store.slow_reads):  # a database answers later than it read
-            await asyncio.sleep(0)
-        return sorted(rows, key=lambda r: r.id)[:limit]
-
-    async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None:
-        def apply() -> None:
-            row = self._store.by_id(item_id)
-            self._store.rows[row.dedup_key] = replace(
-                row, sent_at=sent_at, result_message_id=message_id
-            )
-
-        self.staged.append(apply)
-
-    async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None:
-        def apply() -> None:
-            row = self._store.by_id(item_id)
-            self._store.rows[row.dedup_key] = replace(row, failed_reason=reason)
-
-        self.staged.append(apply)
-
-
-class FakeUnitOfWork:
-    """Only the outbox is used by delivery; the other repositories are left out on purpose."""
-
-    def __init__(self, store: MemoryOutbox) -> None:
-        self._store = store
-        self.outbox = _OutboxRepository(store)
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.outbox.staged.clear()
-
-    async def commit(self) -> None:
-        for apply in self.outbox.staged:
-            apply()
-        self.outbox.staged.clear()
-        self._store.commits += 1
-
-
-class FakeUnitOfWorkFactory:
-    def __init__(self, store: MemoryOutbox | None = None) -> None:
-        self.store = store or MemoryOutbox()
-
-    def __call__(self) -> FakeUnitOfWork:
-        return FakeUnitOfWork(self.store)
 
 
 class FixedClock:

@@ -20,7 +20,7 @@ from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
-from handlers import membership, render, stats
+from handlers import health, membership, render, stats
 from handlers.i18n import pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
@@ -43,7 +43,10 @@ ALLOWED_UPDATES = (
     "callback_query",
 )
 
-COMMANDS = ({"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},)
+COMMANDS = (
+    {"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},
+    {"command": "health", "description": "Ingest and delivery counters (admins)"},
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +62,7 @@ def build_dispatcher() -> Dispatcher:
     """A dispatcher with one router per feature."""
     # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.include_routers(membership.router(), stats.router())
+    dispatcher.include_routers(membership.router(), stats.router(), health.router())
     return dispatcher
 
 
@@ -142,6 +145,7 @@ class GroupOps:
             admins=AdminDirectory(self.delivery, self.clock, self.settings.admin_cache_seconds),
             readiness=self.readiness,
             ops_chat_id=self.settings.ops_chat_id,
+            health=self.health,
         )
         await self.delivery.call("setMyCommands", {"commands": list(COMMANDS)})
         if not self.identity.reads_all_group_messages:
@@ -153,6 +157,26 @@ class GroupOps:
         await self._report_known_groups()
         log.info("started as @%s (id %s)", self.identity.username, self.identity.id)
         return self.identity
+
+    def health(self) -> health.HealthReport:
+        """Ingest and delivery counters for /health."""
+        delivery = self.delivery.metrics()
+        recorder = self.recorder.metrics
+        return health.HealthReport(
+            updates_accepted=self.intake.accepted,
+            updates_skipped=self.intake.skipped,
+            events_written=recorder.written,
+            events_duplicate=recorder.duplicates,
+            events_buffered=recorder.recorded - recorder.written - recorder.duplicates,
+            failed_flushes=recorder.failed_flushes,
+            queued=delivery.queued,
+            sent=delivery.sent,
+            retried=delivery.retried,
+            shed=delivery.shed,
+            failed=delivery.failed,
+            longest_wait=max(delivery.waits.values(), default=0.0),
+            closed_chats=len(delivery.closed_chats),
+        )
 
     async def _report_known_groups(self) -> None:
         """At start-up, tell the ops chat what the bot lacks in the groups it already serves."""

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from bot.domain.rights import Gap, Readiness
 from bot.services.stats import StatsReport
 from handlers.i18n import gettext as _
 from handlers.i18n import number
+
+if TYPE_CHECKING:
+    from handlers.health import HealthReport
 
 _WINDOW_NAMES = {1: "Today", 7: "7 days", 30: "30 days"}
 
@@ -36,6 +41,36 @@ def stats_report(report: StatsReport, locale: str) -> str:
             )
         )
     return "\n".join(lines)
+
+
+def health(report: HealthReport, locale: str) -> str:
+    return "\n".join(
+        [
+            _(
+                locale,
+                "🩺 Ingest: {accepted} updates, {skipped} skipped · events written {written}, "
+                "duplicates {duplicates}, waiting {buffered}, failed writes {failed_writes}",
+                accepted=number(locale, report.updates_accepted),
+                skipped=number(locale, report.updates_skipped),
+                written=number(locale, report.events_written),
+                duplicates=number(locale, report.events_duplicate),
+                buffered=number(locale, report.events_buffered),
+                failed_writes=number(locale, report.failed_flushes),
+            ),
+            _(
+                locale,
+                "📤 Delivery: queued {queued}, sent {sent}, retried {retried}, dropped {shed}, "
+                "failed {failed}, longest wait {wait}s, chats closed {closed}",
+                queued=number(locale, report.queued),
+                sent=number(locale, report.sent),
+                retried=number(locale, report.retried),
+                shed=number(locale, report.shed),
+                failed=number(locale, report.failed),
+                wait=number(locale, round(report.longest_wait, 1)),
+                closed=number(locale, report.closed_chats),
+            ),
+        ]
+    )
 
 
 def admins_only(locale: str, command: str) -> str:

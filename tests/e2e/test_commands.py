@@ -151,3 +151,14 @@ async def test_webhook_records_updates_and_rejects_strangers(
         stopping.set()
         await serving
         await app.stop()
+
+
+async def test_health_shows_ingest_and_delivery(community: Community, sqlite_url: str) -> None:
+    sim, group = community.sim, community.group
+    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
+        sim.post(group, community.owner.id, text="/health")
+        await eventually(lambda: any("🩺" in t for t in _replies(sim, group)))
+    report = next(t for t in _replies(sim, group) if "🩺" in t)
+    # The bot joining, its service message and the command itself; the welcome was sent.
+    assert "Ingest: 3 updates, 0 skipped" in report
+    assert "📤 Delivery: queued 0, sent " in report and "failed 0" in report

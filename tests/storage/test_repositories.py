@@ -127,6 +127,23 @@ async def test_redelivered_batch_adds_nothing(uow_factory: SqlUnitOfWorkFactory)
     assert (await member(uow_factory, CHAT, BOB.user_id))["message_count"] == 50
 
 
+async def test_redelivery_changes_no_membership(uow_factory: SqlUnitOfWorkFactory) -> None:
+    """Members fold only the events this unit of work inserted: a batch redelivered after a
+    newer leave neither counts its messages again nor re-joins the member."""
+    link = "https://t.me/+XyZ"
+    batch = [
+        other(1, EventKind.JOIN, BOB, T0, inviter_id=ALICE.user_id, invite_link=link),
+        message(1, BOB, T0 + timedelta(seconds=1)),
+        message(2, BOB, T0 + timedelta(seconds=2)),
+    ]
+    assert await ingest_committed(uow_factory, batch) == 3
+    await ingest_committed(uow_factory, [other(2, EventKind.LEAVE, BOB, T0 + timedelta(hours=1))])
+    before = await member(uow_factory, CHAT, BOB.user_id)
+    assert await ingest_committed(uow_factory, batch) == 0
+    assert await member(uow_factory, CHAT, BOB.user_id) == before
+    assert (before["status"], before["message_count"], before["invite_link"]) == ("left", 2, link)
+
+
 async def test_message_count_not_doubled_when_members_are_observed_first(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
@@ -138,6 +155,19 @@ async def test_message_count_not_doubled_when_members_are_observed_first(
             await uow.events.add_many(batch)
             await uow.commit()
     assert (await member(uow_factory, CHAT, ALICE.user_id))["message_count"] == 2
+
+
+async def test_large_unit_of_work_counts_every_message(uow_factory: SqlUnitOfWorkFactory) -> None:
+    actors = [Actor(9_000_000_000 + n, f"m{n}") for n in range(7)]
+    batch = [message(i, actors[i % 7], T0 + timedelta(seconds=i)) for i in range(2500)]
+    batch.append(other(9000, EventKind.LEAVE, actors[0], T0 + timedelta(hours=2)))
+    assert await ingest_committed(uow_factory, batch) == 2501
+    async with uow_factory() as uow:
+        total = await uow.session.scalar(select(func.sum(members_table.c.message_count)))
+    assert total == 2500
+    row = await member(uow_factory, CHAT, actors[0].user_id)
+    assert (row["status"], row["left_at"]) == ("left", T0 + timedelta(hours=2))
+    assert (row["first_seen_at"], row["last_seen_at"]) == (T0, T0 + timedelta(hours=2))
 
 
 async def test_add_new_returns_the_new_events_in_order(uow_factory: SqlUnitOfWorkFactory) -> None:
@@ -569,3 +599,56 @@ async def test_late_older_leave_does_not_undo_a_join(uow_factory: SqlUnitOfWorkF
         T0 + timedelta(hours=1),
         None,
     )
+
+
+async def test_equal_times_in_one_batch_follow_update_order(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """Update ids, not dedup keys, order a batch: "u:10:0" sorts before "u:9:0" as text."""
+    await ingest_committed(
+        uow_factory,
+        [
+            other(9, EventKind.JOIN, CAROL, T0, invite_link="first"),
+            other(10, EventKind.KICK, CAROL, T0),
+            other(11, EventKind.JOIN, CAROL, T0, invite_link="second"),
+            other(99, EventKind.LEAVE, BOB, T0),
+            other(100, EventKind.JOIN, BOB, T0, inviter_id=ALICE.user_id),
+        ],
+    )
+    carol = await member(uow_factory, CHAT, CAROL.user_id)
+    assert (carol["status"], carol["left_at"], carol["invite_link"]) == ("member", None, "second")
+    bob = await member(uow_factory, CHAT, BOB.user_id)
+    assert (bob["status"], bob["left_at"], bob["invited_by_user_id"]) == (
+        "member",
+        None,
+        ALICE.user_id,
+    )
+
+
+async def test_a_newer_kick_in_a_later_batch_wins_over_an_older_join(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    await ingest_committed(
+        uow_factory,
+        [
+            other(1, EventKind.JOIN, CAROL, T0),
+            message(5, CAROL, T0 + timedelta(minutes=1)),
+        ],
+    )
+    # The kick and an older, late join arrive together; the kick is the latest change.
+    await ingest_committed(
+        uow_factory,
+        [
+            other(3, EventKind.KICK, CAROL, T0 + timedelta(minutes=5)),
+            other(2, EventKind.JOIN, CAROL, T0 + timedelta(minutes=3), invite_link="late"),
+            message(6, CAROL, T0 + timedelta(minutes=4)),
+        ],
+    )
+    row = await member(uow_factory, CHAT, CAROL.user_id)
+    assert (row["status"], row["joined_at"], row["left_at"]) == (
+        "kicked",
+        T0 + timedelta(minutes=3),
+        T0 + timedelta(minutes=5),
+    )
+    assert (row["invite_link"], row["message_count"]) == ("late", 2)
+    assert (row["first_seen_at"], row["last_seen_at"]) == (T0, T0 + timedelta(minutes=5))

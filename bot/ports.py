@@ -91,7 +91,11 @@ class GroupRepository(Protocol):
 class MemberRepository(Protocol):
     async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
         """Upsert users and memberships seen in events: names, language, first/last seen,
-        joins (with inviter or link) and leaves."""
+        joins (with inviter or link) and leaves.
+
+        Call it after `EventRepository.add_many` in the same unit of work: memberships fold
+        only the events that call inserted, so a redelivered batch changes nothing.
+        """
         ...
 
 

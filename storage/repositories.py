@@ -7,7 +7,20 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, case, delete, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,19 +51,22 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 
 @dataclass(slots=True)
 class IngestLedger:
-    """What `add_many` learned in one unit of work about which event keys were new.
+    """The ids of the events `add_many` inserted in one unit of work, not yet folded into members.
 
-    The member repository reads it so a redelivered batch changes no membership: a message
-    counts, and a join or leave changes the status, only if this unit of work inserted the event
-    (or, when `observe_many` runs before `add_many`, only if it is not yet stored).
+    `SqlMemberRepository.observe_many` aggregates exactly these rows into memberships (and takes
+    them out), so a redelivered event, which `add_many` skips, changes no membership.
     """
 
-    inserted: set[str] = field(default_factory=set)
-    skipped: set[str] = field(default_factory=set)
+    inserted_ids: list[int] = field(default_factory=list)
 
     def clear(self) -> None:
-        self.inserted.clear()
-        self.skipped.clear()
+        self.inserted_ids.clear()
+
+    def take(self) -> list[int]:
+        """The ids not yet folded, sorted; the ledger forgets them."""
+        ids = sorted(self.inserted_ids)
+        self.inserted_ids.clear()
+        return ids
 
 
 def _not_older(t: Table, ex: Any) -> ColumnElement[bool]:
@@ -256,60 +272,101 @@ def merge_membership(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
     }
 
 
-# Events whose effect on a membership must apply once: message counts and status changes.
-_ONCE_KINDS = frozenset({EventKind.MESSAGE, EventKind.JOIN, EventKind.LEAVE, EventKind.KICK})
-_LEAVE_STATUS = {EventKind.LEAVE: "left", EventKind.KICK: "kicked"}
+_MEMBERSHIP_KINDS = (EventKind.JOIN.value, EventKind.LEAVE.value, EventKind.KICK.value)
 
 
-@dataclass(slots=True)
-class _MemberBatch:
-    """One member's events in a batch, folded into a row."""
+def _is_membership(kind: ColumnElement[Any]) -> ColumnElement[bool]:
+    # ORs of plain binds: an IN list would be re-rendered on every execution (expanding).
+    return or_(*(kind == value for value in _MEMBERSHIP_KINDS))
 
-    chat_id: int
-    user_id: int
-    first_seen_at: datetime
-    last_seen_at: datetime
-    message_count: int = 0
-    joined_at: datetime | None = None
-    invited_by_user_id: int | None = None
-    invite_link: str | None = None
-    status: str = "member"
-    changed_at: datetime | None = None  # the latest join, leave or kick in the batch
-    left_at: datetime | None = None
 
-    def fold(self, event: EngagementEvent, new: bool) -> None:
-        """Add one event; `new` says it was not stored before (only then does it count)."""
-        at = event.occurred_at
-        self.first_seen_at = min(self.first_seen_at, at)
-        self.last_seen_at = max(self.last_seen_at, at)
-        if not new:
-            return
-        if event.kind is EventKind.MESSAGE:
-            self.message_count += 1
-            return
-        if event.kind is EventKind.JOIN and (self.joined_at is None or at >= self.joined_at):
-            self.joined_at = at
-            self.invited_by_user_id = event.inviter_id
-            self.invite_link = event.invite_link
-        # Equal times keep batch order: the later event in the batch wins.
-        if event.kind in _ONCE_KINDS and (self.changed_at is None or at >= self.changed_at):
-            self.changed_at = at
-            self.status = _LEAVE_STATUS.get(event.kind, "member")
-            self.left_at = at if event.kind in _LEAVE_STATUS else None
+# Member columns in the order `_batch_members_select` produces them.
+_MEMBER_COLUMNS = (
+    "chat_id",
+    "user_id",
+    "first_seen_at",
+    "last_seen_at",
+    "message_count",
+    "joined_at",
+    "left_at",
+    "status",
+    "invited_by_user_id",
+    "invite_link",
+)
 
-    def row(self) -> dict[str, Any]:
-        return {
-            "chat_id": self.chat_id,
-            "user_id": self.user_id,
-            "first_seen_at": self.first_seen_at,
-            "last_seen_at": self.last_seen_at,
-            "message_count": self.message_count,
-            "joined_at": self.joined_at,
-            "left_at": self.left_at,
-            "status": self.status,
-            "invited_by_user_id": self.invited_by_user_id,
-            "invite_link": self.invite_link,
-        }
+
+def _batch_members_select() -> Select[Any]:
+    """One membership row per (chat, user) folded from the events whose ids are bound as `ids`
+    (sorted; `first_id` and `last_id` bound to the first and last).
+
+    Equivalent, in SQL, to folding the events one by one: seen times span the batch, messages
+    are counted, and the member's latest join, leave or kick decides status and `left_at`, their
+    latest join `joined_at` and the inviter and link. "Latest" orders by time, then update id,
+    then row id: Telegram dates have one-second resolution, and update ids rise in the order
+    Telegram sends updates, so equal times follow arrival (row ids follow the sorted dedup keys
+    `add_many` inserts, and only separate events of one update). `merge_membership` then merges
+    each row into the stored one. Built once per process (see `upsert_from_select`).
+    """
+    e = events_table.c
+    latest_first = (e.occurred_at.desc(), e.update_id.desc(), e.id.desc())
+    member = (e.chat_id, e.user_id)
+    # Rank 1 is the member's latest join/leave/kick (resp. join) in the batch, if they have one;
+    # otherwise some other event, which the CASEs below ignore by checking the kind.
+    ranked = (
+        select(
+            e.chat_id,
+            e.user_id,
+            e.kind,
+            e.occurred_at,
+            e.inviter_id,
+            e.invite_link,
+            func.row_number()
+            .over(
+                partition_by=member,
+                order_by=(case((_is_membership(e.kind), 0), else_=1), *latest_first),
+            )
+            .label("change_rank"),
+            func.row_number()
+            .over(
+                partition_by=member,
+                order_by=(case((e.kind == EventKind.JOIN.value, 0), else_=1), *latest_first),
+            )
+            .label("join_rank"),
+        )
+        .where(
+            e.id.in_(bindparam("ids", expanding=True)),
+            # Redundant with the IN list, but lets PostgreSQL plan a primary-key range scan;
+            # for a long IN list it may otherwise scan the whole table.
+            e.id.between(bindparam("first_id"), bindparam("last_id")),
+        )
+        .subquery("batch")
+    )
+    b = ranked.c
+    last_join = and_(b.join_rank == 1, b.kind == EventKind.JOIN.value)
+    last_change = and_(b.change_rank == 1, _is_membership(b.kind))
+    left = and_(last_change, b.kind == EventKind.LEAVE.value)
+    kicked = and_(last_change, b.kind == EventKind.KICK.value)
+    # Each max() below sees one non-NULL value at most: that of the rank-1 row.
+    return (
+        select(
+            b.chat_id,
+            b.user_id,
+            func.min(b.occurred_at),
+            func.max(b.occurred_at),
+            func.count(case((b.kind == EventKind.MESSAGE.value, 1))),
+            func.max(case((last_join, b.occurred_at))),
+            func.max(case((or_(left, kicked), b.occurred_at))),
+            func.coalesce(func.max(case((left, "left"), (kicked, "kicked"))), "member"),
+            func.max(case((last_join, b.inviter_id))),
+            func.max(case((last_join, b.invite_link))),
+        )
+        # Anonymous events (no user) make no membership. (The WHERE is needed anyway, see
+        # `upsert_from_select`.)
+        .where(b.user_id.is_not(None))
+        .group_by(b.chat_id, b.user_id)
+        # Rows are upserted, and so locked, in key order (see the note at the top).
+        .order_by(b.chat_id, b.user_id)
+    )
 
 
 Profile = tuple[str, str | None, str | None, str | None, bool]
@@ -354,16 +411,15 @@ class SqlMemberRepository:
         self.written_profiles: dict[int, Profile] = {}
 
     async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
-        """Upsert users and memberships seen in `events`.
+        """Upsert users and memberships seen in `events`; call it after `EventRepository.add_many`.
 
         The event's actor is the member concerned (the one who joined, left or was kicked).
-        Messages raise `message_count`, and joins, leaves and kicks change the status, only when
-        the event is new to the database (see `IngestLedger`), so a redelivered batch changes
-        nothing; `EventRepository.add_many` may run before or after this in the same unit of work.
+        Users get the latest names from every event. Memberships are folded, in one statement
+        in the database, from the events `add_many` inserted earlier in this unit of work (see
+        `IngestLedger`), and from no others: a redelivered batch changes nothing, and events
+        observed before they are added make no membership.
         """
-        new_keys = await self._new_keys(events)
         users: dict[int, dict[str, Any]] = {}
-        members: dict[tuple[int, int], _MemberBatch] = {}
         for event in events:
             actor = event.actor
             if actor is None:
@@ -380,13 +436,6 @@ class SqlMemberRepository:
                     "is_bot": actor.is_bot,
                     "updated_at": event.occurred_at,
                 }
-            key = (event.group.chat_id, actor.user_id)
-            member = members.get(key)
-            if member is None:
-                member = members[key] = _MemberBatch(
-                    key[0], key[1], event.occurred_at, event.occurred_at
-                )
-            member.fold(event, event.dedup_key in new_keys)
         changed = {}
         for user_id, row in users.items():
             profile: Profile = (
@@ -399,6 +448,7 @@ class SqlMemberRepository:
             if self._profiles is None or not self._profiles.unchanged(user_id, profile):
                 changed[user_id] = row
                 self.written_profiles[user_id] = profile
+        # Users first: memberships reference them.
         await upsert(
             self._session,
             users_table,
@@ -414,26 +464,18 @@ class SqlMemberRepository:
             ],
             where=_not_older,
         )
-        await upsert(
-            self._session,
-            members_table,
-            [members[key].row() for key in sorted(members)],
-            index_elements=["chat_id", "user_id"],
-            update=merge_membership,
-        )
-
-    async def _new_keys(self, events: Sequence[EngagementEvent]) -> set[str]:
-        """Keys of messages, joins and leaves in `events` not stored by an earlier batch."""
-        ledger = self._ledger
-        keys = {e.dedup_key for e in events if e.kind in _ONCE_KINDS and e.actor}
-        new = keys & ledger.inserted
-        unknown = sorted(keys - ledger.inserted - ledger.skipped)
-        for chunk in _chunks(unknown):
-            stored = await self._session.scalars(
-                select(events_table.c.dedup_key).where(events_table.c.dedup_key.in_(chunk))
+        # One statement a batch; only a unit of work adding over _IN_CHUNK events needs more
+        # (a member's rows in two chunks then merge like two batches).
+        for ids in _chunks(self._ledger.take()):
+            await upsert_from_select(
+                self._session,
+                members_table,
+                _MEMBER_COLUMNS,
+                _batch_members_select,
+                index_elements=["chat_id", "user_id"],
+                update=merge_membership,
+                params={"ids": list(ids), "first_id": ids[0], "last_id": ids[-1]},
             )
-            new.update(set(chunk) - set(stored))
-        return new
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -484,11 +526,11 @@ class SqlEventRepository:
             self._session,
             events_table,
             [_event_row(unique[key]) for key in sorted(unique)],
-            returning=["dedup_key"],
+            returning=["dedup_key", "id"],
         )
-        new_keys = {key for (key,) in inserted}
-        self._ledger.inserted.update(new_keys)
-        self._ledger.skipped.update(unique.keys() - new_keys)
+        new_keys = {key for key, _ in inserted}
+        # The member repository folds exactly these rows into memberships.
+        self._ledger.inserted_ids.extend(event_id for _, event_id in inserted)
         return [event for key, event in unique.items() if key in new_keys]
 
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:

@@ -16,6 +16,8 @@ Row = Mapping[str, Any]
 # them, and a new lambda per call would rebuild the statement every batch.
 UpdateBuilder = Callable[[Table, Any], Mapping[str, Any]]
 WhereBuilder = Callable[[Table, Any], ColumnElement[bool]]
+# Builds the SELECT of an INSERT … SELECT upsert; cached like the builders above.
+SelectBuilder = Callable[[], Select[Any]]
 
 
 def _insert(dialect: str, table: Table) -> Any:
@@ -108,22 +110,58 @@ async def upsert(
     await session.execute(stmt, list(rows))
 
 
+def _from_select_statement(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    select: Select[Any],
+    index_elements: tuple[str, ...],
+    update: UpdateBuilder,
+) -> Any:
+    stmt = _insert(dialect, table).from_select(list(columns), select)
+    return stmt.on_conflict_do_update(
+        index_elements=list(index_elements), set_=dict(update(table, stmt.excluded))
+    )
+
+
+# Keyed on the select *builder* (a module-level function), so the statement is built once.
+@cache
+def _built_from_select_statement(
+    dialect: str,
+    table: Table,
+    columns: tuple[str, ...],
+    build_select: SelectBuilder,
+    index_elements: tuple[str, ...],
+    update: UpdateBuilder,
+) -> Any:
+    return _from_select_statement(dialect, table, columns, build_select(), index_elements, update)
+
+
 async def upsert_from_select(
     session: AsyncSession,
     table: Table,
     columns: Sequence[str],
-    select: Select[Any],
+    select: Select[Any] | SelectBuilder,
     *,
     index_elements: Sequence[str],
     update: UpdateBuilder,
+    params: Mapping[str, Any] | None = None,
 ) -> None:
     """INSERT … SELECT with the same conflict handling as `upsert` (used to merge rows in bulk).
 
-    The select must have a WHERE clause: SQLite cannot otherwise tell its ON CONFLICT from a
-    join's ON.
+    `select` is either a statement or a module-level function building one: the statement it
+    builds is then made once per process and run with `params` (bind parameters, e.g. an
+    expanding IN list), which spares rebuilding a large statement every batch. The select must
+    have a WHERE clause: SQLite cannot otherwise tell its ON CONFLICT from a join's ON. Its rows
+    must not repeat a key (PostgreSQL refuses to update the same row twice in one statement).
     """
-    stmt = _insert(_dialect(session), table).from_select(list(columns), select)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(index_elements), set_=dict(update(table, stmt.excluded))
-    )
-    await session.execute(stmt)
+    dialect = _dialect(session)
+    if isinstance(select, Select):
+        stmt = _from_select_statement(
+            dialect, table, tuple(columns), select, tuple(index_elements), update
+        )
+    else:
+        stmt = _built_from_select_statement(
+            dialect, table, tuple(columns), select, tuple(index_elements), update
+        )
+    await session.execute(stmt, dict(params) if params is not None else None)

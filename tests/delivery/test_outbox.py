@@ -122,7 +122,9 @@ async def test_a_restart_mid_broadcast_resends_only_what_was_not_sent(
 ) -> None:
     store = MemoryOutbox()
     chats = [-(100 + n) for n in range(5)]
-    first = await make_delivery(uow_factory=FakeUnitOfWorkFactory(store=store), wall_clock=FixedClock())
+    first = await make_delivery(
+        uow_factory=FakeUnitOfWorkFactory(store=store), wall_clock=FixedClock()
+    )
     broadcast = [
         asyncio.ensure_future(
             first.send_durable(f"b-{i}", chats[i % 5], "sendMessage", post(i, chats[i % 5]))
@@ -135,7 +137,9 @@ async def test_a_restart_mid_broadcast_resends_only_what_was_not_sent(
     sent_before = len(transport.sent())
     assert sum(1 for r in store.rows.values() if r.sent_at) == sent_before
 
-    second = await make_delivery(uow_factory=FakeUnitOfWorkFactory(store=store), wall_clock=FixedClock())
+    second = await make_delivery(
+        uow_factory=FakeUnitOfWorkFactory(store=store), wall_clock=FixedClock()
+    )
     assert await second.resume_pending() == 500 - sent_before
     await until(lambda: all(r.sent_at for r in store.rows.values()))
 

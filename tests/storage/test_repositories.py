@@ -144,20 +144,21 @@ async def test_redelivery_changes_no_membership(uow_factory: SqlUnitOfWorkFactor
     assert (before["status"], before["message_count"], before["invite_link"]) == ("left", 2, link)
 
 
-async def test_message_count_not_doubled_when_members_are_observed_first(
+async def test_members_fold_events_added_in_this_unit_of_work_once(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    batch = [message(1), message(2)]
-    for _ in range(2):
-        async with uow_factory() as uow:
-            await uow.groups.upsert_many([GROUP], T0)
-            await uow.members.observe_many(batch)
-            await uow.events.add_many(batch)
-            await uow.commit()
+    """`observe_many` must follow `add_many`; a second call in the unit of work adds nothing."""
+    async with uow_factory() as uow:
+        await uow.groups.upsert_many([GROUP], T0)
+        await uow.members.observe_many([message(1)])  # too early: makes no membership
+        await uow.events.add_many([message(1), message(2)])
+        await uow.members.observe_many([message(1), message(2)])
+        await uow.members.observe_many([message(1), message(2)])
+        await uow.commit()
     assert (await member(uow_factory, CHAT, ALICE.user_id))["message_count"] == 2
 
 
-async def test_large_unit_of_work_counts_every_message(uow_factory: SqlUnitOfWorkFactory) -> None:
+async def test_large_unit_of_work_is_folded_in_chunks(uow_factory: SqlUnitOfWorkFactory) -> None:
     actors = [Actor(9_000_000_000 + n, f"m{n}") for n in range(7)]
     batch = [message(i, actors[i % 7], T0 + timedelta(seconds=i)) for i in range(2500)]
     batch.append(other(9000, EventKind.LEAVE, actors[0], T0 + timedelta(hours=2)))

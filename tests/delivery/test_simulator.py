@@ -192,7 +192,10 @@ async def test_server_errors_and_dropped_connections_are_retried(world: World) -
         outcomes = await send_numbered(delivery, groups, 10)
         assert all(o.ok for o in outcomes)
         assert_each_once_in_order(world, groups, 10)
-        assert delivery.metrics().retried == 6
+        # Six injected faults, each retried once; a 429 from the sped-up limits on a slow machine
+        # is retried too, and counted apart so the six stay exact.
+        floods = sum(1 for c in world.sim.calls() if c.error_code == 429)
+        assert delivery.metrics().retried == 6 + floods
     finally:
         await bot.session.close()
 

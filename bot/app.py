@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -16,11 +17,13 @@ from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery import Delivery
 from bot.ports import Clock, FailureReason, Priority
+from bot.scheduler import Ticker
 from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
+from bot.services.group_settings import GroupSettingsService
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
-from handlers import health, membership, render, stats
+from handlers import health, membership, render, settings, stats
 from handlers.i18n import pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
@@ -45,6 +48,7 @@ ALLOWED_UPDATES = (
 
 COMMANDS = (
     {"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},
+    {"command": "settings", "description": "Time zone and what is recorded (admins)"},
     {"command": "health", "description": "Ingest and delivery counters (admins)"},
 )
 
@@ -62,7 +66,9 @@ def build_dispatcher() -> Dispatcher:
     """A dispatcher with one router per feature."""
     # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.include_routers(membership.router(), stats.router(), health.router())
+    dispatcher.include_routers(
+        membership.router(), stats.router(), settings.router(), health.router()
+    )
     return dispatcher
 
 
@@ -111,6 +117,15 @@ class GroupOps:
             flush_interval=settings.ingest_flush_ms / 1000,
             max_buffer=settings.ingest_queue_size,
         )
+        self.group_settings = GroupSettingsService(
+            self.uow_factory, self.clock, self.recorder, settings.default_timezone
+        )
+        self.ticker = Ticker()
+        self.ticker.every(
+            timedelta(minutes=settings.text_retention_sweep_minutes),
+            self.group_settings.erase_expired_text,
+            name="text-retention",
+        )
         self.dispatcher = build_dispatcher()
         self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder)
         self.identity: BotIdentity | None = None
@@ -143,6 +158,7 @@ class GroupOps:
             recorder=self.recorder,
             stats=StatsService(self.uow_factory, self.clock, self.settings.default_timezone),
             admins=AdminDirectory(self.delivery, self.clock, self.settings.admin_cache_seconds),
+            group_settings=self.group_settings,
             readiness=self.readiness,
             ops_chat_id=self.settings.ops_chat_id,
             health=self.health,
@@ -155,6 +171,8 @@ class GroupOps:
                 self.identity.username,
             )
         await self._report_known_groups()
+        await self.group_settings.erase_expired_text()
+        self.ticker.start()
         log.info("started as @%s (id %s)", self.identity.username, self.identity.id)
         return self.identity
 
@@ -188,6 +206,7 @@ class GroupOps:
 
     async def stop(self) -> None:
         """Finish handlers, write buffered events, drain delivery, close connections."""
+        await self.ticker.stop()
         await self.intake.drain()
         await self.recorder.stop()
         await self.delivery.stop(drain=True, drain_timeout=10)

@@ -88,9 +88,13 @@ async def _play(sim: Simulator, group: int, bot_id: int, people: list) -> None: 
     sim.edit(group, posted[0], text="Good morning everyone! (edited)")
     sim.leave(group, people[-1].id)
     sim.post(group, people[2].id, text="/stats")  # not an admin: a polite refusal
+    sim.post(group, people[0].id, text="/settings timezone Asia/Shanghai")  # the owner
+    sim.post(group, people[0].id, text="/settings text on forever")  # a wrong form: the right one
     sim.post(group, people[0].id, text="/stats")  # the owner: the report
-    for _ in range(100):
-        if len([m for m in sim.sent(group) if "📊" in m.get("text", "")]) >= 1:
+    awaited = ("📊", "⚙️", "Use: /settings")  # the report, the settings, the right form
+    for _ in range(200):
+        said = [m.get("text", "") for m in sim.sent(group)]
+        if all(any(mark in text for text in said) for mark in awaited):
             break
         await asyncio.sleep(0.05)
 

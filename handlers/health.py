@@ -9,11 +9,11 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import Message
 
-from bot.ports import ChatGateway, Priority
+from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from handlers import render
 from handlers.filters import in_group, looks_like_command
-from handlers.i18n import pick_locale
+from handlers.replies import locale_of, reply, sent_by_admin
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,13 +49,9 @@ async def health_command(
     gateway: ChatGateway,
     health: Callable[[], HealthReport],
 ) -> None:
-    locale = pick_locale(message.from_user.language_code if message.from_user else None)
-    user_id = message.from_user.id if message.from_user else None
-    sender_chat_id = message.sender_chat.id if message.sender_chat else None
-    if await admins.is_admin(message.chat.id, user_id, sender_chat_id):
+    locale = locale_of(message)
+    if await sent_by_admin(message, admins):
         text = render.health(health(), locale)
     else:
         text = render.admins_only(locale, "health")
-    await gateway.send_message(
-        message.chat.id, text, priority=Priority.REPLY, reply_to_message_id=message.message_id
-    )
+    await reply(message, gateway, text)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from bot.domain.group_settings import USAGE as SETTINGS_USAGE
+from bot.domain.group_settings import SettingsInputError
 from bot.domain.rights import Gap, Readiness
+from bot.ports import GroupSettings
 from bot.services.stats import StatsReport
 from handlers.i18n import gettext as _
 from handlers.i18n import number
@@ -90,6 +93,35 @@ def usage(locale: str, command: str, form: str, problem: str) -> str:
     )
 
 
+def group_settings(settings: GroupSettings, locale: str, erased: int = 0) -> str:
+    if settings.store_text:
+        text = _(
+            locale,
+            "Message text: stored, each erased after {days} days",
+            days=number(locale, settings.text_retention_days),
+        )
+    else:
+        text = _(locale, "Message text: not stored (only who posted, replied or reacted, and when)")
+    lines = [
+        _(locale, "⚙️ Settings of this group"),
+        _(locale, "Time zone: {tz}", tz=settings.timezone),
+        text,
+    ]
+    if erased:
+        lines.append(_(locale, "Erased the stored text of {count} messages.", count=erased))
+    lines.append(_(locale, "Change with: {form}", form=SETTINGS_USAGE))
+    return "\n".join(lines)
+
+
+def settings_usage(error: SettingsInputError, locale: str) -> str:
+    return _(
+        locale,
+        "{problem} Use: {form}",
+        problem=_(locale, error.problem, **error.values),
+        form=SETTINGS_USAGE,
+    )
+
+
 def readiness(report: Readiness, title: str, locale: str) -> str:
     if report.ready:
         return _(locale, "✅ groupops is ready in “{title}”.", title=title)
@@ -103,5 +135,5 @@ def welcome(locale: str) -> str:
         locale,
         "Hello! I help the admins run this group. I record who posts, replies, reacts, joins "
         "and leaves, and when — not what you write, unless the admins turn that on. "
-        "Admins: /stats shows activity.",
+        "Admins: /stats shows activity, /settings what is recorded.",
     )

@@ -6,13 +6,13 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.ports import ChatGateway, Priority
+from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
 from handlers import render
 from handlers.filters import in_group, looks_like_command
-from handlers.i18n import pick_locale
+from handlers.replies import locale_of, reply, sent_by_admin
 
 
 def router() -> Router:
@@ -32,15 +32,8 @@ async def stats_command(
     gateway: ChatGateway,
     recorder: EngagementRecorder,
 ) -> None:
-    locale = pick_locale(message.from_user.language_code if message.from_user else None)
-    reply = await _answer(message, command, stats, admins, recorder, locale)
-    await gateway.send_message(
-        message.chat.id,
-        reply,
-        priority=Priority.REPLY,
-        reply_to_message_id=message.message_id,
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-    )
+    text = await _answer(message, command, stats, admins, recorder, locale_of(message))
+    await reply(message, gateway, text)
 
 
 async def _answer(
@@ -51,9 +44,7 @@ async def _answer(
     recorder: EngagementRecorder,
     locale: str,
 ) -> str:
-    user_id = message.from_user.id if message.from_user else None
-    sender_chat_id = message.sender_chat.id if message.sender_chat else None
-    if not await admins.is_admin(message.chat.id, user_id, sender_chat_id):
+    if not await sent_by_admin(message, admins):
         return render.admins_only(locale, "stats")
     if command.args:
         return render.usage(locale, "stats", "/stats", "/{command} takes no arguments.")
@@ -63,5 +54,4 @@ async def _answer(
 
 
 async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:
-    locale = pick_locale(message.from_user.language_code if message.from_user else None)
-    await gateway.send_message(message.chat.id, render.group_only(locale, "stats"))
+    await gateway.send_message(message.chat.id, render.group_only(locale_of(message), "stats"))

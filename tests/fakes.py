@@ -115,7 +115,12 @@ class _Events:
         )
 
     async def purge_text_before(self, chat_id: int, before: datetime) -> int:
-        return 0
+        changed = 0
+        for key, event in list(self._db.events.items()):
+            if event.group.chat_id == chat_id and event.occurred_at < before and event.text:
+                self._db.events[key] = replace(event, text=None)
+                changed += 1
+        return changed
 
 
 class MemoryOutbox:

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from bot.app import GroupOps
 from bot.config import Settings
+from bot.ports import Clock
 from simulator import BotAccount, FloodLimits, Simulator, UserAccount
 from storage.engine import create_engine
 from storage.models import events_table
@@ -61,13 +62,15 @@ def settings_for(sim: Simulator, bot: BotAccount, db_url: str, **extra: Any) -> 
 
 
 @asynccontextmanager
-async def polling_bot(settings: Settings, sim: Simulator) -> AsyncIterator[GroupOps]:
+async def polling_bot(
+    settings: Settings, sim: Simulator, clock: Clock | None = None
+) -> AsyncIterator[GroupOps]:
     """The real bot, long-polling the simulator until the block ends.
 
     Telegram applies `allowed_updates` to updates created after the call that asks for them,
     so the block starts once the bot's first getUpdates has reached the simulator.
     """
-    app = GroupOps(settings)
+    app = GroupOps(settings, clock)
     await app.start()
     stopping = asyncio.Event()
     task = asyncio.create_task(app.run_polling(stopping))

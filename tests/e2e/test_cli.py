@@ -103,6 +103,8 @@ async def test_demo_shows_the_bot_at_work(
     shown = capsys.readouterr().out
     assert "📊 Activity in this group" in shown
     assert "only the group's admins" in shown
+    assert "Time zone: Asia/Shanghai" in shown
+    assert "Keep text for 1 to 365 days, not “forever”. Use: /settings" in shown
     assert "groupops needs a hand" in shown  # the ops chat hears what the bot lacks there
 
 

@@ -1,0 +1,110 @@
+"""What an admin may change about a group with /settings, read from the command's words.
+
+/settings                       show the settings
+/settings timezone Europe/Berlin
+/settings text on [days]        store message text, erased after `days` (default 30)
+/settings text off              stop storing text and erase what is stored
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cache
+from zoneinfo import available_timezones
+
+MIN_RETENTION_DAYS = 1
+MAX_RETENTION_DAYS = 365
+DEFAULT_RETENTION_DAYS = 30
+
+USAGE = "/settings · /settings timezone Europe/Berlin · /settings text on 30 · /settings text off"
+
+
+@dataclass(frozen=True, slots=True)
+class ShowSettings:
+    """No change: show what is set."""
+
+
+@dataclass(frozen=True, slots=True)
+class SetTimezone:
+    """Count days and schedule in this IANA time zone."""
+
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoreText:
+    """Store message text from now on, erasing each after `days`."""
+
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class StopStoringText:
+    """Stop storing message text and erase what is stored."""
+
+
+SettingsChange = ShowSettings | SetTimezone | StoreText | StopStoringText
+
+
+@dataclass(frozen=True)
+class SettingsInputError(ValueError):
+    """The words do not form a setting. `problem` is an English template for `values`."""
+
+    problem: str
+    values: dict[str, object] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.problem.format(**self.values)
+
+
+@cache
+def _zones() -> dict[str, str]:
+    """IANA zone names by their lower-case spelling (people type "europe/berlin")."""
+    return {name.lower(): name for name in available_timezones()}
+
+
+def canonical_timezone(name: str) -> str | None:
+    """The IANA spelling of a zone name typed in any case, or None if there is no such zone."""
+    return _zones().get(name.strip().lower())
+
+
+def parse_settings(args: str | None) -> SettingsChange:
+    """Read a /settings command's arguments; raise SettingsInputError saying what is wrong."""
+    words = (args or "").split()
+    if not words:
+        return ShowSettings()
+    name, rest = words[0].lower(), words[1:]
+    if name in ("timezone", "tz"):
+        return _timezone(rest)
+    if name == "text":
+        return _text(rest)
+    raise SettingsInputError("There is no setting “{name}”.", {"name": words[0]})
+
+
+def _timezone(rest: list[str]) -> SetTimezone:
+    if len(rest) != 1:
+        raise SettingsInputError("Give one time zone name, like Europe/Berlin or Asia/Shanghai.")
+    zone = canonical_timezone(rest[0])
+    if zone is None:
+        raise SettingsInputError(
+            "“{zone}” is not a time zone name; use one like Europe/Berlin or Asia/Shanghai.",
+            {"zone": rest[0]},
+        )
+    return SetTimezone(zone)
+
+
+def _text(rest: list[str]) -> StoreText | StopStoringText:
+    choice = rest[0].lower() if rest else ""
+    if choice == "off" and len(rest) == 1:
+        return StopStoringText()
+    if choice == "on" and len(rest) == 1:
+        return StoreText(DEFAULT_RETENTION_DAYS)
+    if choice == "on" and len(rest) == 2:
+        days = rest[1].lower().removesuffix("d")
+        if days.isdigit() and MIN_RETENTION_DAYS <= int(days) <= MAX_RETENTION_DAYS:
+            return StoreText(int(days))
+        raise SettingsInputError(
+            "Keep text for {low} to {high} days, not “{days}”.",
+            {"low": MIN_RETENTION_DAYS, "high": MAX_RETENTION_DAYS, "days": rest[1]},
+        )
+    raise SettingsInputError("Say “text on”, “text on 30” (days to keep it) or “text off”.")

@@ -1,0 +1,49 @@
+"""/settings: a group's time zone and whether message text is stored, for its admins."""
+
+from __future__ import annotations
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.domain.group_settings import SettingsInputError, parse_settings
+from bot.ports import ChatGateway
+from bot.services.admins import AdminDirectory
+from bot.services.group_settings import GroupSettingsService
+from handlers import render
+from handlers.filters import in_group, looks_like_command
+from handlers.replies import locale_of, reply, sent_by_admin
+
+
+def router() -> Router:
+    """A fresh router (a router can belong to one dispatcher only)."""
+    settings = Router(name="settings")
+    settings.message.filter(looks_like_command)
+    settings.message.register(settings_command, Command("settings"), in_group)
+    settings.message.register(settings_outside_group, Command("settings"))
+    return settings
+
+
+async def settings_command(
+    message: Message,
+    command: CommandObject,
+    group_settings: GroupSettingsService,
+    admins: AdminDirectory,
+    gateway: ChatGateway,
+) -> None:
+    locale = locale_of(message)
+    if not await sent_by_admin(message, admins):
+        text = render.admins_only(locale, "settings")
+    else:
+        try:
+            change = parse_settings(command.args)
+        except SettingsInputError as error:
+            text = render.settings_usage(error, locale)
+        else:
+            result = await group_settings.apply(message.chat.id, message.chat.title or "", change)
+            text = render.group_settings(result.settings, locale, result.erased)
+    await reply(message, gateway, text)
+
+
+async def settings_outside_group(message: Message, gateway: ChatGateway) -> None:
+    await gateway.send_message(message.chat.id, render.group_only(locale_of(message), "settings"))

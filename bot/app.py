@@ -21,9 +21,10 @@ from bot.scheduler import Ticker
 from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.group_settings import GroupSettingsService
+from bot.services.personal_data import PersonalDataService
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
-from handlers import health, membership, render, settings, stats
+from handlers import health, membership, personal_data, render, settings, stats
 from handlers.i18n import pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
@@ -46,10 +47,16 @@ ALLOWED_UPDATES = (
     "callback_query",
 )
 
-COMMANDS = (
+# The command menus Telegram shows: moderators' commands in groups, members' own in private.
+GROUP_COMMANDS = (
     {"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},
     {"command": "settings", "description": "Time zone and what is recorded (admins)"},
     {"command": "health", "description": "Ingest and delivery counters (admins)"},
+)
+PRIVATE_COMMANDS = (
+    {"command": "mydata", "description": "What groupops has stored about you"},
+    {"command": "forgetme", "description": "Erase what groupops has stored about you"},
+    {"command": "help", "description": "What groupops records, and why"},
 )
 
 
@@ -67,7 +74,11 @@ def build_dispatcher() -> Dispatcher:
     # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
     dispatcher = Dispatcher(disable_fsm=True)
     dispatcher.include_routers(
-        membership.router(), stats.router(), settings.router(), health.router()
+        membership.router(),
+        stats.router(),
+        settings.router(),
+        health.router(),
+        personal_data.router(),
     )
     return dispatcher
 
@@ -159,11 +170,18 @@ class GroupOps:
             stats=StatsService(self.uow_factory, self.clock, self.settings.default_timezone),
             admins=AdminDirectory(self.delivery, self.clock, self.settings.admin_cache_seconds),
             group_settings=self.group_settings,
+            personal_data=PersonalDataService(self.uow_factory, self.recorder),
             readiness=self.readiness,
             ops_chat_id=self.settings.ops_chat_id,
             health=self.health,
         )
-        await self.delivery.call("setMyCommands", {"commands": list(COMMANDS)})
+        for scope, commands in (
+            ("all_group_chats", GROUP_COMMANDS),
+            ("all_private_chats", PRIVATE_COMMANDS),
+        ):
+            await self.delivery.call(
+                "setMyCommands", {"commands": list(commands), "scope": {"type": scope}}
+            )
         if not self.identity.reads_all_group_messages:
             log.warning(
                 "@%s has privacy mode on: in groups where it is not an admin it sees only "

@@ -51,6 +51,20 @@ class WindowStats:
 
 
 @dataclass(frozen=True, slots=True)
+class Footprint:
+    """What is stored about one person in one group (for /mydata)."""
+
+    chat_id: int
+    title: str
+    status: str  # member, left or kicked
+    first_seen_at: datetime
+    last_seen_at: datetime
+    events: int  # messages, edits, reactions, joins and leaves recorded
+    messages: int
+    stored_texts: int  # messages whose text is kept (only where the group stores text)
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A durable outbound intent: recorded before it is sent, marked sent after."""
 
@@ -96,6 +110,15 @@ class MemberRepository(Protocol):
         Call it after `EventRepository.add_many` in the same unit of work: memberships fold
         only the events that call inserted, so a redelivered batch changes nothing.
         """
+        ...
+
+    async def footprint(self, user_id: int) -> list[Footprint]:
+        """What is stored about a person, group by group."""
+        ...
+
+    async def erase(self, user_id: int) -> int:
+        """Delete a person's profile, memberships and events, and unlink them from others'
+        events (replies to them, people they invited); return how many events were deleted."""
         ...
 
 

@@ -16,6 +16,11 @@ async def in_group(event: Message | ChatMemberUpdated) -> bool:
     return event.chat.type in GROUP_TYPES
 
 
+async def in_private(event: Message) -> bool:
+    """The update comes from a private chat with the bot."""
+    return event.chat.type == "private"
+
+
 async def looks_like_command(message: Message) -> bool:
     """Text starting with "/": lets a command router skip ordinary chat at once."""
     return message.text is not None and message.text.startswith("/")

@@ -7,9 +7,11 @@ The `.po` files are the catalogues people edit; Babel compiles them in memory, s
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
+from babel.dates import format_date
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -53,6 +55,15 @@ def gettext(locale: str, message: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def _babel_locale(locale: str) -> str:
+    return "zh_Hans_CN" if locale == "zh_Hans" else "en"
+
+
 def number(locale: str, value: int | float) -> str:
     """A number written the way the locale writes it."""
-    return format_decimal(value, locale="zh_Hans_CN" if locale == "zh_Hans" else "en")
+    return format_decimal(value, locale=_babel_locale(locale))
+
+
+def day(locale: str, moment: datetime) -> str:
+    """A calendar day (in UTC) written the way the locale writes it."""
+    return format_date(moment.astimezone(UTC).date(), format="medium", locale=_babel_locale(locale))

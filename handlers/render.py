@@ -7,15 +7,18 @@ from typing import TYPE_CHECKING
 from bot.domain.group_settings import USAGE as SETTINGS_USAGE
 from bot.domain.group_settings import SettingsInputError
 from bot.domain.rights import Gap, Readiness
-from bot.ports import GroupSettings
+from bot.ports import Footprint, GroupSettings
+from bot.services.personal_data import Erasure
 from bot.services.stats import StatsReport
+from handlers.i18n import day, number
 from handlers.i18n import gettext as _
-from handlers.i18n import number
 
 if TYPE_CHECKING:
     from handlers.health import HealthReport
 
 _WINDOW_NAMES = {1: "Today", 7: "7 days", 30: "30 days"}
+
+_STATUS = {"member": "member", "left": "left", "kicked": "removed"}
 
 _GAP_FIX = {
     Gap.NOT_ADMIN: "I am not an admin here. Fix: promote me to admin in the group's settings.",
@@ -135,5 +138,87 @@ def welcome(locale: str) -> str:
         locale,
         "Hello! I help the admins run this group. I record who posts, replies, reacts, joins "
         "and leaves, and when — not what you write, unless the admins turn that on. "
-        "Admins: /stats shows activity, /settings what is recorded.",
+        "Admins: /stats shows activity, /settings what is recorded. Everyone: send me /mydata "
+        "in private to see what I keep about you, /forgetme to erase it.",
     )
+
+
+def private_intro(locale: str) -> str:
+    return _(
+        locale,
+        "Hello! I help admins run their groups. In the groups I am in, I record who posts, "
+        "replies, reacts, joins and leaves, and when — not what you write, unless a group's "
+        "admins turn that on.\n/mydata — what I have stored about you\n/forgetme — erase it",
+    )
+
+
+def private_only(locale: str, command: str) -> str:
+    return _(
+        locale,
+        "/{command} works in a private chat with me, so your data is not shown here. "
+        "Open a chat with me and send it there.",
+        command=command,
+    )
+
+
+def nothing_stored(locale: str) -> str:
+    return _(locale, "I have stored nothing about you.")
+
+
+def footprint(groups: list[Footprint], locale: str) -> str:
+    if not groups:
+        return nothing_stored(locale)
+    lines = [_(locale, "🗂 What I have stored about you:")]
+    for group in groups:
+        lines.append(
+            "• "
+            + _(
+                locale,
+                "{title} ({status}): {events} events, {messages} of them messages, "
+                "{texts} with their text; first seen {first}, last seen {last}",
+                title=group.title,
+                status=_(locale, _STATUS.get(group.status, group.status)),
+                events=number(locale, group.events),
+                messages=number(locale, group.messages),
+                texts=number(locale, group.stored_texts),
+                first=day(locale, group.first_seen_at),
+                last=day(locale, group.last_seen_at),
+            )
+        )
+    lines.append(
+        _(
+            locale,
+            "Also your name, username and language as Telegram shows them. /forgetme erases "
+            "all of it.",
+        )
+    )
+    return "\n".join(lines)
+
+
+def erase_question(groups: list[Footprint], locale: str) -> str:
+    return _(
+        locale,
+        "This erases everything I have stored about you in {groups} groups: your profile, your "
+        "memberships and {events} events. Your messages stay in the groups; only my records go. "
+        "Erase?",
+        groups=number(locale, len(groups)),
+        events=number(locale, sum(group.events for group in groups)),
+    )
+
+
+def erase_buttons(locale: str) -> tuple[str, str]:
+    return _(locale, "Erase my data"), _(locale, "Cancel")
+
+
+def erased(erasure: Erasure, locale: str) -> str:
+    return _(
+        locale,
+        "Erased {events} events in {groups} groups, with your profile and memberships. What you "
+        "do in these groups from now on is recorded again, as for every member.",
+        events=number(locale, erasure.events),
+        groups=number(locale, erasure.groups),
+    )
+
+
+def erase_cancelled(locale: str) -> str:
+    return _(locale, "Nothing was erased.")

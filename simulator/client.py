@@ -245,12 +245,23 @@ class SimulatorClient:
         await self.op("react_anonymous", chat_id=chat_id, message_id=message_id, counts=counts)
 
     async def press_button(
-        self, chat_id: int, message_id: int, user_id: int, data: str | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        user_id: int,
+        data: str | None = None,
+        bot_id: int | None = None,
     ) -> str:
-        """A member presses an inline button; returns the callback query id."""
+        """A member presses an inline button (in a group, or their private chat with a bot);
+        returns the callback query id."""
         return str(
             await self.op(
-                "press_button", chat_id=chat_id, message_id=message_id, user_id=user_id, data=data
+                "press_button",
+                chat_id=chat_id,
+                message_id=message_id,
+                user_id=user_id,
+                data=data,
+                bot_id=bot_id,
             )
         )
 

@@ -568,13 +568,22 @@ class World:
         return payload
 
     def press_button(
-        self, chat_id: int, message_id: int, user_id: int, data: str | None = None
+        self,
+        chat_id: int,
+        message_id: int,
+        user_id: int,
+        data: str | None = None,
+        bot_id: int | None = None,
     ) -> str:
         """A member presses an inline button under a bot's message; returns the query id.
 
         `data` must be the callback_data of one of the message's buttons (None = the first).
+        A positive chat_id is the person's private chat with a bot (`bot_id`, or the only bot).
         """
-        chat = self._chat(chat_id)
+        if chat_id > 0:
+            chat = self._private(self._bot(bot_id).account.id, chat_id, create=False)
+        else:
+            chat = self._chat(chat_id)
         user = self._user(user_id)
         stored = self.message(chat, message_id)
         if stored.sender_id not in self.bots:

@@ -25,7 +25,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
-from bot.ports import GroupSettings, OutboxItem, WindowStats
+from bot.ports import Footprint, GroupSettings, OutboxItem, WindowStats
 from storage.models import (
     events_table,
     groups_table,
@@ -409,6 +409,7 @@ class SqlMemberRepository:
         self._ledger = ledger if ledger is not None else IngestLedger()
         self._profiles = profiles
         self.written_profiles: dict[int, Profile] = {}
+        self.erased_users: set[int] = set()  # the unit of work drops them from the cache
 
     async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
         """Upsert users and memberships seen in `events`; call it after `EventRepository.add_many`.
@@ -476,6 +477,59 @@ class SqlMemberRepository:
                 update=merge_membership,
                 params={"ids": list(ids), "first_id": ids[0], "last_id": ids[-1]},
             )
+
+    async def footprint(self, user_id: int) -> list[Footprint]:
+        """What is stored about a person, group by group, oldest membership first."""
+        e, m, g = events_table.c, members_table.c, groups_table.c
+        counts = (
+            select(
+                e.chat_id,
+                func.count().label("events"),
+                func.count(case((e.kind == EventKind.MESSAGE.value, 1))).label("messages"),
+                func.count(e.text).label("stored_texts"),
+            )
+            .where(e.user_id == user_id)
+            .group_by(e.chat_id)
+            .subquery()
+        )
+        rows = await self._session.execute(
+            select(
+                m.chat_id,
+                g.title,
+                m.status,
+                m.first_seen_at,
+                m.last_seen_at,
+                func.coalesce(counts.c.events, 0),
+                func.coalesce(counts.c.messages, 0),
+                func.coalesce(counts.c.stored_texts, 0),
+            )
+            .join(groups_table, g.chat_id == m.chat_id)
+            .outerjoin(counts, counts.c.chat_id == m.chat_id)
+            .where(m.user_id == user_id)
+            .order_by(m.first_seen_at, m.chat_id)
+        )
+        return [Footprint(*row) for row in rows]
+
+    async def erase(self, user_id: int) -> int:
+        """Delete a person's profile, memberships and events; unlink them from others' events.
+
+        `events.user_id` has no index: erasure is rare, and an index would cost every insert.
+        """
+        e, m = events_table.c, members_table.c
+        for column in (e.reply_to_user_id, e.inviter_id):
+            await self._session.execute(
+                update(events_table).where(column == user_id).values({column.name: None})
+            )
+        await self._session.execute(
+            update(members_table)
+            .where(m.invited_by_user_id == user_id)
+            .values(invited_by_user_id=None)
+        )
+        deleted = await self._session.execute(delete(events_table).where(e.user_id == user_id))
+        await self._session.execute(delete(members_table).where(m.user_id == user_id))
+        await self._session.execute(delete(users_table).where(users_table.c.user_id == user_id))
+        self.erased_users.add(user_id)
+        return int(deleted.rowcount)  # type: ignore[attr-defined]
 
 
 # --- events -----------------------------------------------------------------------------------

@@ -68,11 +68,15 @@ class SqlUnitOfWork:
         await self.session.commit()
         if self._profiles is not None:
             self._profiles.publish(self.members.written_profiles)
+            for user_id in self.members.erased_users:
+                self._profiles.forget(user_id)
         self.members.written_profiles = {}
+        self.members.erased_users = set()
 
     async def rollback(self) -> None:
         await self.session.rollback()
         self.members.written_profiles = {}
+        self.members.erased_users = set()
         # Keys inserted before the rollback are gone again; they must count when re-added.
         self._ledger.clear()
 

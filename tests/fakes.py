@@ -11,7 +11,15 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
-from bot.ports import ChatAdmin, GroupSettings, OutboxItem, Outcome, Priority, WindowStats
+from bot.ports import (
+    ChatAdmin,
+    Footprint,
+    GroupSettings,
+    OutboxItem,
+    Outcome,
+    Priority,
+    WindowStats,
+)
 
 
 class FakeClock:
@@ -83,6 +91,48 @@ class _Members:
             if event.actor is not None:
                 key = (event.group.chat_id, event.actor.user_id)
                 self._db.members.setdefault(key, 0)
+
+    async def footprint(self, user_id: int) -> list[Footprint]:
+        found = []
+        for chat_id, member in sorted(self._db.members):
+            if member != user_id:
+                continue
+            theirs = [
+                e
+                for e in self._db.events.values()
+                if e.group.chat_id == chat_id and e.actor and e.actor.user_id == user_id
+            ]
+            times = [e.occurred_at for e in theirs]
+            found.append(
+                Footprint(
+                    chat_id=chat_id,
+                    title=self._db.groups[chat_id].title if chat_id in self._db.groups else "",
+                    status="member",
+                    first_seen_at=min(times),
+                    last_seen_at=max(times),
+                    events=len(theirs),
+                    messages=sum(e.kind is EventKind.MESSAGE for e in theirs),
+                    stored_texts=sum(e.text is not None for e in theirs),
+                )
+            )
+        return found
+
+    async def erase(self, user_id: int) -> int:
+        theirs = [k for k, e in self._db.events.items() if e.actor and e.actor.user_id == user_id]
+        for key in theirs:
+            del self._db.events[key]
+        for key, event in list(self._db.events.items()):
+            if user_id in (event.reply_to_user_id, event.inviter_id):
+                self._db.events[key] = replace(
+                    event,
+                    reply_to_user_id=None
+                    if event.reply_to_user_id == user_id
+                    else event.reply_to_user_id,
+                    inviter_id=None if event.inviter_id == user_id else event.inviter_id,
+                )
+        for key in [k for k in self._db.members if k[1] == user_id]:
+            del self._db.members[key]
+        return len(theirs)
 
 
 class _Events:

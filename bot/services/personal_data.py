@@ -1,0 +1,49 @@
+"""A member sees and erases what is stored about them (invariant 6), from a private chat."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from bot.ports import Footprint, UnitOfWorkFactory
+from bot.services.engagement import EngagementRecorder
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Erasure:
+    """What an erasure removed."""
+
+    groups: int
+    events: int
+
+
+class PersonalDataService:
+    """Reads and erases one person's records; the person is whoever Telegram says is asking."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, recorder: EngagementRecorder) -> None:
+        self._uow_factory = uow_factory
+        self._recorder = recorder
+
+    async def footprint(self, user_id: int) -> list[Footprint]:
+        """What is stored about `user_id`, counting what is still being written."""
+        await self._recorder.durable()
+        async with self._uow_factory() as uow:
+            return await uow.members.footprint(user_id)
+
+    async def erase(self, user_id: int) -> Erasure:
+        """Erase everything recorded about `user_id` up to now.
+
+        Events recorded before the request are written first, so none of them survives it;
+        what the person does afterwards is recorded again, as for any member.
+        """
+        await self._recorder.durable()
+        async with self._uow_factory() as uow:
+            groups = len(await uow.members.footprint(user_id))
+            events = await uow.members.erase(user_id)
+            await uow.commit()
+        log.info(
+            "erased the records of a member on request: %s events in %s groups", events, groups
+        )
+        return Erasure(groups=groups, events=events)

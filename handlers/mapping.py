@@ -67,25 +67,44 @@ def migration_from_message(message: Message) -> GroupMigrated | None:
     return None
 
 
+# Every update names its group and member; the same few recur, so their (immutable) values are
+# reused while nothing in them changes. Bounded: dropped whole when full, then refilled.
+_REFS_MAX = 50_000
+_groups: dict[tuple[object, ...], GroupRef] = {}
+_actors: dict[tuple[object, ...], Actor] = {}
+
+
 def group_ref(chat: Chat) -> GroupRef:
-    return GroupRef(
-        chat_id=chat.id,
-        title=chat.title or "",
-        type=chat.type,
-        username=chat.username,
-        is_forum=bool(chat.is_forum),
-    )
+    key = (chat.id, chat.title, chat.type, chat.username, chat.is_forum)
+    ref = _groups.get(key)
+    if ref is None:
+        if len(_groups) >= _REFS_MAX:
+            _groups.clear()
+        ref = _groups[key] = GroupRef(
+            chat_id=chat.id,
+            title=chat.title or "",
+            type=chat.type,
+            username=chat.username,
+            is_forum=bool(chat.is_forum),
+        )
+    return ref
 
 
 def actor_of(user: User) -> Actor:
-    return Actor(
-        user_id=user.id,
-        first_name=user.first_name,
-        last_name=user.last_name,
-        username=user.username,
-        language_code=user.language_code,
-        is_bot=user.is_bot,
-    )
+    key = (user.id, user.first_name, user.last_name, user.username, user.language_code, user.is_bot)
+    actor = _actors.get(key)
+    if actor is None:
+        if len(_actors) >= _REFS_MAX:
+            _actors.clear()
+        actor = _actors[key] = Actor(
+            user_id=user.id,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            username=user.username,
+            language_code=user.language_code,
+            is_bot=user.is_bot,
+        )
+    return actor
 
 
 def message_kind(message: Message) -> MessageKind | None:
@@ -119,7 +138,17 @@ def has_link(message: Message) -> bool:
     return "://" in body or "t.me/" in body or "www." in body
 
 
-def _message_fields(message: Message, keeps_text: Callable[[int], bool]) -> dict[str, object]:
+def _from_message(
+    dedup_key: str,
+    update_id: int,
+    kind: EventKind,
+    occurred_at: datetime,
+    message: Message,
+    message_kind: MessageKind | None,
+    keeps_text: Callable[[int], bool],
+) -> EngagementEvent:
+    """A message or edit event: the fields both take from the message."""
+    chat = message.chat
     reply = message.reply_to_message
     reply_user = None
     reply_id = None
@@ -128,22 +157,26 @@ def _message_fields(message: Message, keeps_text: Callable[[int], bool]) -> dict
         reply_id = reply.message_id
         reply_user = reply.from_user.id if reply.from_user is not None else None
     body = message.text or message.caption
-    return {
-        "text_length": len(body) if body else 0,
-        "text": body if body and keeps_text(message.chat.id) else None,
-        "reply_to_user_id": reply_user,
-        "reply_to_message_id": reply_id,
-        "thread_id": message.message_thread_id if message.is_topic_message else None,
-        "has_link": has_link(message),
-        "sender_chat_id": message.sender_chat.id if message.sender_chat is not None else None,
-    }
-
-
-def _sender(message: Message) -> Actor | None:
+    sender_chat = message.sender_chat
     # An anonymous admin or a linked channel posts as a chat; from_user is then a placeholder bot.
-    if message.sender_chat is not None or message.from_user is None:
-        return None
-    return actor_of(message.from_user)
+    sender = message.from_user
+    return EngagementEvent(
+        dedup_key=dedup_key,
+        update_id=update_id,
+        kind=kind,
+        group=group_ref(chat),
+        occurred_at=occurred_at,
+        actor=actor_of(sender) if sender_chat is None and sender is not None else None,
+        message_id=message.message_id,
+        message_kind=message_kind,
+        text_length=len(body) if body else 0,
+        text=body if body and keeps_text(chat.id) else None,
+        reply_to_user_id=reply_user,
+        reply_to_message_id=reply_id,
+        thread_id=message.message_thread_id if message.is_topic_message else None,
+        has_link=has_link(message),
+        sender_chat_id=sender_chat.id if sender_chat is not None else None,
+    )
 
 
 def _message_event(
@@ -154,16 +187,14 @@ def _message_event(
     kind = message_kind(message)
     if kind is None:
         return None
-    return EngagementEvent(
-        dedup_key=EngagementEvent.message_key(message.chat.id, message.message_id),
-        update_id=update_id,
-        kind=EventKind.MESSAGE,
-        group=group_ref(message.chat),
-        occurred_at=message.date,
-        actor=_sender(message),
-        message_id=message.message_id,
-        message_kind=kind,
-        **_message_fields(message, keeps_text),  # type: ignore[arg-type]
+    return _from_message(
+        EngagementEvent.message_key(message.chat.id, message.message_id),
+        update_id,
+        EventKind.MESSAGE,
+        message.date,
+        message,
+        kind,
+        keeps_text,
     )
 
 
@@ -178,16 +209,14 @@ def _edit_events(
         else message.date
     )
     return [
-        EngagementEvent(
-            dedup_key=EngagementEvent.update_key(update_id),
-            update_id=update_id,
-            kind=EventKind.EDIT,
-            group=group_ref(message.chat),
-            occurred_at=edited_at,
-            actor=_sender(message),
-            message_id=message.message_id,
-            message_kind=message_kind(message),
-            **_message_fields(message, keeps_text),  # type: ignore[arg-type]
+        _from_message(
+            EngagementEvent.update_key(update_id),
+            update_id,
+            EventKind.EDIT,
+            edited_at,
+            message,
+            message_kind(message),
+            keeps_text,
         )
     ]
 

@@ -13,10 +13,13 @@ SQLITE_BUSY_TIMEOUT_MS = 10_000
 
 # WAL lets readers (reports, the dashboard) run while the ingest writer commits; NORMAL
 # synchronous is durable across process crashes in WAL mode (only an OS crash can lose the last
-# commits), which is the guarantee the offset confirmation relies on.
+# commits), which is the guarantee the offset confirmation relies on. Temporary tables and
+# sorters stay in memory: an ingest batch's INSERT … RETURNING collects its rows in one, and the
+# membership fold sorts and groups in them; as files they cost about a quarter of its SQLite time.
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
+    "PRAGMA temp_store=MEMORY",
     "PRAGMA foreign_keys=ON",
     f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )

@@ -301,16 +301,30 @@ async def test_a_restart_mid_broadcast_resends_only_what_was_not_sent(
 
 
 class CrashAfter:
-    """A transport that stops sending after `calls` calls, as if its process had died."""
+    """A transport that stops sending after `calls` calls, as if its process had died.
+
+    It "dies" between calls: `crashed` is set once the calls it made have all been answered,
+    so no call is cut off after Telegram applied it (that window is the one no client closes).
+    """
 
     def __init__(self, inner: AiogramTransport, calls: int) -> None:
         self._inner = inner
         self._left = calls
+        self._in_flight = 0
         self.crashed = asyncio.Event()
 
     async def execute(self, method: str, params: dict[str, Any]) -> Any:
         if self._left <= 0:
-            self.crashed.set()
+            self._maybe_dead()
             await asyncio.Event().wait()  # never returns; stop() cancels it
         self._left -= 1
-        return await self._inner.execute(method, params)
+        self._in_flight += 1
+        try:
+            return await self._inner.execute(method, params)
+        finally:
+            self._in_flight -= 1
+            self._maybe_dead()
+
+    def _maybe_dead(self) -> None:
+        if self._left <= 0 and self._in_flight == 0:
+            self.crashed.set()

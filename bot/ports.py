@@ -298,10 +298,14 @@ class TransientError(BotApiError):
 class Refused(BotApiError):
     """400 or 403: retrying will not help."""
 
-    def __init__(self, error_code: int, description: str) -> None:
+    def __init__(
+        self, error_code: int, description: str, migrate_to_chat_id: int | None = None
+    ) -> None:
         super().__init__(f"{error_code}: {description}")
         self.error_code = error_code
         self.description = description
+        # Set when the group became a supergroup: the same call goes to this chat instead.
+        self.migrate_to_chat_id = migrate_to_chat_id
 
 
 class BotApiTransport(Protocol):

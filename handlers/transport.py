@@ -83,6 +83,8 @@ class AiogramTransport:
 
 
 def _map_api_error(exc: TelegramAPIError) -> Refused | TransientError:
+    if isinstance(exc, TelegramMigrateToChat):
+        return Refused(400, exc.message, migrate_to_chat_id=exc.migrate_to_chat_id)
     for exc_type, code in _REFUSALS:
         if isinstance(exc, exc_type):
             return Refused(code, exc.message)

@@ -10,7 +10,7 @@ import math
 import random
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Self
@@ -103,6 +103,7 @@ class Delivery:
         self._closing = False
         self._in_flight = 0
         self._closed: dict[ChatKey, str] = {}
+        self._moved: dict[ChatKey, int] = {}  # basic group -> the supergroup it became
         self._told: set[tuple[ChatKey | None, FailureReason]] = set()
         self._sent = 0
         self._retried = 0
@@ -182,6 +183,8 @@ class Delivery:
         chat: ChatKey | None = chat_id
         if chat is None and isinstance(params.get("chat_id"), int | str):
             chat = params["chat_id"]
+        if chat is not None and chat in self._moved:
+            chat, params = self._moved[chat], _retargeted(params, chat, self._moved[chat])
         posting = is_posting(method)
         job = Job(
             seq=next(self._seq),
@@ -429,6 +432,9 @@ class Delivery:
         if outcome is None:
             self._scheduler.requeue(job)
             return
+        if outcome is _MOVED:
+            self._scheduler.finished(job)
+            return
         self._scheduler.finished(job)
         self._resolve(job, outcome)
         if not outcome.ok and outcome.reason is not None:
@@ -479,6 +485,8 @@ class Delivery:
         return None
 
     def _after_refusal(self, job: Job, exc: Refused) -> Outcome:
+        if exc.migrate_to_chat_id is not None and job.chat is not None:
+            return self._follow_migration(job, job.chat, exc.migrate_to_chat_id)
         reason = refusal_reason(exc.description)
         detail = f"{exc.error_code}: {exc.description}"
         if reason is FailureReason.BOT_REMOVED and job.chat is not None:
@@ -486,6 +494,25 @@ class Delivery:
             for queued in self._scheduler.remove_chat(job.chat):
                 self._fail(queued, reason, detail)
         return self._failure(reason, detail)
+
+    def _follow_migration(self, job: Job, old: ChatKey, new: int) -> Outcome:
+        """The group became a supergroup: send this call, and the chat's queued and later
+        ones, to the new id (in their order)."""
+        self._moved[old] = new
+        log.info("chat %s became supergroup %s: its calls go there now", old, new)
+        self._retried += 1
+        for moved in [job, *self._scheduler.remove_chat(old)]:
+            self._admit(
+                replace(
+                    moved,
+                    seq=next(self._seq),
+                    params=_retargeted(moved.params, old, new),
+                    chat=new,
+                    lane=None,
+                    not_before=0.0,
+                )
+            )
+        return _MOVED
 
     def _failure(self, reason: FailureReason, detail: str) -> Outcome:
         self._failed[reason] = self._failed.get(reason, 0) + 1
@@ -508,6 +535,14 @@ class Delivery:
     def _resolve(job: Job, outcome: Outcome) -> None:
         if not job.future.done():
             job.future.set_result(outcome)
+
+
+# `_attempt`'s answer when the call was handed to the chat's new id: no outcome yet.
+_MOVED = Outcome(ok=False, detail="moved to the supergroup")
+
+
+def _retargeted(params: dict[str, Any], old: ChatKey, new: int) -> dict[str, Any]:
+    return {**params, "chat_id": new} if params.get("chat_id") == old else params
 
 
 def _report_crash(worker: asyncio.Task[None]) -> None:

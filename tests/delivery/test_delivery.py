@@ -373,6 +373,28 @@ async def test_a_kicked_bot_stops_sending_to_that_group_until_reopened(
     assert (await delivery.send_message(GROUP, "welcome back")).ok
 
 
+async def test_calls_to_a_group_that_became_a_supergroup_follow_it(
+    make_delivery: MakeDelivery, transport: FakeTransport
+) -> None:
+    told: list[object] = []
+
+    async def on_refusal(chat_id: int | None, reason: FailureReason, detail: str) -> None:
+        told.append((chat_id, reason))
+
+    basic, supergroup = -5001, -1005001
+    delivery = await make_delivery(on_refusal=on_refusal)
+    upgraded = Refused(400, "Bad Request: group chat was upgraded to a supergroup chat", supergroup)
+    transport.fail_chat(basic, upgraded)
+    outcomes = await send_all(delivery, basic, 5)
+    assert all(o.ok for o in outcomes)
+    assert [c.params["text"] for c in transport.sent(supergroup)] == [f"m{i}" for i in range(5)]
+    assert len(transport.sent(basic)) == 1  # one refusal taught it; the rest went straight
+    assert (await delivery.send_message(basic, "later")).ok
+    assert transport.sent(supergroup)[-1].params == {"chat_id": supergroup, "text": "later"}
+    assert len(transport.sent(basic)) == 1 and told == []
+    assert delivery.metrics().failed == 0
+
+
 # --- back-pressure ----------------------------------------------------------------------------
 
 

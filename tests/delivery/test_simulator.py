@@ -216,6 +216,21 @@ async def test_a_kicked_bot_stops_sending_to_that_group_and_says_why(world: Worl
     assert delivery.metrics().closed_chats == {kicked}
 
 
+async def test_messages_to_a_group_that_became_a_supergroup_reach_the_supergroup(
+    world: World,
+) -> None:
+    basic = world.sim.create_group(title="Basic", creator_id=world.owner_id, type="group")
+    world.sim.add_bot(basic, world.bot.id, admin=True)
+    supergroup = world.sim.migrate_to_supergroup(basic)
+    delivery = await world.make()
+    outcomes = await send_numbered(delivery, [basic], 10)
+    assert all(o.ok for o in outcomes)
+    assert world.texts(supergroup) == [f"{basic}:{i}" for i in range(10)]
+    refused = [c for c in world.sim.calls() if _chat(c) == basic and not c.ok]
+    assert [c.error_code for c in refused] == [400]  # one refusal; the rest went straight
+    assert world.refusals == []
+
+
 async def test_a_ban_and_an_alert_go_within_a_second_behind_1000_posts(
     real_world: World,
 ) -> None:

@@ -24,7 +24,7 @@ from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
-from handlers import health, membership, personal_data, render, settings, stats
+from handlers import health, help, membership, personal_data, render, settings, stats
 from handlers.i18n import pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
@@ -52,6 +52,7 @@ GROUP_COMMANDS = (
     {"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},
     {"command": "settings", "description": "Time zone and what is recorded (admins)"},
     {"command": "health", "description": "Ingest and delivery counters (admins)"},
+    {"command": "help", "description": "What groupops does here, and its commands"},
 )
 PRIVATE_COMMANDS = (
     {"command": "mydata", "description": "What groupops has stored about you"},
@@ -79,6 +80,7 @@ def build_dispatcher() -> Dispatcher:
         settings.router(),
         health.router(),
         personal_data.router(),
+        help.router(),
     )
     return dispatcher
 

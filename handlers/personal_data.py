@@ -29,16 +29,11 @@ def router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
     personal = Router(name="personal_data")
     personal.message.filter(looks_like_command)
-    personal.message.register(intro, Command("start", "help"), in_private)
     personal.message.register(my_data, Command("mydata"), in_private)
     personal.message.register(forget_me, Command("forgetme"), in_private)
     personal.message.register(only_in_private, Command("mydata", "forgetme"), in_group)
     personal.callback_query.register(erase_answer, _is_erase_answer)
     return personal
-
-
-async def intro(message: Message, gateway: ChatGateway) -> None:
-    await reply(message, gateway, render.private_intro(locale_of(message)))
 
 
 async def only_in_private(message: Message, gateway: ChatGateway) -> None:

@@ -222,3 +222,25 @@ def erased(erasure: Erasure, locale: str) -> str:
 
 def erase_cancelled(locale: str) -> str:
     return _(locale, "Nothing was erased.")
+
+
+def group_help(locale: str) -> str:
+    return "\n".join(
+        [
+            _(
+                locale,
+                "What I do here: I record activity (not what you write, unless the admins "
+                "turn that on).",
+            ),
+            _(
+                locale,
+                "For admins: /stats activity · /settings time zone and text storage · "
+                "/health how I am doing",
+            ),
+            _(
+                locale,
+                "For everyone, in a private chat with me: /mydata what I keep about you · "
+                "/forgetme erase it",
+            ),
+        ]
+    )

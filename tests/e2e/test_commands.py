@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 
 import aiohttp
@@ -162,3 +163,19 @@ async def test_health_shows_ingest_and_delivery(community: Community, sqlite_url
     # The bot joining, its service message and the command itself; the welcome was sent.
     assert "Ingest: 3 updates, 0 skipped" in report
     assert "📤 Delivery: queued 0, sent " in report and "failed 0" in report
+
+
+async def test_help_and_the_command_menus(community: Community, sqlite_url: str) -> None:
+    sim, group = community.sim, community.group
+    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
+        sim.join(group, community.members[0].id)
+        sim.post(group, community.members[0].id, text="/help")
+        await eventually(lambda: any("For admins: /stats" in t for t in _replies(sim, group)))
+    menus = {
+        json.loads(key)["scope"]["type"]: [c["command"] for c in commands]
+        for key, commands in sim.commands(community.bot.id).items()
+    }
+    assert menus == {
+        "all_group_chats": ["stats", "settings", "health", "help"],
+        "all_private_chats": ["mydata", "forgetme", "help"],
+    }

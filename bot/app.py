@@ -24,7 +24,7 @@ from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
-from handlers import health, help, membership, personal_data, render, settings, stats
+from handlers import commands, health, membership, render
 from handlers.i18n import pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
@@ -71,17 +71,10 @@ class BotIdentity:
 
 
 def build_dispatcher() -> Dispatcher:
-    """A dispatcher with one router per feature."""
+    """A dispatcher with the membership router and the command routers (one per feature)."""
     # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.include_routers(
-        membership.router(),
-        stats.router(),
-        settings.router(),
-        health.router(),
-        personal_data.router(),
-        help.router(),
-    )
+    dispatcher.include_routers(membership.router(), commands.router())
     return dispatcher
 
 
@@ -177,12 +170,12 @@ class GroupOps:
             ops_chat_id=self.settings.ops_chat_id,
             health=self.health,
         )
-        for scope, commands in (
+        for scope, menu in (
             ("all_group_chats", GROUP_COMMANDS),
             ("all_private_chats", PRIVATE_COMMANDS),
         ):
             await self.delivery.call(
-                "setMyCommands", {"commands": list(commands), "scope": {"type": scope}}
+                "setMyCommands", {"commands": list(menu), "scope": {"type": scope}}
             )
         if not self.identity.reads_all_group_messages:
             log.warning(

@@ -12,7 +12,7 @@ from aiogram.types import Message
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from handlers import render
-from handlers.filters import in_group, looks_like_command
+from handlers.filters import in_group
 from handlers.replies import locale_of, reply, sent_by_admin
 
 
@@ -36,9 +36,8 @@ class HealthReport:
 
 
 def router() -> Router:
-    """A fresh router (a router can belong to one dispatcher only)."""
+    """A fresh router, for `handlers.commands` (which lets only commands through)."""
     health = Router(name="health")
-    health.message.filter(looks_like_command)
     health.message.register(health_command, Command("health"), in_group)
     return health
 

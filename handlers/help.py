@@ -8,14 +8,13 @@ from aiogram.types import Message
 
 from bot.ports import ChatGateway
 from handlers import render
-from handlers.filters import in_group, in_private, looks_like_command
+from handlers.filters import in_group, in_private
 from handlers.replies import locale_of, reply
 
 
 def router() -> Router:
-    """A fresh router (a router can belong to one dispatcher only)."""
+    """A fresh router, for `handlers.commands` (which lets only commands through)."""
     help_ = Router(name="help")
-    help_.message.filter(looks_like_command)
     help_.message.register(private_help, Command("start", "help"), in_private)
     help_.message.register(group_help, Command("help"), in_group)
     return help_

@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.ports import ChatGateway, Priority
 from bot.services.personal_data import PersonalDataService
 from handlers import render
-from handlers.filters import in_group, in_private, looks_like_command
+from handlers.filters import in_group, in_private
 from handlers.i18n import pick_locale
 from handlers.replies import locale_of, reply
 
@@ -26,9 +26,8 @@ async def _is_erase_answer(query: CallbackQuery) -> bool:
 
 
 def router() -> Router:
-    """A fresh router (a router can belong to one dispatcher only)."""
+    """A fresh router, for `handlers.commands` (which lets only commands through)."""
     personal = Router(name="personal_data")
-    personal.message.filter(looks_like_command)
     personal.message.register(my_data, Command("mydata"), in_private)
     personal.message.register(forget_me, Command("forgetme"), in_private)
     personal.message.register(only_in_private, Command("mydata", "forgetme"), in_group)

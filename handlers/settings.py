@@ -11,14 +11,13 @@ from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.group_settings import GroupSettingsService
 from handlers import render
-from handlers.filters import in_group, looks_like_command
+from handlers.filters import in_group
 from handlers.replies import locale_of, reply, sent_by_admin
 
 
 def router() -> Router:
-    """A fresh router (a router can belong to one dispatcher only)."""
+    """A fresh router, for `handlers.commands` (which lets only commands through)."""
     settings = Router(name="settings")
-    settings.message.filter(looks_like_command)
     settings.message.register(settings_command, Command("settings"), in_group)
     settings.message.register(settings_outside_group, Command("settings"))
     return settings

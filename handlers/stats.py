@@ -11,14 +11,13 @@ from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
 from handlers import render
-from handlers.filters import in_group, looks_like_command
+from handlers.filters import in_group
 from handlers.replies import locale_of, reply, sent_by_admin
 
 
 def router() -> Router:
-    """A fresh router (a router can belong to one dispatcher only)."""
+    """A fresh router, for `handlers.commands` (which lets only commands through)."""
     stats = Router(name="stats")
-    stats.message.filter(looks_like_command)
     stats.message.register(stats_command, Command("stats"), in_group)
     stats.message.register(stats_outside_group, Command("stats"))
     return stats

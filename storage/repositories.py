@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.events import EngagementEvent, EventKind, GroupRef
+from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.ports import Footprint, GroupSettings, OutboxItem, WindowStats
 from storage.models import (
     events_table,
@@ -420,34 +420,34 @@ class SqlMemberRepository:
         `IngestLedger`), and from no others: a redelivered batch changes nothing, and events
         observed before they are added make no membership.
         """
-        users: dict[int, dict[str, Any]] = {}
+        latest: dict[int, tuple[Actor, datetime]] = {}
         for event in events:
             actor = event.actor
             if actor is None:
                 continue
-            known = users.get(actor.user_id)
+            known = latest.get(actor.user_id)
             # The latest profile wins; a redelivered old batch cannot roll names back (see below).
-            if known is None or event.occurred_at >= known["updated_at"]:
-                users[actor.user_id] = {
-                    "user_id": actor.user_id,
+            if known is None or event.occurred_at >= known[1]:
+                latest[actor.user_id] = (actor, event.occurred_at)
+        changed: dict[int, dict[str, Any]] = {}
+        for user_id, (actor, seen_at) in latest.items():
+            profile: Profile = (
+                actor.first_name,
+                actor.last_name,
+                actor.username,
+                actor.language_code,
+                actor.is_bot,
+            )
+            if self._profiles is None or not self._profiles.unchanged(user_id, profile):
+                changed[user_id] = {
+                    "user_id": user_id,
                     "first_name": actor.first_name,
                     "last_name": actor.last_name,
                     "username": actor.username,
                     "language_code": actor.language_code,
                     "is_bot": actor.is_bot,
-                    "updated_at": event.occurred_at,
+                    "updated_at": seen_at,
                 }
-        changed = {}
-        for user_id, row in users.items():
-            profile: Profile = (
-                row["first_name"],
-                row["last_name"],
-                row["username"],
-                row["language_code"],
-                row["is_bot"],
-            )
-            if self._profiles is None or not self._profiles.unchanged(user_id, profile):
-                changed[user_id] = row
                 self.written_profiles[user_id] = profile
         # Users first: memberships reference them.
         await upsert(
@@ -535,6 +535,14 @@ class SqlMemberRepository:
 # --- events -----------------------------------------------------------------------------------
 
 
+# Enum `.value` is a property lookup; a batch reads it twice per row.
+_KIND_VALUES = {kind: kind.value for kind in EventKind}
+_MESSAGE_KIND_VALUES: dict[MessageKind | None, str | None] = {
+    kind: kind.value for kind in MessageKind
+}
+_MESSAGE_KIND_VALUES[None] = None
+
+
 def _event_row(event: EngagementEvent) -> dict[str, Any]:
     actor = event.actor
     return {
@@ -542,10 +550,10 @@ def _event_row(event: EngagementEvent) -> dict[str, Any]:
         "update_id": event.update_id,
         "chat_id": event.group.chat_id,
         "user_id": actor.user_id if actor is not None else None,
-        "kind": event.kind.value,
+        "kind": _KIND_VALUES[event.kind],
         "occurred_at": event.occurred_at,
         "message_id": event.message_id,
-        "message_kind": event.message_kind.value if event.message_kind is not None else None,
+        "message_kind": _MESSAGE_KIND_VALUES[event.message_kind],
         "text_length": event.text_length,
         "text": event.text,
         "reply_to_user_id": event.reply_to_user_id,

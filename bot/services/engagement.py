@@ -166,33 +166,39 @@ class EngagementRecorder:
 
     async def _write(self, batch: list[EngagementEvent]) -> None:
         now = self._clock.now()
-        async with self._uow_factory() as uow:
-            changed = [
-                event.group
-                for event in _unique_groups(batch)
-                if self._known_groups.get(event.group.chat_id) != event.group
-            ]
-            if changed:
-                await uow.groups.upsert_many(changed, now)
-            # Mapping leaves text out already; this guard keeps the promise if a caller did not.
-            rows = [
+        known, text_chats = self._known_groups, self._text_chats
+        latest: dict[int, GroupRef] = {}
+        scrub = False
+        for event in batch:
+            group = event.group
+            latest[group.chat_id] = group  # the latest title wins
+            if event.text is not None and group.chat_id not in text_chats:
+                scrub = True
+        # Mapping hands out one GroupRef per unchanged group, so most checks stop at `is`.
+        changed = [
+            group
+            for chat_id, group in latest.items()
+            if (stored := known.get(chat_id)) is not group and stored != group
+        ]
+        # Mapping leaves text out already; this guard keeps the promise if a caller did not.
+        rows = (
+            [
                 event
-                if event.text is None or event.group.chat_id in self._text_chats
+                if event.text is None or event.group.chat_id in text_chats
                 else replace(event, text=None)
                 for event in batch
             ]
+            if scrub
+            else batch
+        )
+        async with self._uow_factory() as uow:
+            if changed:
+                await uow.groups.upsert_many(changed, now)
             new = await uow.events.add_many(rows)
             await uow.members.observe_many(rows)
             await uow.commit()
         for group in changed:
-            self._known_groups[group.chat_id] = group
+            known[group.chat_id] = group
         self.metrics.batches += 1
         self.metrics.written += new
         self.metrics.duplicates += len(batch) - new
-
-
-def _unique_groups(batch: list[EngagementEvent]) -> list[EngagementEvent]:
-    seen: dict[int, EngagementEvent] = {}
-    for event in batch:
-        seen[event.group.chat_id] = event  # the latest title wins
-    return list(seen.values())

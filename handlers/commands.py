@@ -1,0 +1,28 @@
+"""The slash-command routers, under one parent that turns ordinary chat away once.
+
+aiogram enters every router in turn until one handles the update, and entering one costs its
+middleware chain even when nothing matches. Most group traffic is not a command, so the
+feature routers sit under this parent: a message that does not start with "/" skips them all
+after one check (callback queries still reach them).
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from handlers import health, help, personal_data, settings, stats
+from handlers.filters import looks_like_command
+
+
+def router() -> Router:
+    """A fresh parent router with every command feature (one dispatcher each)."""
+    commands = Router(name="commands")
+    commands.message.filter(looks_like_command)
+    commands.include_routers(
+        stats.router(),
+        settings.router(),
+        health.router(),
+        personal_data.router(),
+        help.router(),
+    )
+    return commands

@@ -24,7 +24,7 @@ class RedactToken(logging.Filter):
 
 
 def configure(level: str, token: str = "") -> None:
-    """Log to stderr at `level`; quiet aiogram's line-per-update chatter."""
+    """Log to stderr at `level`; quiet aiogram's and APScheduler's line-per-run chatter."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     if token:
@@ -34,3 +34,5 @@ def configure(level: str, token: str = "") -> None:
     root.setLevel(level)
     # aiogram logs every update at INFO; our own intake logs what matters.
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+    # APScheduler logs every job run and its own start and stop at INFO; failures are ours to log.
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)

@@ -129,6 +129,10 @@ class EventRepository(Protocol):
 
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats: ...
 
+    async def chats_with_text(self) -> list[int]:
+        """Groups with any message text stored."""
+        ...
+
     async def purge_text_before(self, chat_id: int, before: datetime) -> int:
         """Forget stored message text older than `before`; return rows changed."""
         ...

@@ -132,6 +132,15 @@ class EventRow(Base):
     __table_args__ = (
         Index(None, "chat_id", "occurred_at"),
         Index(None, "chat_id", "kind", "occurred_at"),
+        # Only rows that keep their text (none unless a group stores text): the retention sweep
+        # finds them without reading the rest, and the default ingest never maintains it.
+        Index(
+            "ix_events_kept_text",
+            "chat_id",
+            "occurred_at",
+            sqlite_where=sql_text("text IS NOT NULL"),
+            postgresql_where=sql_text("text IS NOT NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)

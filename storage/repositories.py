@@ -613,6 +613,14 @@ class SqlEventRepository:
         ).one()
         return WindowStats(messages=row[0], active_members=row[1], new_members=row[2])
 
+    async def chats_with_text(self) -> list[int]:
+        """Groups with any message text stored (read from the partial index of such rows)."""
+        e = events_table.c
+        rows = await self._session.scalars(
+            select(e.chat_id).where(e.text.is_not(None)).distinct().order_by(e.chat_id)
+        )
+        return list(rows)
+
     async def purge_text_before(self, chat_id: int, before: datetime) -> int:
         """Forget stored message text older than `before`; return rows changed."""
         e = events_table.c

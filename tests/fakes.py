@@ -164,6 +164,9 @@ class _Events:
             ),
         )
 
+    async def chats_with_text(self) -> list[int]:
+        return sorted({e.group.chat_id for e in self._db.events.values() if e.text is not None})
+
     async def purge_text_before(self, chat_id: int, before: datetime) -> int:
         changed = 0
         for key, event in list(self._db.events.items()):

@@ -73,7 +73,7 @@ class GroupSettingsService:
         now = self._clock.now()
         erased = 0
         async with self._uow_factory() as uow:
-            chat_ids = await uow.groups.active_chat_ids()
+            chat_ids = await uow.events.chats_with_text()
         for chat_id in chat_ids:
             async with self._uow_factory() as uow:
                 settings = await uow.groups.get(chat_id)

@@ -286,6 +286,18 @@ async def test_purge_text_before(uow_factory: SqlUnitOfWorkFactory) -> None:
     assert texts == {1: None, 2: "new", 3: None}
 
 
+async def test_chats_with_text(uow_factory: SqlUnitOfWorkFactory) -> None:
+    elsewhere = GroupRef(OTHER_CHAT, "Readers", "supergroup")
+    await ingest_committed(
+        uow_factory,
+        [message(1, text="kept"), message(2, group=elsewhere), message(3, group=elsewhere)],
+    )
+    async with uow_factory() as uow:
+        assert await uow.events.chats_with_text() == [CHAT]
+        await uow.events.purge_text_before(CHAT, T0 + timedelta(days=1))
+        assert await uow.events.chats_with_text() == []
+
+
 # --- members and users ------------------------------------------------------------------------
 
 

@@ -22,12 +22,40 @@ async def sent_by_admin(message: Message, admins: AdminDirectory) -> bool:
     return await admins.is_admin(message.chat.id, user_id, sender_chat_id)
 
 
+MAX_TEXT = 4096  # Telegram's limit on one message's text
+
+
 async def reply(message: Message, gateway: ChatGateway, text: str) -> None:
-    """Answer a command as a reply to it, in its forum topic, at reply priority."""
-    await gateway.send_message(
-        message.chat.id,
-        text,
-        priority=Priority.REPLY,
-        reply_to_message_id=message.message_id,
-        thread_id=message.message_thread_id if message.is_topic_message else None,
-    )
+    """Answer a command as a reply to it, in its forum topic, at reply priority.
+
+    A text over Telegram's limit goes as several messages, split between lines.
+    """
+    for part in split_text(text):
+        await gateway.send_message(
+            message.chat.id,
+            part,
+            priority=Priority.REPLY,
+            reply_to_message_id=message.message_id,
+            thread_id=message.message_thread_id if message.is_topic_message else None,
+        )
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """`text` in parts of at most `limit` characters, cut at line ends where there are any."""
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:  # a single line longer than a message
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            candidate = line
+        current = candidate
+    if current or not parts:
+        parts.append(current)
+    return parts

@@ -127,6 +127,10 @@ class EventRepository(Protocol):
         """Insert events, skipping those whose dedup key is stored; return how many were new."""
         ...
 
+    async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
+        """Insert events like `add_many`; return those that were new, in batch order."""
+        ...
+
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats: ...
 
     async def chats_with_text(self) -> list[int]:

@@ -11,13 +11,14 @@ from __future__ import annotations
 from aiogram import Router
 
 from handlers import health, help, personal_data, settings, stats
-from handlers.filters import looks_like_command
+from handlers.filters import first_delivery, looks_like_command
 
 
 def router() -> Router:
     """A fresh parent router with every command feature (one dispatcher each)."""
     commands = Router(name="commands")
-    commands.message.filter(looks_like_command)
+    # A command Telegram redelivers after a crash is answered once (its event is a duplicate).
+    commands.message.filter(looks_like_command, first_delivery)
     commands.include_routers(
         stats.router(),
         settings.router(),

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from aiogram.types import ChatMemberUpdated, Message
 
+from bot.domain.events import EngagementEvent
+from bot.services.engagement import EngagementRecorder
 from handlers.mapping import GROUP_TYPES
 
 
@@ -29,3 +31,14 @@ async def looks_like_command(message: Message) -> bool:
 async def announces_migration(message: Message) -> bool:
     """A service message saying a group became a supergroup."""
     return message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None
+
+
+async def first_delivery(message: Message, recorder: EngagementRecorder) -> bool:
+    """The message is not a redelivery of one already handled (a crash between our commit and
+    Telegram's confirmation makes Telegram send it again). Group messages only: those are
+    the ones recorded; a private message always passes."""
+    if message.chat.type not in GROUP_TYPES:
+        return True
+    return await recorder.first_delivery(
+        EngagementEvent.message_key(message.chat.id, message.message_id)
+    )

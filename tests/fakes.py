@@ -140,11 +140,14 @@ class _Events:
         self._db = pending
 
     async def add_many(self, events: Sequence[EngagementEvent]) -> int:
-        new = 0
+        return len(await self.add_new(events))
+
+    async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
+        new = []
         for event in events:
             if event.dedup_key not in self._db.events:
                 self._db.events[event.dedup_key] = event
-                new += 1
+                new.append(event)
         return new
 
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:

@@ -20,6 +20,8 @@ from bot.ports import Clock, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
+REDELIVERED_KEPT = 10_000  # duplicate keys remembered for `first_delivery`
+
 
 @dataclass(slots=True)
 class RecorderMetrics:
@@ -62,6 +64,7 @@ class EngagementRecorder:
         self._closing = False
         self._known_groups: dict[int, GroupRef] = {}
         self._text_chats: set[int] = set()
+        self._redelivered: dict[str, None] = {}  # recent duplicate keys, oldest first
         self.metrics = RecorderMetrics()
 
     async def start(self) -> None:
@@ -105,6 +108,15 @@ class EngagementRecorder:
         self._waiters.append((target, future))
         self._wake.set()  # someone is waiting: flush now rather than at the next interval
         await future
+
+    async def first_delivery(self, dedup_key: str) -> bool:
+        """Whether the event recorded under `dedup_key` was new when written, not a redelivery.
+
+        Waits for what is recorded to be committed. Handlers that act on an update (replies,
+        moderation) ask this so an update Telegram sends again after a crash acts once.
+        """
+        await self.durable()
+        return dedup_key not in self._redelivered
 
     def keeps_text(self, chat_id: int) -> bool:
         """Whether a group turned message text storage on (invariant 6: off by default)."""
@@ -194,11 +206,23 @@ class EngagementRecorder:
         async with self._uow_factory() as uow:
             if changed:
                 await uow.groups.upsert_many(changed, now)
-            new = await uow.events.add_many(rows)
+            new = await uow.events.add_new(rows)
             await uow.members.observe_many(rows)
             await uow.commit()
+        if len(new) < len(rows):
+            self._remember_redelivered(rows, new)
         for group in changed:
             known[group.chat_id] = group
         self.metrics.batches += 1
-        self.metrics.written += new
-        self.metrics.duplicates += len(batch) - new
+        self.metrics.written += len(new)
+        self.metrics.duplicates += len(batch) - len(new)
+
+    def _remember_redelivered(
+        self, rows: Sequence[EngagementEvent], new: Sequence[EngagementEvent]
+    ) -> None:
+        fresh = {event.dedup_key for event in new}
+        for event in rows:
+            if event.dedup_key not in fresh:
+                self._redelivered[event.dedup_key] = None
+        while len(self._redelivered) > REDELIVERED_KEPT:
+            del self._redelivered[next(iter(self._redelivered))]  # the oldest

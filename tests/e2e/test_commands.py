@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import socket
+import time
 
 import aiohttp
 
@@ -179,3 +180,36 @@ async def test_help_and_the_command_menus(community: Community, sqlite_url: str)
         "all_group_chats": ["stats", "settings", "health", "help"],
         "all_private_chats": ["mydata", "forgetme", "help"],
     }
+
+
+async def test_a_command_redelivered_after_a_restart_is_answered_once(
+    community: Community, db_url: str
+) -> None:
+    """Telegram sends an update again when the bot died after committing it but before
+    confirming it; the second copy records nothing and must not be answered again."""
+    sim, group, owner = community.sim, community.group, community.owner
+    raw = {
+        "update_id": 900_001,
+        "message": {
+            "message_id": 4_242,
+            "date": int(time.time()),
+            "chat": {"id": group, "type": "supergroup", "title": "Makers"},
+            "from": {"id": owner.id, "is_bot": False, "first_name": "Olga"},
+            "text": "/stats",
+            "entities": [{"type": "bot_command", "offset": 0, "length": 6}],
+        },
+    }
+    settings = settings_for(sim, community.bot, db_url)
+
+    def reports() -> int:
+        return sum("📊" in t for t in _replies(sim, group))
+
+    for delivery in range(2):  # the first life of the bot, then the one after the crash
+        async with polling_bot(settings, sim) as app:
+            handlers = await app.intake.accept(raw)
+            assert handlers is not None
+            await handlers
+            await eventually(lambda: reports() == 1)
+            await app.intake.durable()
+    assert reports() == 1
+    assert await count_events(db_url, message_id=4_242) == 1

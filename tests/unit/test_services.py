@@ -67,6 +67,18 @@ async def test_redelivery_adds_nothing() -> None:
     assert recorder.metrics.written == 5 and recorder.metrics.duplicates == 5
 
 
+async def test_first_delivery_tells_a_redelivered_event_apart() -> None:
+    factory = FakeUnitOfWorkFactory()
+    recorder = EngagementRecorder(factory, FakeClock())
+    await recorder.start()
+    await recorder.record([message(1)])
+    assert await recorder.first_delivery(message(1).dedup_key)
+    await recorder.record([message(1), message(2)])  # 1 again, as after a crash; 2 is new
+    assert not await recorder.first_delivery(message(1).dedup_key)
+    assert await recorder.first_delivery(message(2).dedup_key)
+    await recorder.stop()
+
+
 async def test_text_is_kept_only_where_the_group_stores_it() -> None:
     factory = FakeUnitOfWorkFactory()
     recorder = EngagementRecorder(factory, FakeClock())

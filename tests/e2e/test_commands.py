@@ -204,7 +204,7 @@ async def test_a_command_redelivered_after_a_restart_is_answered_once(
     def reports() -> int:
         return sum("📊" in t for t in _replies(sim, group))
 
-    for delivery in range(2):  # the first life of the bot, then the one after the crash
+    for _life in range(2):  # the first life of the bot, then the one after the crash
         async with polling_bot(settings, sim) as app:
             handlers = await app.intake.accept(raw)
             assert handlers is not None

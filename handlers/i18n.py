@@ -21,6 +21,8 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "groupops"
 DEFAULT_LOCALE = "en"
 SUPPORTED = ("en", "zh_Hans")
+# Each language by its own name (never translated), so anyone can find theirs.
+NATIVE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
 
 
 def pick_locale(language_code: str | None, fallback: str = DEFAULT_LOCALE) -> str:

@@ -10,7 +10,7 @@ from bot.domain.rights import Gap, Readiness
 from bot.ports import Footprint, GroupSettings
 from bot.services.personal_data import Erasure
 from bot.services.stats import StatsReport
-from handlers.i18n import day, number
+from handlers.i18n import NATIVE_NAMES, day, number, pick_locale
 from handlers.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -108,6 +108,11 @@ def group_settings(settings: GroupSettings, locale: str, erased: int = 0) -> str
     lines = [
         _(locale, "⚙️ Settings of this group"),
         _(locale, "Time zone: {tz}", tz=settings.timezone),
+        _(
+            locale,
+            "Language of notices to the group: {language}",
+            language=NATIVE_NAMES[pick_locale(settings.language)],
+        ),
         text,
     ]
     if erased:

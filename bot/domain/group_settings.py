@@ -2,6 +2,7 @@
 
 /settings                       show the settings
 /settings timezone Europe/Berlin
+/settings language zh           the language of notices to the whole group (en or zh)
 /settings text on [days]        store message text, erased after `days` (default 30)
 /settings text off              stop storing text and erase what is stored
 """
@@ -16,7 +17,21 @@ MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 365
 DEFAULT_RETENTION_DAYS = 30
 
-USAGE = "/settings · /settings timezone Europe/Berlin · /settings text on 30 · /settings text off"
+USAGE = (
+    "/settings · /settings timezone Europe/Berlin · /settings language zh · "
+    "/settings text on 30 · /settings text off"
+)
+
+# The languages groupops speaks, by the words an admin may use for them, as Telegram codes.
+LANGUAGES = {
+    "en": "en",
+    "english": "en",
+    "zh": "zh-hans",
+    "zh-hans": "zh-hans",
+    "zh-cn": "zh-hans",
+    "chinese": "zh-hans",
+    "中文": "zh-hans",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +47,13 @@ class SetTimezone:
 
 
 @dataclass(frozen=True, slots=True)
+class SetLanguage:
+    """Write notices to the whole group in this language (a Telegram language code)."""
+
+    language: str
+
+
+@dataclass(frozen=True, slots=True)
 class StoreText:
     """Store message text from now on, erasing each after `days`."""
 
@@ -43,7 +65,7 @@ class StopStoringText:
     """Stop storing message text and erase what is stored."""
 
 
-SettingsChange = ShowSettings | SetTimezone | StoreText | StopStoringText
+SettingsChange = ShowSettings | SetTimezone | SetLanguage | StoreText | StopStoringText
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,8 @@ def parse_settings(args: str | None) -> SettingsChange:
     name, rest = words[0].lower(), words[1:]
     if name in ("timezone", "tz"):
         return _timezone(rest)
+    if name in ("language", "lang"):
+        return _language(rest)
     if name == "text":
         return _text(rest)
     raise SettingsInputError("There is no setting “{name}”.", {"name": words[0]})
@@ -91,6 +115,13 @@ def _timezone(rest: list[str]) -> SetTimezone:
             {"zone": rest[0]},
         )
     return SetTimezone(zone)
+
+
+def _language(rest: list[str]) -> SetLanguage:
+    code = LANGUAGES.get(rest[0].lower().replace("_", "-")) if len(rest) == 1 else None
+    if code is None:
+        raise SettingsInputError("Choose the language: en (English) or zh (简体中文).")
+    return SetLanguage(code)
 
 
 def _text(rest: list[str]) -> StoreText | StopStoringText:

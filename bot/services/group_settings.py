@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from bot.domain.group_settings import (
+    SetLanguage,
     SetTimezone,
     SettingsChange,
     ShowSettings,
@@ -100,6 +101,8 @@ def _changed(current: GroupSettings, change: SettingsChange) -> GroupSettings:
             return current
         case SetTimezone(timezone):
             return replace(current, timezone=timezone)
+        case SetLanguage(language):
+            return replace(current, language=language)
         case StoreText(days):
             return replace(current, store_text=True, text_retention_days=days)
         case StopStoringText():

@@ -213,3 +213,28 @@ async def test_a_command_redelivered_after_a_restart_is_answered_once(
             await app.intake.durable()
     assert reports() == 1
     assert await count_events(db_url, message_id=4_242) == 1
+
+
+async def test_the_group_language_decides_the_start_up_report(
+    sim: Simulator, sqlite_url: str
+) -> None:
+    bot = sim.create_bot(username="groupops_lang_bot")
+    owner = sim.create_user(first_name="Owner", language_code="en")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    group = sim.create_group(title="创客", creator_id=owner.id)
+    sim.add_bot(ops, bot.id, admin=True)
+    settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
+    async with polling_bot(settings, sim):
+        sim.add_bot(group, bot.id, admin=True)
+        sim.post(group, owner.id, text="/settings language zh")
+        await eventually(
+            lambda: any(
+                "Language of notices to the group: 简体中文" in t for t in _replies(sim, group)
+            )
+        )
+    sim.demote(group, bot.id)  # while the bot was down
+    before = len(_replies(sim, ops))
+    async with polling_bot(settings, sim):
+        await eventually(lambda: len(_replies(sim, ops)) > before)
+    note = _replies(sim, ops)[before]
+    assert "创客" in note and "我还不是这里的管理员" in note

@@ -9,6 +9,7 @@ import pytest
 
 from bot.domain.events import GroupRef
 from bot.domain.group_settings import (
+    SetLanguage,
     SetTimezone,
     SettingsInputError,
     ShowSettings,
@@ -34,6 +35,10 @@ from tests.unit.test_services import GROUP, message
         ("text on 7", StoreText(7)),
         ("text ON 90d", StoreText(90)),
         ("text off", StopStoringText()),
+        ("language zh", SetLanguage("zh-hans")),
+        ("lang zh_CN", SetLanguage("zh-hans")),
+        ("language 中文", SetLanguage("zh-hans")),
+        ("language English", SetLanguage("en")),
     ],
 )
 def test_parse_settings(args: str | None, change: object) -> None:
@@ -52,6 +57,8 @@ def test_parse_settings(args: str | None, change: object) -> None:
         ("text on forever", "not “forever”"),
         ("text maybe", "Say “text on”"),
         ("text off now", "Say “text on”"),
+        ("language klingon", "Choose the language: en (English) or zh (简体中文)."),
+        ("language", "Choose the language"),
     ],
 )
 def test_malformed_settings_say_what_is_wrong(args: str, says: str) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -30,7 +31,7 @@ from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
 from handlers.transport import AiogramTransport
 from handlers.webhook import webhook_app
-from storage.engine import create_engine, session_factory
+from storage.engine import SQLITE_CHECKPOINT_SECONDS, checkpoint, create_engine, session_factory
 from storage.migrate import is_up_to_date, upgrade_to_head
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -71,10 +72,13 @@ class BotIdentity:
 
 
 def build_dispatcher() -> Dispatcher:
-    """A dispatcher with the membership router and the command routers (one per feature)."""
+    """A dispatcher with the membership handlers and the command routers (one per feature)."""
     # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
     dispatcher = Dispatcher(disable_fsm=True)
-    dispatcher.include_routers(membership.router(), commands.router())
+    # Membership handlers sit on the dispatcher itself: every router level an update passes
+    # costs aiogram's middleware chain, and ordinary chat then passes only one (the commands').
+    membership.register(dispatcher)
+    dispatcher.include_router(commands.router())
     return dispatcher
 
 
@@ -132,6 +136,12 @@ class GroupOps:
             self.group_settings.erase_expired_text,
             name="text-retention",
         )
+        if self.engine.dialect.name == "sqlite":
+            self.ticker.every(
+                timedelta(seconds=SQLITE_CHECKPOINT_SECONDS),
+                partial(checkpoint, self.engine),
+                name="sqlite-checkpoint",
+            )
         self.dispatcher = build_dispatcher()
         self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder)
         self.identity: BotIdentity | None = None

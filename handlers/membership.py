@@ -22,17 +22,23 @@ log = logging.getLogger(__name__)
 
 def router() -> Router:
     """A fresh router (a router can belong to one dispatcher only)."""
-    membership = Router(name="membership")
-    membership.my_chat_member.filter(in_group)
-    membership.chat_member.filter(in_group)
-    membership.my_chat_member.register(bot_added, ChatMemberUpdatedFilter(JOIN_TRANSITION))
-    membership.my_chat_member.register(
-        bot_rights_changed, ChatMemberUpdatedFilter(IS_MEMBER >> IS_MEMBER)
+    return register(Router(name="membership"))
+
+
+def register(target: Router) -> Router:
+    """Add the membership handlers to `target` (the dispatcher itself, in `bot.app`).
+
+    Their filters sit on each handler, not on the observers, so that other routers under
+    `target` still see the updates these handlers leave.
+    """
+    target.my_chat_member.register(bot_added, in_group, ChatMemberUpdatedFilter(JOIN_TRANSITION))
+    target.my_chat_member.register(
+        bot_rights_changed, in_group, ChatMemberUpdatedFilter(IS_MEMBER >> IS_MEMBER)
     )
-    membership.my_chat_member.register(bot_removed, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
-    membership.chat_member.register(member_changed)
-    membership.message.register(group_migrated, announces_migration)
-    return membership
+    target.my_chat_member.register(bot_removed, in_group, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
+    target.chat_member.register(member_changed, in_group)
+    target.message.register(group_migrated, announces_migration)
+    return target
 
 
 async def bot_added(

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from sqlalchemy import text
 
-from storage.engine import SQLITE_BUSY_TIMEOUT_MS, async_url, create_engine
+from storage.engine import (
+    SQLITE_AUTOCHECKPOINT_PAGES,
+    SQLITE_BUSY_TIMEOUT_MS,
+    async_url,
+    checkpoint,
+    create_engine,
+)
 
 
 async def test_sqlite_connections_are_tuned(sqlite_url: str) -> None:
@@ -14,7 +22,13 @@ async def test_sqlite_connections_are_tuned(sqlite_url: str) -> None:
         async with engine.connect() as connection:
             pragmas = {
                 name: (await connection.execute(text(f"PRAGMA {name}"))).scalar()
-                for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
+                for name in (
+                    "journal_mode",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "synchronous",
+                    "wal_autocheckpoint",
+                )
             }
     finally:
         await engine.dispose()
@@ -24,7 +38,35 @@ async def test_sqlite_connections_are_tuned(sqlite_url: str) -> None:
         "foreign_keys": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
         "synchronous": 1,
+        "wal_autocheckpoint": SQLITE_AUTOCHECKPOINT_PAGES,
     }
+
+
+def _size(path: Path) -> int:
+    return path.stat().st_size
+
+
+async def test_checkpoint_moves_the_wal_into_the_database(sqlite_url: str) -> None:
+    path = Path(sqlite_url.removeprefix("sqlite+aiosqlite:///"))
+    engine = create_engine(sqlite_url)
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (x TEXT)"))
+            await connection.execute(text("INSERT INTO t VALUES (:x)"), [{"x": "y" * 1000}] * 200)
+        before = _size(path)  # the rows are in the WAL, not yet in the database file
+        await checkpoint(engine)
+        after = _size(path)
+    finally:
+        await engine.dispose()
+    assert after > before + 150 * 1000
+
+
+async def test_checkpoint_runs_on_either_database(db_url: str) -> None:
+    engine = create_engine(db_url)
+    try:
+        await checkpoint(engine)  # SQLite checkpoints its WAL; PostgreSQL needs nothing
+    finally:
+        await engine.dispose()
 
 
 def test_async_url_fills_in_the_driver() -> None:

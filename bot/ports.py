@@ -35,7 +35,7 @@ class GroupSettings:
 
     chat_id: int
     title: str
-    timezone: str = "UTC"
+    timezone: str | None = None  # None: the bot's default time zone
     language: str = "en"
     store_text: bool = False
     text_retention_days: int = 30

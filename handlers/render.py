@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING
 from bot.domain.group_settings import USAGE as SETTINGS_USAGE
 from bot.domain.group_settings import SettingsInputError
 from bot.domain.rights import Gap, Readiness
-from bot.ports import Footprint, GroupSettings
+from bot.ports import Footprint
+from bot.services.group_settings import SettingsResult
 from bot.services.personal_data import Erasure
 from bot.services.stats import StatsReport
 from handlers.i18n import NATIVE_NAMES, day, number, pick_locale
@@ -96,7 +97,8 @@ def usage(locale: str, command: str, form: str, problem: str) -> str:
     )
 
 
-def group_settings(settings: GroupSettings, locale: str, erased: int = 0) -> str:
+def group_settings(result: SettingsResult, locale: str) -> str:
+    settings = result.settings
     if settings.store_text:
         text = _(
             locale,
@@ -107,7 +109,9 @@ def group_settings(settings: GroupSettings, locale: str, erased: int = 0) -> str
         text = _(locale, "Message text: not stored (only who posted, replied or reacted, and when)")
     lines = [
         _(locale, "⚙️ Settings of this group"),
-        _(locale, "Time zone: {tz}", tz=settings.timezone),
+        _(locale, "Time zone: {tz}", tz=result.timezone)
+        if settings.timezone
+        else _(locale, "Time zone: {tz} (the bot's default)", tz=result.timezone),
         _(
             locale,
             "Language of notices to the group: {language}",
@@ -115,8 +119,8 @@ def group_settings(settings: GroupSettings, locale: str, erased: int = 0) -> str
         ),
         text,
     ]
-    if erased:
-        lines.append(_(locale, "Erased the stored text of {count} messages.", count=erased))
+    if result.erased:
+        lines.append(_(locale, "Erased the stored text of {count} messages.", count=result.erased))
     lines.append(_(locale, "Change with: {form}", form=SETTINGS_USAGE))
     return "\n".join(lines)
 

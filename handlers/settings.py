@@ -40,7 +40,7 @@ async def settings_command(
             text = render.settings_usage(error, locale)
         else:
             result = await group_settings.apply(message.chat.id, message.chat.title or "", change)
-            text = render.group_settings(result.settings, locale, result.erased)
+            text = render.group_settings(result, locale)
     await reply(message, gateway, text)
 
 

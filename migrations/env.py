@@ -58,9 +58,19 @@ def run_migrations_offline() -> None:
 
 
 def _run_on(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # Batch mode recreates a table (copy, DROP, rename); with foreign keys enforced, dropping
+        # a table other rows point at fails. SQLite ignores this pragma inside a transaction,
+        # so it comes before any statement that opens one; the app's connections turn it on.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     _configure(connection)
     with context.begin_transaction():
         context.run_migrations()
+        if sqlite:
+            broken = connection.exec_driver_sql("PRAGMA foreign_key_check").all()
+            if broken:
+                raise RuntimeError(f"migration left rows pointing at nothing: {broken[:5]}")
 
 
 async def _run_async() -> None:

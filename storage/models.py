@@ -80,7 +80,8 @@ class GroupRow(Base):
     type: Mapped[str] = mapped_column(String(16))
     username: Mapped[str | None] = mapped_column(String(64))
     is_forum: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
-    timezone: Mapped[str] = mapped_column(String(64), default="UTC", server_default="UTC")
+    # None: the bot's DEFAULT_TIMEZONE, whatever it is when read.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     language: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
     store_text: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     text_retention_days: Mapped[int] = mapped_column(

@@ -22,9 +22,11 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True, slots=True)
 class SettingsResult:
-    """The settings after a change, and how many stored texts the change erased."""
+    """The settings after a change, the time zone in force, and how many stored texts the
+    change erased."""
 
     settings: GroupSettings
+    timezone: str  # the group's own, or the bot's default when it has none
     erased: int = 0
 
 
@@ -48,9 +50,7 @@ class GroupSettingsService:
         # The command's own update may still be buffered, and with it the group's first row.
         await self._recorder.durable()
         async with self._uow_factory() as uow:
-            current = await uow.groups.get(chat_id) or GroupSettings(
-                chat_id, title, timezone=self._default_timezone
-            )
+            current = await uow.groups.get(chat_id) or GroupSettings(chat_id, title)
             wanted = _changed(current, change)
             if wanted != current:
                 await uow.groups.update_settings(wanted)
@@ -64,7 +64,7 @@ class GroupSettingsService:
             erased = await self._erase_before(chat_id, self._clock.now() + timedelta(seconds=1))
         if wanted != current:
             log.info("group %s settings changed: %s", chat_id, change)
-        return SettingsResult(wanted, erased)
+        return SettingsResult(wanted, wanted.timezone or self._default_timezone, erased)
 
     async def erase_expired_text(self) -> int:
         """Erase stored text older than each group's retention (all of it where storing is off).

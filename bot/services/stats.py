@@ -29,7 +29,7 @@ class StatsService:
         """Today, 7 and 30 days of activity in one group, counted in its time zone."""
         async with self._uow_factory() as uow:
             settings = await uow.groups.get(chat_id)
-            timezone = settings.timezone if settings else self._default_timezone
+            timezone = (settings.timezone if settings else None) or self._default_timezone
             rows = []
             for window in trailing_windows(self._clock.now(), timezone):
                 stats = await uow.events.window_stats(chat_id, window.since, window.until)

@@ -43,7 +43,8 @@ async def test_admins_turn_text_on_and_off_and_set_the_timezone(
         sim.join(group, member.id)
         sim.post(group, owner.id, text="/settings")
         shown = await _reply_with(sim, group, "⚙️")
-        assert "Message text: not stored" in shown and "Time zone: UTC" in shown
+        assert "Message text: not stored" in shown
+        assert "Time zone: UTC (the bot's default)" in shown
 
         sim.post(group, member.id, text="/settings text on")
         await _reply_with(sim, group, "only the group's admins can use /settings")
@@ -98,3 +99,17 @@ async def test_text_past_its_retention_is_erased_by_the_sweep(
 
 async def _erased(db_url: str, group: int, message_id: int) -> bool:
     return (await _texts(db_url, group))[message_id] is None
+
+
+async def test_groups_without_their_own_timezone_follow_the_default(
+    community: Community, db_url: str
+) -> None:
+    sim, group, owner = community.sim, community.group, community.owner
+    settings = settings_for(sim, community.bot, db_url, default_timezone="Asia/Tokyo")
+    async with polling_bot(settings, sim):
+        sim.post(group, owner.id, text="/stats")
+        await _reply_with(sim, group, "time zone Asia/Tokyo")
+        sim.post(group, owner.id, text="/settings")
+        await _reply_with(sim, group, "Time zone: Asia/Tokyo (the bot's default)")
+        sim.post(group, owner.id, text="/settings timezone Europe/Berlin")
+        await _reply_with(sim, group, "Time zone: Europe/Berlin\n")

@@ -88,9 +88,56 @@ def test_config_finds_migrations_from_any_directory(
     monkeypatch.chdir(tmp_path)
     script_location = Path(alembic_config().get_main_option("script_location") or "")
     assert (script_location / "env.py").is_file()
-    assert head_revision() == "0002"
+    assert head_revision() == "0003"
 
 
 def test_config_keeps_percent_signs_in_urls() -> None:
     url = "postgresql+asyncpg://bot:p%40ss@db:5432/groupops"
     assert alembic_config(url).get_main_option("sqlalchemy.url") == url
+
+
+async def _rows(url: str, sql: str) -> list[tuple[object, ...]]:
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as connection:
+            return [tuple(row) for row in await connection.exec_driver_sql(sql)]
+    finally:
+        await engine.dispose()
+
+
+async def test_0003_keeps_data_and_lets_groups_follow_the_default_timezone(db_url: str) -> None:
+    """A batch migration on SQLite recreates `groups`, which members and events point at: it
+    must run with data in place (foreign keys would refuse the DROP), on both databases."""
+    await upgrade(db_url, "0002")
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO groups (chat_id, title, type, is_forum, timezone, language,"
+                " store_text, text_retention_days, created_at, updated_at) VALUES"
+                " (-1, 'G', 'supergroup', false, 'UTC', 'en', false, 30,"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00'),"
+                " (-2, 'H', 'supergroup', false, 'Asia/Tokyo', 'en', false, 30,"
+                " '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                "INSERT INTO users (user_id, first_name, is_bot, updated_at)"
+                " VALUES (5, 'U', false, '2026-01-01 00:00:00')",
+                "INSERT INTO members (chat_id, user_id, first_seen_at, last_seen_at, status,"
+                " message_count) VALUES (-1, 5, '2026-01-01 00:00:00', '2026-01-01 00:00:00',"
+                " 'member', 1)",
+                "INSERT INTO events (dedup_key, update_id, chat_id, user_id, kind, occurred_at,"
+                " text_length, has_link, reaction_count) VALUES ('m:-1:1', 1, -1, 5, 'message',"
+                " '2026-01-01 00:00:00', 0, false, 0)",
+            ):
+                await connection.exec_driver_sql(sql)
+    finally:
+        await engine.dispose()
+
+    await upgrade(db_url, "0003")
+    zones = "SELECT chat_id, timezone FROM groups ORDER BY chat_id"
+    assert await _rows(db_url, zones) == [(-2, "Asia/Tokyo"), (-1, None)]
+    assert await _rows(db_url, "SELECT count(*) FROM members") == [(1,)]
+    assert await _rows(db_url, "SELECT count(*) FROM events") == [(1,)]
+
+    await downgrade(db_url, "0002")
+    assert await _rows(db_url, zones) == [(-2, "Asia/Tokyo"), (-1, "UTC")]
+    assert await _rows(db_url, "SELECT count(*) FROM events") == [(1,)]

@@ -65,6 +65,14 @@ class Footprint:
 
 
 @dataclass(frozen=True, slots=True)
+class Erasure:
+    """What erasing a person removed."""
+
+    groups: int  # memberships
+    events: int
+
+
+@dataclass(frozen=True, slots=True)
 class OutboxItem:
     """A durable outbound intent: recorded before it is sent, marked sent after."""
 
@@ -107,7 +115,7 @@ class MemberRepository(Protocol):
         """Upsert users and memberships seen in events: names, language, first/last seen,
         joins (with inviter or link) and leaves.
 
-        Call it after `EventRepository.add_many` in the same unit of work: memberships fold
+        Call it after `EventRepository.add_new` in the same unit of work: memberships fold
         only the events that call inserted, so a redelivered batch changes nothing.
         """
         ...
@@ -116,19 +124,16 @@ class MemberRepository(Protocol):
         """What is stored about a person, group by group."""
         ...
 
-    async def erase(self, user_id: int) -> int:
+    async def erase(self, user_id: int) -> Erasure:
         """Delete a person's profile, memberships and events, and unlink them from others'
-        events (replies to them, people they invited); return how many events were deleted."""
+        events (replies to them, people they invited); say how much went."""
         ...
 
 
 class EventRepository(Protocol):
-    async def add_many(self, events: Sequence[EngagementEvent]) -> int:
-        """Insert events, skipping those whose dedup key is stored; return how many were new."""
-        ...
-
     async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
-        """Insert events like `add_many`; return those that were new, in batch order."""
+        """Insert events, skipping those whose dedup key is stored; return those that were new,
+        in batch order."""
         ...
 
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats: ...

@@ -7,7 +7,7 @@ the group's to read.
 from __future__ import annotations
 
 from aiogram import Router
-from aiogram.filters import Command
+from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
 
 from bot.ports import ChatGateway, Priority
@@ -35,9 +35,8 @@ def router() -> Router:
     return personal
 
 
-async def only_in_private(message: Message, gateway: ChatGateway) -> None:
-    command = (message.text or "/").split()[0].split("@")[0].lstrip("/")
-    await reply(message, gateway, render.private_only(locale_of(message), command))
+async def only_in_private(message: Message, command: CommandObject, gateway: ChatGateway) -> None:
+    await reply(message, gateway, render.private_only(locale_of(message), command.command))
 
 
 async def my_data(

@@ -5,11 +5,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.domain.group_settings import USAGE as SETTINGS_USAGE
-from bot.domain.group_settings import SettingsInputError
 from bot.domain.rights import Gap, Readiness
-from bot.ports import Footprint
+from bot.ports import Erasure, Footprint
 from bot.services.group_settings import SettingsResult
-from bot.services.personal_data import Erasure
 from bot.services.stats import StatsReport
 from handlers.i18n import NATIVE_NAMES, day, number, pick_locale
 from handlers.i18n import gettext as _
@@ -88,11 +86,12 @@ def group_only(locale: str, command: str) -> str:
     return _(locale, "/{command} works in a group: send it there.", command=command)
 
 
-def usage(locale: str, command: str, form: str, problem: str) -> str:
+def usage(locale: str, command: str, form: str, problem: str, **values: object) -> str:
+    """`problem` (an English template, filled with `command` and `values`) and the right form."""
     return _(
         locale,
         "{problem} Use: {form}",
-        problem=_(locale, problem, command=command),
+        problem=_(locale, problem, command=command, **values),
         form=form,
     )
 
@@ -123,15 +122,6 @@ def group_settings(result: SettingsResult, locale: str) -> str:
         lines.append(_(locale, "Erased the stored text of {count} messages.", count=result.erased))
     lines.append(_(locale, "Change with: {form}", form=SETTINGS_USAGE))
     return "\n".join(lines)
-
-
-def settings_usage(error: SettingsInputError, locale: str) -> str:
-    return _(
-        locale,
-        "{problem} Use: {form}",
-        problem=_(locale, error.problem, **error.values),
-        form=SETTINGS_USAGE,
-    )
 
 
 def readiness(report: Readiness, title: str, locale: str) -> str:

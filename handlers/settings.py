@@ -6,7 +6,7 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.domain.group_settings import SettingsInputError, parse_settings
+from bot.domain.group_settings import USAGE, SettingsInputError, parse_settings
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.group_settings import GroupSettingsService
@@ -37,7 +37,7 @@ async def settings_command(
         try:
             change = parse_settings(command.args)
         except SettingsInputError as error:
-            text = render.settings_usage(error, locale)
+            text = render.usage(locale, "settings", USAGE, error.problem, **error.values)
         else:
             result = await group_settings.apply(message.chat.id, message.chat.title or "", change)
             text = render.group_settings(result, locale)

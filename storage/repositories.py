@@ -25,7 +25,7 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
-from bot.ports import Footprint, GroupSettings, OutboxItem, WindowStats
+from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, WindowStats
 from storage.models import (
     events_table,
     groups_table,
@@ -51,10 +51,10 @@ def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[An
 
 @dataclass(slots=True)
 class IngestLedger:
-    """The ids of the events `add_many` inserted in one unit of work, not yet folded into members.
+    """The ids of the events `add_new` inserted in one unit of work, not yet folded into members.
 
     `SqlMemberRepository.observe_many` aggregates exactly these rows into memberships (and takes
-    them out), so a redelivered event, which `add_many` skips, changes no membership.
+    them out), so a redelivered event, which `add_new` skips, changes no membership.
     """
 
     inserted_ids: list[int] = field(default_factory=list)
@@ -304,7 +304,7 @@ def _batch_members_select() -> Select[Any]:
     latest join `joined_at` and the inviter and link. "Latest" orders by time, then update id,
     then row id: Telegram dates have one-second resolution, and update ids rise in the order
     Telegram sends updates, so equal times follow arrival (row ids follow the sorted dedup keys
-    `add_many` inserts, and only separate events of one update). `merge_membership` then merges
+    `add_new` inserts, and only separate events of one update). `merge_membership` then merges
     each row into the stored one. Built once per process (see `upsert_from_select`).
     """
     e = events_table.c
@@ -412,11 +412,11 @@ class SqlMemberRepository:
         self.erased_users: set[int] = set()  # the unit of work drops them from the cache
 
     async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
-        """Upsert users and memberships seen in `events`; call it after `EventRepository.add_many`.
+        """Upsert users and memberships seen in `events`; call it after `EventRepository.add_new`.
 
         The event's actor is the member concerned (the one who joined, left or was kicked).
         Users get the latest names from every event. Memberships are folded, in one statement
-        in the database, from the events `add_many` inserted earlier in this unit of work (see
+        in the database, from the events `add_new` inserted earlier in this unit of work (see
         `IngestLedger`), and from no others: a redelivered batch changes nothing, and events
         observed before they are added make no membership.
         """
@@ -510,7 +510,7 @@ class SqlMemberRepository:
         )
         return [Footprint(*row) for row in rows]
 
-    async def erase(self, user_id: int) -> int:
+    async def erase(self, user_id: int) -> Erasure:
         """Delete a person's profile, memberships and events; unlink them from others' events.
 
         `events.user_id` has no index: erasure is rare, and an index would cost every insert.
@@ -525,11 +525,14 @@ class SqlMemberRepository:
             .where(m.invited_by_user_id == user_id)
             .values(invited_by_user_id=None)
         )
-        deleted = await self._session.execute(delete(events_table).where(e.user_id == user_id))
-        await self._session.execute(delete(members_table).where(m.user_id == user_id))
+        events = await self._session.execute(delete(events_table).where(e.user_id == user_id))
+        groups = await self._session.execute(delete(members_table).where(m.user_id == user_id))
         await self._session.execute(delete(users_table).where(users_table.c.user_id == user_id))
         self.erased_users.add(user_id)
-        return int(deleted.rowcount)  # type: ignore[attr-defined]
+        return Erasure(
+            groups=int(groups.rowcount),  # type: ignore[attr-defined]
+            events=int(events.rowcount),  # type: ignore[attr-defined]
+        )
 
 
 # --- events -----------------------------------------------------------------------------------
@@ -574,10 +577,6 @@ class SqlEventRepository:
     def __init__(self, session: AsyncSession, ledger: IngestLedger | None = None) -> None:
         self._session = session
         self._ledger = ledger if ledger is not None else IngestLedger()
-
-    async def add_many(self, events: Sequence[EngagementEvent]) -> int:
-        """Insert events, skipping those whose dedup key is stored; return how many were new."""
-        return len(await self.add_new(events))
 
     async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
         """Insert events in one statement and return those that were new, in batch order."""

@@ -13,6 +13,7 @@ from typing import Any, Self
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.ports import (
     ChatAdmin,
+    Erasure,
     Footprint,
     GroupSettings,
     OutboxItem,
@@ -117,7 +118,7 @@ class _Members:
             )
         return found
 
-    async def erase(self, user_id: int) -> int:
+    async def erase(self, user_id: int) -> Erasure:
         theirs = [k for k, e in self._db.events.items() if e.actor and e.actor.user_id == user_id]
         for key in theirs:
             del self._db.events[key]
@@ -130,17 +131,15 @@ class _Members:
                     else event.reply_to_user_id,
                     inviter_id=None if event.inviter_id == user_id else event.inviter_id,
                 )
-        for key in [k for k in self._db.members if k[1] == user_id]:
+        memberships = [k for k in self._db.members if k[1] == user_id]
+        for key in memberships:
             del self._db.members[key]
-        return len(theirs)
+        return Erasure(groups=len(memberships), events=len(theirs))
 
 
 class _Events:
     def __init__(self, pending: Database) -> None:
         self._db = pending
-
-    async def add_many(self, events: Sequence[EngagementEvent]) -> int:
-        return len(await self.add_new(events))
 
     async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
         new = []

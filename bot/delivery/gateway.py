@@ -432,10 +432,9 @@ class Delivery:
         if outcome is None:
             self._scheduler.requeue(job)
             return
-        if outcome is _MOVED:
-            self._scheduler.finished(job)
-            return
         self._scheduler.finished(job)
+        if outcome is _MOVED:  # handed to the supergroup's lane under a new job
+            return
         self._resolve(job, outcome)
         if not outcome.ok and outcome.reason is not None:
             await self._tell(job.chat, outcome.reason, outcome.detail)

@@ -3,20 +3,11 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
-from bot.ports import Footprint, UnitOfWorkFactory
+from bot.ports import Erasure, Footprint, UnitOfWorkFactory
 from bot.services.engagement import EngagementRecorder
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Erasure:
-    """What an erasure removed."""
-
-    groups: int
-    events: int
 
 
 class PersonalDataService:
@@ -40,10 +31,11 @@ class PersonalDataService:
         """
         await self._recorder.durable()
         async with self._uow_factory() as uow:
-            groups = len(await uow.members.footprint(user_id))
-            events = await uow.members.erase(user_id)
+            erasure = await uow.members.erase(user_id)
             await uow.commit()
         log.info(
-            "erased the records of a member on request: %s events in %s groups", events, groups
+            "erased the records of a member on request: %s events in %s groups",
+            erasure.events,
+            erasure.groups,
         )
-        return Erasure(groups=groups, events=events)
+        return erasure

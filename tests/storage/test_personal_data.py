@@ -7,6 +7,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.domain.events import EventKind, GroupRef
+from bot.ports import Erasure
 from storage.models import events_table, members_table, users_table
 from storage.uow import SqlUnitOfWorkFactory
 from tests.storage.test_repositories import (
@@ -60,7 +61,7 @@ async def test_footprint_lists_what_is_stored_group_by_group(
 async def test_erase_removes_the_person_and_unlinks_them(uow_factory: SqlUnitOfWorkFactory) -> None:
     await _history(uow_factory)
     async with uow_factory() as uow:
-        assert await uow.members.erase(BOB.user_id) == 4
+        assert await uow.members.erase(BOB.user_id) == Erasure(groups=2, events=4)
         await uow.commit()
     async with uow_factory() as uow:
         assert await uow.members.footprint(BOB.user_id) == []

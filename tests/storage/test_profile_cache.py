@@ -30,7 +30,7 @@ def _message(n: int, name: str, at: datetime) -> EngagementEvent:
 async def _write(factory: SqlUnitOfWorkFactory, events: list[EngagementEvent]) -> None:
     async with factory() as uow:
         await uow.groups.upsert_many([GROUP], T0)
-        await uow.events.add_many(events)
+        await uow.events.add_new(events)
         await uow.members.observe_many(events)
         await uow.commit()
 
@@ -53,7 +53,7 @@ async def test_a_rolled_back_profile_is_written_again(uow_factory: SqlUnitOfWork
     await _write(uow_factory, [_message(1, "Ann", T0)])
     event = _message(2, "Anna", T0 + timedelta(hours=1))
     async with uow_factory() as uow:
-        await uow.events.add_many([event])
+        await uow.events.add_new([event])
         await uow.members.observe_many([event])
         # no commit: rolled back on exit
     await _write(uow_factory, [event])

@@ -69,7 +69,7 @@ async def ingest(uow: SqlUnitOfWork, events: Sequence[EngagementEvent]) -> int:
     """What the recording service does with one batch: groups, events, then members."""
     groups = {event.group.chat_id: event.group for event in events}
     await uow.groups.upsert_many(list(groups.values()), max(e.occurred_at for e in events))
-    new = await uow.events.add_many(events)
+    new = len(await uow.events.add_new(events))
     await uow.members.observe_many(events)
     return new
 
@@ -108,7 +108,7 @@ async def count_events(factory: SqlUnitOfWorkFactory, chat_id: int | None = None
 # --- events -----------------------------------------------------------------------------------
 
 
-async def test_add_many_counts_only_new_events(uow_factory: SqlUnitOfWorkFactory) -> None:
+async def test_add_new_keeps_only_new_events(uow_factory: SqlUnitOfWorkFactory) -> None:
     first = [message(1), message(2), message(3)]
     assert await ingest_committed(uow_factory, first) == 3
     # Two stored, one repeated inside the batch, two new.
@@ -147,11 +147,11 @@ async def test_redelivery_changes_no_membership(uow_factory: SqlUnitOfWorkFactor
 async def test_members_fold_events_added_in_this_unit_of_work_once(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    """`observe_many` must follow `add_many`; a second call in the unit of work adds nothing."""
+    """`observe_many` must follow `add_new`; a second call in the unit of work adds nothing."""
     async with uow_factory() as uow:
         await uow.groups.upsert_many([GROUP], T0)
         await uow.members.observe_many([message(1)])  # too early: makes no membership
-        await uow.events.add_many([message(1), message(2)])
+        await uow.events.add_new([message(1), message(2)])
         await uow.members.observe_many([message(1), message(2)])
         await uow.members.observe_many([message(1), message(2)])
         await uow.commit()
@@ -229,14 +229,14 @@ async def test_naive_times_are_refused(uow_factory: SqlUnitOfWorkFactory) -> Non
     async with uow_factory() as uow:
         await uow.groups.upsert_many([GROUP], T0)
         with pytest.raises(StatementError, match="naive datetime"):
-            await uow.events.add_many([message(1, at=datetime(2025, 3, 1, 12, 0))])
+            await uow.events.add_new([message(1, at=datetime(2025, 3, 1, 12, 0))])
 
 
 async def test_events_need_their_group(uow_factory: SqlUnitOfWorkFactory) -> None:
     """Foreign keys are enforced on SQLite too (PRAGMA foreign_keys)."""
     async with uow_factory() as uow:
         with pytest.raises(IntegrityError):
-            await uow.events.add_many([message(1)])
+            await uow.events.add_new([message(1)])
 
 
 async def test_window_stats_counts_within_half_open_window(

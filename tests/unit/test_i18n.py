@@ -36,7 +36,7 @@ def _render_strings() -> set[str]:
 
 
 def _settings_problems() -> set[str]:
-    """Problem templates the /settings parser raises (rendered through render.settings_usage)."""
+    """Problem templates the /settings parser raises (rendered through render.usage)."""
     tree = ast.parse((ROOT / "bot" / "domain" / "group_settings.py").read_text())
     return {
         node.args[0].value

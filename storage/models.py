@@ -132,7 +132,6 @@ class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (
         Index(None, "chat_id", "occurred_at"),
-        Index(None, "chat_id", "kind", "occurred_at"),
         # Only rows that keep their text (none unless a group stores text): the retention sweep
         # finds them without reading the rest, and the default ingest never maintains it.
         Index(
@@ -188,9 +187,24 @@ class OutboxRow(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
 
 
+class DecisionRow(Base):
+    """A watcher's decision, written with its message's event and deleted once applied."""
+
+    __tablename__ = "decisions"
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    message_id: Mapped[int | None]
+    watcher: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[datetime]
+
+
 # Core tables for batched statements (the ORM's per-object bookkeeping is not needed there).
 groups_table = cast(Table, GroupRow.__table__)
 users_table = cast(Table, UserRow.__table__)
 members_table = cast(Table, MemberRow.__table__)
 events_table = cast(Table, EventRow.__table__)
 outbox_table = cast(Table, OutboxRow.__table__)
+decisions_table = cast(Table, DecisionRow.__table__)

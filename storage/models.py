@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar, cast
 
 from sqlalchemy import (
@@ -10,6 +10,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -110,7 +111,16 @@ class MemberRow(Base):
     """A user's membership of one group: first/last seen, joins, leaves and message count."""
 
     __tablename__ = "members"
-    __table_args__ = (CheckConstraint("status IN ('member', 'left', 'kicked')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('member', 'left', 'kicked')", name="status"),
+        # /forgetme unlinks the people a person invited (migration 0005).
+        Index(
+            None,
+            "invited_by_user_id",
+            sqlite_where=sql_text("invited_by_user_id IS NOT NULL"),
+            postgresql_where=sql_text("invited_by_user_id IS NOT NULL"),
+        ),
+    )
 
     chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"), primary_key=True)
     user_id: Mapped[int] = mapped_column(
@@ -140,6 +150,21 @@ class EventRow(Base):
             "occurred_at",
             sqlite_where=sql_text("text IS NOT NULL"),
             postgresql_where=sql_text("text IS NOT NULL"),
+        ),
+        # /mydata and /forgetme find a person's rows without scanning (migration 0005). Replies
+        # and invites are a small share of events: partial indexes keep the insert cost small.
+        Index(None, "user_id"),
+        Index(
+            None,
+            "reply_to_user_id",
+            sqlite_where=sql_text("reply_to_user_id IS NOT NULL"),
+            postgresql_where=sql_text("reply_to_user_id IS NOT NULL"),
+        ),
+        Index(
+            None,
+            "inviter_id",
+            sqlite_where=sql_text("inviter_id IS NOT NULL"),
+            postgresql_where=sql_text("inviter_id IS NOT NULL"),
         ),
     )
 
@@ -201,6 +226,75 @@ class DecisionRow(Base):
     created_at: Mapped[datetime]
 
 
+class ActivityHourRow(Base):
+    """A group's activity in one UTC hour, folded at ingest: what reports sum instead of events.
+
+    UTC hours, not local days, so a report can regroup them in the group's time zone as it is
+    when read (and across a DST change); a zone off UTC by half an hour is counted to the hour.
+    """
+
+    __tablename__ = "activity_hours"
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"), primary_key=True)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    messages: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    reactions: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    joins: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    leaves: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
+class MemberDayRow(Base):
+    """One member's activity in a group on one UTC day, folded at ingest.
+
+    `active_hours` has bit h set when the member posted or reacted in UTC hour h, so distinct
+    active members can be counted over local days in any time zone. The received counts are
+    replies and reactions others gave the member's messages that day.
+    """
+
+    __tablename__ = "member_days"
+    __table_args__ = (Index(None, "user_id"),)  # erasure
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    user_id: Mapped[int] = mapped_column(primary_key=True)
+    active_hours: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    messages: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    reactions: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    replies_received: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    reactions_received: Mapped[int] = mapped_column(
+        Integer, default=0, server_default=sql_text("0")
+    )
+
+
+class ResponseRow(Base):
+    """A message that got a reply or reaction from someone else: when, and how many.
+
+    Only messages recorded here have a row, so the share of messages answered and the time to
+    the first reply are read without events. An erased author leaves the counts, not the name.
+    """
+
+    __tablename__ = "responses"
+    __table_args__ = (
+        Index(None, "chat_id", "posted_at"),
+        Index(
+            None,
+            "author_id",
+            sqlite_where=sql_text("author_id IS NOT NULL"),
+            postgresql_where=sql_text("author_id IS NOT NULL"),
+        ),
+    )
+
+    chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    author_id: Mapped[int | None]
+    posted_at: Mapped[datetime]
+    first_reply_at: Mapped[datetime | None]
+    replies: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    reactions: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
 # Core tables for batched statements (the ORM's per-object bookkeeping is not needed there).
 groups_table = cast(Table, GroupRow.__table__)
 users_table = cast(Table, UserRow.__table__)
@@ -208,3 +302,6 @@ members_table = cast(Table, MemberRow.__table__)
 events_table = cast(Table, EventRow.__table__)
 outbox_table = cast(Table, OutboxRow.__table__)
 decisions_table = cast(Table, DecisionRow.__table__)
+activity_hours_table = cast(Table, ActivityHourRow.__table__)
+member_days_table = cast(Table, MemberDayRow.__table__)
+responses_table = cast(Table, ResponseRow.__table__)

@@ -91,10 +91,13 @@ class EngagementRecorder:
             self._room.clear()
             self._wake.set()
             await self._room.wait()
+        idle = not self._buffer  # the writer sleeps until woken while there is nothing to write
         self._buffer.extend(events)
         self._enqueued += len(events)
         self.metrics.recorded += len(events)
-        if len(self._buffer) >= self._batch_size:
+        # Wake an idle writer so the flush interval starts now; a writer already holding a
+        # partial batch is woken only by a full one, so the interval can fill it.
+        if idle or len(self._buffer) >= self._batch_size:
             self._wake.set()
 
     async def durable(self) -> None:

@@ -1,18 +1,31 @@
-"""Services against in-memory fakes: recording, stats and the admin directory."""
+"""Services over a real database: recording, stats; the admin directory over a fake gateway.
+
+The recorder's promises (batches, nothing twice, text only where kept) are about what a
+database holds, so these tests run on SQLite and PostgreSQL rather than on an in-memory fake.
+"""
 
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from types import TracebackType
+from typing import Any, Self
+
+import pytest
+from sqlalchemy import select
 
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.ports import ChatAdmin, GroupSettings
 from bot.services.admins import AdminDirectory
 from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
-from tests.fakes import FakeClock, FakeGateway, FakeUnitOfWorkFactory
+from storage.models import events_table
+from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from tests.fakes import FakeClock, FakeGateway
 
 GROUP = GroupRef(chat_id=-100777, title="Makers", type="supergroup")
+GUARD = 10.0  # seconds: only a hung test waits this long; no verdict rests on it
 
 
 def message(n: int, user: int = 1, at: datetime | None = None, text: str = "hi") -> EngagementEvent:
@@ -30,46 +43,116 @@ def message(n: int, user: int = 1, at: datetime | None = None, text: str = "hi")
     )
 
 
-async def test_full_batches_are_written_without_waiting_for_the_interval() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock(), batch_size=10, flush_interval=60)
+class Watched:
+    """Real units of work whose commits a test counts, holds back at a gate, or fails."""
+
+    def __init__(self, inner: SqlUnitOfWorkFactory) -> None:
+        self._inner = inner
+        self.commits = 0
+        self.fail_next_commits = 0
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self._committed = asyncio.Event()
+
+    def __call__(self) -> _WatchedUnitOfWork:
+        return _WatchedUnitOfWork(self._inner(), self)
+
+    async def committed(self, times: int) -> None:
+        """Return once `times` commits have succeeded."""
+        while self.commits < times:
+            self._committed.clear()
+            await asyncio.wait_for(self._committed.wait(), GUARD)
+
+    async def commit(self, uow: SqlUnitOfWork) -> None:
+        await self.gate.wait()
+        if self.fail_next_commits:
+            self.fail_next_commits -= 1
+            raise ConnectionError("database went away")
+        await uow.commit()
+        self.commits += 1
+        self._committed.set()
+
+    async def texts(self) -> dict[str, str | None]:
+        """Each stored event's text, by dedup key."""
+        e = events_table.c
+        async with self._inner() as uow:
+            rows = await uow.session.execute(select(e.dedup_key, e.text))
+            return {key: text for key, text in rows}
+
+
+class _WatchedUnitOfWork:
+    def __init__(self, inner: SqlUnitOfWork, watch: Watched) -> None:
+        self._inner = inner
+        self._watch = watch
+
+    async def __aenter__(self) -> Self:
+        await self._inner.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._inner.__aexit__(exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def commit(self) -> None:
+        await self._watch.commit(self._inner)
+
+
+@pytest.fixture
+def db(uow_factory: SqlUnitOfWorkFactory) -> Watched:
+    return Watched(uow_factory)
+
+
+async def settle() -> None:
+    """Let every task that can run do so until it waits (no database call is in flight)."""
+    for _ in range(10):
+        await asyncio.sleep(0)
+
+
+async def test_full_batches_are_written_without_waiting_for_the_interval(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock(), batch_size=10, flush_interval=3600)
     await recorder.start()
-    await recorder.record([message(n) for n in range(25)])
-    await asyncio.wait_for(recorder.durable(), timeout=2)
-    assert len(factory.db.events) == 25
-    assert factory.db.commits == 3  # 10 + 10 + 5: batches, not a commit per event
+    await recorder.record([message(n) for n in range(5)])
+    await settle()  # the writer holds a partial batch and gives it an hour to fill
+    await recorder.record([message(n) for n in range(5, 25)])
+    await db.committed(2)  # two full batches, without waiting for the interval
+    await settle()
+    assert len(await db.texts()) == 20  # the partial third batch waits for its interval
     await recorder.stop()
+    assert len(await db.texts()) == 25
+    assert db.commits == 3  # 10 + 10 + 5: batches, not a commit per event
 
 
-async def test_a_partial_batch_is_flushed_after_the_interval() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock(), batch_size=100, flush_interval=0.02)
+async def test_an_idle_writer_flushes_a_partial_batch_after_the_interval(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock(), batch_size=100, flush_interval=0.02)
     await recorder.start()
+    await settle()  # the writer has found nothing to write and sleeps until woken
     await recorder.record([message(1)])
-    for _ in range(100):
-        if factory.db.events:
-            break
-        await asyncio.sleep(0.01)
-    assert list(factory.db.events) == [message(1).dedup_key]
+    await db.committed(1)  # no durable(): the interval alone must bring the write
+    assert list(await db.texts()) == [message(1).dedup_key]
     await recorder.stop()
 
 
-async def test_redelivery_adds_nothing() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock())
+async def test_redelivery_adds_nothing(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock())
     await recorder.start()
     await recorder.record([message(n) for n in range(5)])
     await recorder.durable()
     await recorder.record([message(n) for n in range(5)])
     await recorder.durable()
     await recorder.stop()
-    assert len(factory.db.events) == 5
+    assert len(await db.texts()) == 5
     assert recorder.metrics.written == 5 and recorder.metrics.duplicates == 5
 
 
-async def test_first_delivery_tells_a_redelivered_event_apart() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock())
+async def test_first_delivery_tells_a_redelivered_event_apart(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock())
     await recorder.start()
     await recorder.record([message(1)])
     assert await recorder.first_delivery(message(1).dedup_key)
@@ -79,60 +162,58 @@ async def test_first_delivery_tells_a_redelivered_event_apart() -> None:
     await recorder.stop()
 
 
-async def test_text_is_kept_only_where_the_group_stores_it() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock())
+async def test_text_is_kept_only_where_the_group_stores_it(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock())
     await recorder.start()
+    assert not recorder.keeps_text(GROUP.chat_id)
     await recorder.record([message(1, text="secret plans")])
     await recorder.durable()
-    assert factory.db.events[message(1).dedup_key].text is None
-    assert factory.db.events[message(1).dedup_key].text_length == len("secret plans")
-    factory.db.groups[GROUP.chat_id] = GroupSettings(GROUP.chat_id, GROUP.title, store_text=True)
+    async with db() as uow:
+        await uow.groups.update_settings(GroupSettings(GROUP.chat_id, GROUP.title, store_text=True))
+        await uow.commit()
     await recorder.reload_text_policy()
     assert recorder.keeps_text(GROUP.chat_id)
     await recorder.record([message(2, text="public notes")])
-    await recorder.durable()
     await recorder.stop()
-    assert factory.db.events[message(2).dedup_key].text == "public notes"
+    assert await db.texts() == {message(1).dedup_key: None, message(2).dedup_key: "public notes"}
 
 
-async def test_a_failed_write_is_retried_and_nothing_is_lost() -> None:
-    factory = FakeUnitOfWorkFactory()
-    factory.db.fail_next_commits = 2
-    recorder = EngagementRecorder(factory, FakeClock(), retry_delay=0.01)
+async def test_a_failed_write_is_retried_and_nothing_is_lost(db: Watched) -> None:
+    db.fail_next_commits = 2
+    recorder = EngagementRecorder(db, FakeClock(), retry_delay=0.01)
     await recorder.start()
     await recorder.record([message(n) for n in range(3)])
-    await asyncio.wait_for(recorder.durable(), timeout=2)
+    await asyncio.wait_for(recorder.durable(), GUARD)
     await recorder.stop()
-    assert len(factory.db.events) == 3
+    assert len(await db.texts()) == 3
     assert recorder.metrics.failed_flushes == 2
 
 
-async def test_stop_writes_what_is_buffered() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock(), batch_size=1000, flush_interval=60)
+async def test_stop_writes_what_is_buffered(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock(), batch_size=1000, flush_interval=3600)
     await recorder.start()
     await recorder.record([message(n) for n in range(7)])
     await recorder.stop()
-    assert len(factory.db.events) == 7
+    assert len(await db.texts()) == 7
 
 
-async def test_a_full_buffer_holds_the_producer_back() -> None:
-    factory = FakeUnitOfWorkFactory()
-    recorder = EngagementRecorder(factory, FakeClock(), batch_size=5, max_buffer=10)
+async def test_a_full_buffer_holds_the_producer_back(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock(), batch_size=5, max_buffer=10)
     await recorder.start()
+    db.gate.clear()  # the writer's commit waits: the buffer cannot drain
     await recorder.record([message(n) for n in range(10)])
     blocked = asyncio.create_task(recorder.record([message(99)]))
-    await asyncio.wait_for(blocked, timeout=2)  # released once the writer made room
-    await recorder.durable()
+    await settle()
+    assert not blocked.done()  # held while the buffer is full
+    db.gate.set()
+    await asyncio.wait_for(blocked, GUARD)  # released once the writer made room
     await recorder.stop()
-    assert len(factory.db.events) == 11
+    assert len(await db.texts()) == 11
 
 
-async def test_stats_count_in_the_group_time_zone() -> None:
-    factory = FakeUnitOfWorkFactory()
+async def test_stats_count_in_the_group_time_zone(db: Watched) -> None:
     clock = FakeClock(datetime(2026, 11, 25, 3, 0, tzinfo=UTC))  # 11:00 in Shanghai
-    recorder = EngagementRecorder(factory, clock)
+    recorder = EngagementRecorder(db, clock)
     await recorder.start()
     yesterday_local = datetime(2026, 11, 24, 15, 30, tzinfo=UTC)  # 23:30 Shanghai, the 24th
     today_local = datetime(2026, 11, 24, 16, 30, tzinfo=UTC)  # 00:30 Shanghai, the 25th
@@ -145,11 +226,12 @@ async def test_stats_count_in_the_group_time_zone() -> None:
         ]
     )
     await recorder.stop()
-    settings = factory.db.groups[GROUP.chat_id]
-    factory.db.groups[GROUP.chat_id] = GroupSettings(
-        settings.chat_id, settings.title, timezone="Asia/Shanghai"
-    )
-    report = await StatsService(factory, clock, "UTC").group_report(GROUP.chat_id)
+    async with db() as uow:
+        settings = await uow.groups.get(GROUP.chat_id)
+        assert settings is not None
+        await uow.groups.update_settings(replace(settings, timezone="Asia/Shanghai"))
+        await uow.commit()
+    report = await StatsService(db, clock, "UTC").group_report(GROUP.chat_id)
     assert report.timezone == "Asia/Shanghai"
     by_days = dict(report.windows)
     assert (by_days[1].messages, by_days[1].active_members) == (2, 1)

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from enum import IntEnum, StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.domain.analytics import HourTotals, MemberDay, Response
 from bot.domain.events import EngagementEvent, GroupRef
 
 # --- time -------------------------------------------------------------------------------------
@@ -169,6 +170,27 @@ class OutboxRepository(Protocol):
     async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None: ...
 
 
+class RollupRepository(Protocol):
+    """The analytics rollups: folded from new events at ingest, read by reports."""
+
+    async def add(self, new_events: Sequence[EngagementEvent]) -> None:
+        """Fold events into the rollups; pass only what `EventRepository.add_new` returned in
+        the same unit of work, so a redelivered batch changes nothing."""
+        ...
+
+    async def hour_totals(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> list[HourTotals]: ...
+
+    async def member_days(self, chat_id: int, since: date, until: date) -> list[MemberDay]:
+        """Members' UTC days in [since, until]."""
+        ...
+
+    async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
+        """Messages posted in [since, until) that got a reply or reaction from someone else."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -184,6 +206,9 @@ class UnitOfWork(Protocol):
 
     @property
     def outbox(self) -> OutboxRepository: ...
+
+    @property
+    def rollups(self) -> RollupRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, WindowStats
+from storage.analytics import erase_from_rollups
 from storage.models import (
     events_table,
     groups_table,
@@ -511,10 +512,8 @@ class SqlMemberRepository:
         return [Footprint(*row) for row in rows]
 
     async def erase(self, user_id: int) -> Erasure:
-        """Delete a person's profile, memberships and events; unlink them from others' events.
-
-        `events.user_id` has no index: erasure is rare, and an index would cost every insert.
-        """
+        """Delete a person's profile, memberships, events and rollup days; unlink them from
+        others' events (each column read through its index, migration 0005)."""
         e, m = events_table.c, members_table.c
         for column in (e.reply_to_user_id, e.inviter_id):
             await self._session.execute(
@@ -528,6 +527,7 @@ class SqlMemberRepository:
         events = await self._session.execute(delete(events_table).where(e.user_id == user_id))
         groups = await self._session.execute(delete(members_table).where(m.user_id == user_id))
         await self._session.execute(delete(users_table).where(users_table.c.user_id == user_id))
+        await erase_from_rollups(self._session, user_id)
         self.erased_users.add(user_id)
         return Erasure(
             groups=int(groups.rowcount),  # type: ignore[attr-defined]

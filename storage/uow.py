@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.analytics import SqlRollupRepository
 from storage.repositories import (
     IngestLedger,
     ProfileCache,
@@ -24,6 +25,7 @@ class SqlUnitOfWork:
     members: SqlMemberRepository
     events: SqlEventRepository
     outbox: SqlOutboxRepository
+    rollups: SqlRollupRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -49,6 +51,7 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(session, self._ledger, self._profiles)
         self.events = SqlEventRepository(session, self._ledger)
         self.outbox = SqlOutboxRepository(session)
+        self.rollups = SqlRollupRepository(session)
         return self
 
     async def __aexit__(

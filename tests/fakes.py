@@ -6,10 +6,11 @@ import asyncio
 import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
+from bot.domain.analytics import HourTotals, MemberDay, Response
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.ports import (
     ChatAdmin,
@@ -44,6 +45,7 @@ class Database:
     events: dict[str, EngagementEvent] = field(default_factory=dict)
     members: dict[tuple[int, int], int] = field(default_factory=dict)  # -> messages
     outbox: MemoryOutbox = field(default_factory=lambda: MemoryOutbox())
+    rollups: Rollups = field(default_factory=lambda: Rollups())
     commits: int = 0
     fail_next_commits: int = 0
 
@@ -241,6 +243,35 @@ class _OutboxRepository:
         self.staged.append(apply)
 
 
+@dataclass
+class Rollups:
+    """Rollup rows per chat, set by a test; `folded` is what the recorder handed over."""
+
+    hours: dict[int, list[HourTotals]] = field(default_factory=dict)
+    days: dict[int, list[MemberDay]] = field(default_factory=dict)
+    responses: dict[int, list[Response]] = field(default_factory=dict)
+    folded: list[EngagementEvent] = field(default_factory=list)
+
+
+class _Rollups:
+    """Not transactional: a test sets rows directly and reads `folded`."""
+
+    def __init__(self, data: Rollups) -> None:
+        self._data = data
+
+    async def add(self, new_events: Sequence[EngagementEvent]) -> None:
+        self._data.folded.extend(new_events)
+
+    async def hour_totals(self, chat_id: int, since: datetime, until: datetime) -> list[HourTotals]:
+        return [h for h in self._data.hours.get(chat_id, []) if since <= h.hour < until]
+
+    async def member_days(self, chat_id: int, since: date, until: date) -> list[MemberDay]:
+        return [d for d in self._data.days.get(chat_id, []) if since <= d.day <= until]
+
+    async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
+        return [r for r in self._data.responses.get(chat_id, []) if since <= r.posted_at < until]
+
+
 class FakeUnitOfWork:
     """Works on a copy of the database (the outbox stages its writes); commit publishes them."""
 
@@ -255,6 +286,7 @@ class FakeUnitOfWork:
         self.members = _Members(self._pending)
         self.events = _Events(self._pending)
         self.outbox = _OutboxRepository(db.outbox)
+        self.rollups = _Rollups(db.rollups)
 
     async def __aenter__(self) -> Self:
         return self

@@ -141,3 +141,45 @@ async def test_0003_keeps_data_and_lets_groups_follow_the_default_timezone(db_ur
     await downgrade(db_url, "0002")
     assert await _rows(db_url, zones) == [(-2, "Asia/Tokyo"), (-1, "UTC")]
     assert await _rows(db_url, "SELECT count(*) FROM events") == [(1,)]
+
+
+async def test_0005_steps_down_and_up_with_rows_in_every_table(db_url: str) -> None:
+    """The indexes and rollups of 0005 come and go over stored rows, rollups included."""
+    await upgrade_to_head(db_url)
+    engine = create_engine(db_url)
+    try:
+        async with engine.begin() as connection:
+            for sql in (
+                "INSERT INTO groups (chat_id, title, type, is_forum, language, store_text,"
+                " text_retention_days, created_at, updated_at) VALUES (-1, 'G', 'supergroup',"
+                " false, 'en', false, 30, '2026-01-01 00:00:00', '2026-01-01 00:00:00')",
+                "INSERT INTO users (user_id, first_name, is_bot, updated_at)"
+                " VALUES (5, 'U', false, '2026-01-01 00:00:00')",
+                "INSERT INTO members (chat_id, user_id, first_seen_at, last_seen_at, status,"
+                " message_count, invited_by_user_id) VALUES (-1, 5, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00', 'member', 1, 6)",
+                "INSERT INTO events (dedup_key, update_id, chat_id, user_id, kind, occurred_at,"
+                " text_length, has_link, reaction_count, reply_to_user_id, inviter_id) VALUES"
+                " ('m:-1:1', 1, -1, 5, 'message', '2026-01-01 00:00:00', 0, false, 0, 6, 7)",
+                "INSERT INTO outbox (dedup_key, chat_id, method, params, priority, created_at,"
+                " attempts) VALUES ('k', -1, 'sendMessage', '{}', 1, '2026-01-01 00:00:00', 0)",
+                "INSERT INTO decisions (chat_id, message_id, watcher, action, params, created_at)"
+                " VALUES (-1, 1, 'promo', 'delete', '{}', '2026-01-01 00:00:00')",
+                "INSERT INTO activity_hours (chat_id, hour, messages, replies, reactions, joins,"
+                " leaves) VALUES (-1, '2026-01-01 00:00:00', 1, 0, 0, 0, 0)",
+                "INSERT INTO member_days (chat_id, day, user_id, active_hours, messages, replies,"
+                " reactions, replies_received, reactions_received) VALUES"
+                " (-1, '2026-01-01', 5, 1, 1, 0, 0, 0, 0)",
+                "INSERT INTO responses (chat_id, message_id, author_id, posted_at, replies,"
+                " reactions) VALUES (-1, 1, 5, '2026-01-01 00:00:00', 1, 0)",
+            ):
+                await connection.exec_driver_sql(sql)
+    finally:
+        await engine.dispose()
+
+    await downgrade(db_url, "0004")
+    for table in ("groups", "users", "members", "events", "outbox", "decisions"):
+        assert await _rows(db_url, f"SELECT count(*) FROM {table}") == [(1,)]
+    await upgrade_to_head(db_url)
+    assert await _rows(db_url, "SELECT count(*) FROM member_days") == [(0,)]
+    assert await _rows(db_url, "SELECT count(*) FROM events") == [(1,)]

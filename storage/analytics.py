@@ -1,0 +1,241 @@
+"""The analytics rollups: folded at ingest from the events a batch inserted, read by reports.
+
+Reports read `activity_hours`, `member_days` and `responses`, never the events (a year of a
+large group is millions of rows). The fold runs in the recorder's unit of work on the events
+`EventRepository.add_new` returned, so a redelivered batch, which inserts nothing, changes no
+rollup; erasure takes the person out of the per-member rows and leaves group totals whole.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Table, case, delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.domain.analytics import HourTotals, MemberDay, Response
+from bot.domain.events import EngagementEvent, EventKind
+from storage.models import (
+    activity_hours_table,
+    events_table,
+    member_days_table,
+    responses_table,
+)
+from storage.upsert import upsert
+
+# Posting, editing and reacting make a member active (the same kinds as /stats).
+_ACTIVE = frozenset({EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED})
+_HOUR_COUNTERS = ("messages", "replies", "reactions", "joins", "leaves")
+_DAY_COUNTERS = (
+    "messages",
+    "replies",
+    "reactions",
+    "replies_received",
+    "reactions_received",
+)
+_CHUNK = 1000  # keeps IN (…) lists under both databases' bound-parameter limits
+
+
+def _add_counters(names: Sequence[str]) -> Any:
+    def merge(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
+        return {name: t.c[name] + ex[name] for name in names}
+
+    return merge
+
+
+_merge_hour = _add_counters(_HOUR_COUNTERS)
+_add_day_counters = _add_counters(_DAY_COUNTERS)
+
+
+def _merge_day(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
+    return {**_add_day_counters(t, ex), "active_hours": t.c.active_hours.op("|")(ex.active_hours)}
+
+
+def _merge_response(t: Table, ex: Any) -> dict[str, ColumnElement[Any]]:
+    stored, incoming = t.c.first_reply_at, ex.first_reply_at
+    return {
+        "replies": t.c.replies + ex.replies,
+        "reactions": t.c.reactions + ex.reactions,
+        "first_reply_at": case(
+            (incoming.is_(None), stored),
+            (stored.is_(None), incoming),
+            (incoming < stored, incoming),
+            else_=stored,
+        ),
+    }
+
+
+def _hour_of(moment: datetime) -> datetime:
+    return moment.replace(minute=0, second=0, microsecond=0)
+
+
+class SqlRollupRepository:
+    """Folds new events into the rollups and reads them back for reports."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, new_events: Sequence[EngagementEvent]) -> None:
+        """Fold events just inserted (what `EventRepository.add_new` returned) into the rollups.
+
+        Replies and reactions are credited to the author of the message they answer, looked up
+        among stored messages (this batch's included); a response to a message recorded before
+        the bot joined, or to oneself, counts for the group but credits no one.
+        """
+        targets = {
+            EngagementEvent.message_key(event.group.chat_id, target)
+            for event in new_events
+            if (target := _target(event)) is not None
+        }
+        originals = await self._originals(sorted(targets)) if targets else {}
+        hours: dict[tuple[int, datetime], list[int]] = {}
+        days: dict[tuple[int, date, int], list[int]] = {}
+        responses: dict[tuple[int, int], dict[str, Any]] = {}
+        for event in new_events:
+            chat_id, kind = event.group.chat_id, event.kind
+            hour = hours.setdefault((chat_id, _hour_of(event.occurred_at)), [0] * 5)
+            is_reply = kind is EventKind.MESSAGE and event.reply_to_message_id is not None
+            if kind is EventKind.MESSAGE:
+                hour[0] += 1
+                hour[1] += is_reply
+            elif kind is EventKind.REACTION_ADDED:
+                hour[2] += 1
+            elif kind is EventKind.JOIN:
+                hour[3] += 1
+            elif kind in (EventKind.LEAVE, EventKind.KICK):
+                hour[4] += 1
+            actor = event.actor
+            if actor is None or kind not in _ACTIVE:
+                continue
+            day = days.setdefault((chat_id, event.occurred_at.date(), actor.user_id), [0] * 6)
+            day[0] |= 1 << event.occurred_at.hour
+            day[1] += kind is EventKind.MESSAGE
+            day[2] += is_reply
+            day[3] += kind is EventKind.REACTION_ADDED
+            target = _target(event)
+            if target is None:
+                continue
+            original = originals.get(EngagementEvent.message_key(chat_id, target))
+            if original is None or original[0] == actor.user_id:
+                continue
+            author_id, posted_at = original
+            response = responses.setdefault(
+                (chat_id, target),
+                {
+                    "author_id": author_id,
+                    "posted_at": posted_at,
+                    "first_reply_at": None,
+                    "replies": 0,
+                    "reactions": 0,
+                },
+            )
+            if is_reply:
+                response["replies"] += 1
+                first = response["first_reply_at"]
+                if first is None or event.occurred_at < first:
+                    response["first_reply_at"] = event.occurred_at
+            else:
+                response["reactions"] += 1
+            if author_id is not None:
+                credited = days.setdefault((chat_id, event.occurred_at.date(), author_id), [0] * 6)
+                credited[4 if is_reply else 5] += 1
+        # Sorted by key: concurrent batches then lock rows in the same order (no deadlock).
+        await upsert(
+            self._session,
+            activity_hours_table,
+            [
+                {"chat_id": chat_id, "hour": hour, **dict(zip(_HOUR_COUNTERS, counts, strict=True))}
+                for (chat_id, hour), counts in sorted(hours.items())
+            ],
+            index_elements=["chat_id", "hour"],
+            update=_merge_hour,
+        )
+        await upsert(
+            self._session,
+            member_days_table,
+            [
+                {
+                    "chat_id": chat_id,
+                    "day": day,
+                    "user_id": user_id,
+                    "active_hours": counts[0],
+                    **dict(zip(_DAY_COUNTERS, counts[1:], strict=True)),
+                }
+                for (chat_id, day, user_id), counts in sorted(days.items())
+            ],
+            index_elements=["chat_id", "day", "user_id"],
+            update=_merge_day,
+        )
+        await upsert(
+            self._session,
+            responses_table,
+            [
+                {"chat_id": chat_id, "message_id": message_id, **values}
+                for (chat_id, message_id), values in sorted(responses.items())
+            ],
+            index_elements=["chat_id", "message_id"],
+            update=_merge_response,
+        )
+
+    async def _originals(self, keys: Sequence[str]) -> dict[str, tuple[int | None, datetime]]:
+        """Author and time of the stored messages under `keys` (through the dedup key index)."""
+        e = events_table.c
+        found: dict[str, tuple[int | None, datetime]] = {}
+        for start in range(0, len(keys), _CHUNK):
+            rows = await self._session.execute(
+                select(e.dedup_key, e.user_id, e.occurred_at).where(
+                    e.dedup_key.in_(keys[start : start + _CHUNK])
+                )
+            )
+            found.update((key, (user_id, at)) for key, user_id, at in rows)
+        return found
+
+    async def hour_totals(self, chat_id: int, since: datetime, until: datetime) -> list[HourTotals]:
+        """The group's hours in [since, until), oldest first (hours with nothing are absent)."""
+        h = activity_hours_table.c
+        rows = await self._session.execute(
+            select(h.hour, *(h[name] for name in _HOUR_COUNTERS))
+            .where(h.chat_id == chat_id, h.hour >= _hour_of(since), h.hour < until)
+            .order_by(h.hour)
+        )
+        return [HourTotals(*row) for row in rows]
+
+    async def member_days(self, chat_id: int, since: date, until: date) -> list[MemberDay]:
+        """Members' UTC days in [since, until], by day then member."""
+        d = member_days_table.c
+        rows = await self._session.execute(
+            select(d.user_id, d.day, d.active_hours, *(d[name] for name in _DAY_COUNTERS))
+            .where(d.chat_id == chat_id, d.day >= since, d.day <= until)
+            .order_by(d.day, d.user_id)
+        )
+        return [MemberDay(*row) for row in rows]
+
+    async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
+        """Messages posted in [since, until) that got a response, oldest first."""
+        r = responses_table.c
+        rows = await self._session.execute(
+            select(r.message_id, r.posted_at, r.first_reply_at, r.replies, r.reactions)
+            .where(r.chat_id == chat_id, r.posted_at >= since, r.posted_at < until)
+            .order_by(r.posted_at, r.message_id)
+        )
+        return [Response(*row) for row in rows]
+
+
+def _target(event: EngagementEvent) -> int | None:
+    """The message an event responds to: the one it replies to, or the one reacted to."""
+    if event.kind is EventKind.MESSAGE:
+        return event.reply_to_message_id
+    if event.kind is EventKind.REACTION_ADDED:
+        return event.message_id
+    return None
+
+
+async def erase_from_rollups(session: AsyncSession, user_id: int) -> None:
+    """Take a person out of the rollups: their days go, their messages' responses stay
+    anonymous (group totals and others' received counts are unchanged)."""
+    await session.execute(delete(member_days_table).where(member_days_table.c.user_id == user_id))
+    await session.execute(
+        update(responses_table).where(responses_table.c.author_id == user_id).values(author_id=None)
+    )

@@ -1,0 +1,170 @@
+"""The rollups, folded by the recorder in its unit of work, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from bot.domain.analytics import HourTotals, MemberDay, Response
+from bot.domain.events import EngagementEvent, EventKind
+from bot.services.engagement import EngagementRecorder
+from storage.models import responses_table
+from storage.uow import SqlUnitOfWorkFactory
+from tests.fakes import FakeClock
+from tests.storage.test_repositories import ALICE, BOB, CAROL, CHAT, T0, message, other
+
+DAY0 = T0.date()
+EVER = (T0 - timedelta(days=400), T0 + timedelta(days=400))
+
+
+async def _record(factory: SqlUnitOfWorkFactory, *batches: Sequence[EngagementEvent]) -> None:
+    """Through the recorder, one unit of work per batch, as the bot writes them."""
+    recorder = EngagementRecorder(factory, FakeClock(T0))
+    await recorder.start()
+    try:
+        for batch in batches:
+            await recorder.record(batch)
+            await recorder.durable()
+    finally:
+        await recorder.stop()
+
+
+async def _rollups(
+    factory: SqlUnitOfWorkFactory,
+) -> tuple[list[HourTotals], list[MemberDay], list[Response]]:
+    async with factory() as uow:
+        return (
+            await uow.rollups.hour_totals(CHAT, *EVER),
+            await uow.rollups.member_days(CHAT, EVER[0].date(), EVER[1].date()),
+            await uow.rollups.responses(CHAT, *EVER),
+        )
+
+
+def _history() -> list[EngagementEvent]:
+    """Bob joins and posts; Alice replies twice and reacts; Bob answers himself; Carol leaves."""
+    return [
+        other(100, EventKind.JOIN, BOB, T0),
+        message(1, BOB, T0 + timedelta(minutes=5)),
+        message(
+            2,
+            ALICE,
+            T0 + timedelta(minutes=20),
+            reply_to_message_id=1,
+            reply_to_user_id=BOB.user_id,
+        ),
+        message(
+            3,
+            ALICE,
+            T0 + timedelta(minutes=10),
+            reply_to_message_id=1,
+            reply_to_user_id=BOB.user_id,
+        ),
+        other(
+            101,
+            EventKind.REACTION_ADDED,
+            ALICE,
+            T0 + timedelta(hours=1),
+            message_id=1,
+            reaction="👍",
+        ),
+        message(
+            4,
+            BOB,
+            T0 + timedelta(hours=1, minutes=1),
+            reply_to_message_id=1,
+            reply_to_user_id=BOB.user_id,
+        ),
+        other(
+            102, EventKind.REACTION_ADDED, BOB, T0 + timedelta(hours=1), message_id=1, reaction="🔥"
+        ),
+        other(103, EventKind.LEAVE, CAROL, T0 + timedelta(days=1)),
+    ]
+
+
+def _at(hours: float) -> datetime:
+    return T0 + timedelta(hours=hours)
+
+
+EXPECTED_HOURS = [
+    HourTotals(_at(0), messages=3, replies=2, joins=1),
+    HourTotals(_at(1), messages=1, replies=1, reactions=2),
+    HourTotals(_at(24), leaves=1),
+]
+EXPECTED_DAYS = [
+    # Alice posted in UTC hour 12 and reacted in hour 13; Bob's own reply and reaction to his
+    # message credit him nothing.
+    MemberDay(
+        ALICE.user_id, DAY0, active_hours=1 << 12 | 1 << 13, messages=2, replies=2, reactions=1
+    ),
+    MemberDay(
+        BOB.user_id,
+        DAY0,
+        active_hours=1 << 12 | 1 << 13,
+        messages=2,
+        replies=1,
+        reactions=1,
+        replies_received=2,
+        reactions_received=1,
+    ),
+]
+EXPECTED_RESPONSES = [
+    Response(1, posted_at=_at(5 / 60), first_reply_at=_at(10 / 60), replies=2, reactions=1)
+]
+
+
+async def test_the_recorder_folds_new_events_into_the_rollups(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    await _record(uow_factory, _history())
+    assert await _rollups(uow_factory) == (EXPECTED_HOURS, EXPECTED_DAYS, EXPECTED_RESPONSES)
+
+
+async def test_rollups_add_up_across_batches_and_a_redelivery_changes_none(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    history = _history()
+    # The original message arrives in an earlier batch than its responses; then every batch
+    # comes again (a crash before the offset was confirmed).
+    batches = [history[:2], history[2:5], history[5:]]
+    await _record(uow_factory, *batches, *batches)
+    assert await _rollups(uow_factory) == (EXPECTED_HOURS, EXPECTED_DAYS, EXPECTED_RESPONSES)
+
+
+async def test_a_later_batch_with_an_earlier_reply_moves_the_first_reply_back(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    history = _history()
+    await _record(uow_factory, history[:3], history[3:])
+    _, _, responses = await _rollups(uow_factory)
+    assert [r.first_reply_at for r in responses] == [_at(10 / 60)]
+
+
+async def test_erasure_removes_the_person_and_keeps_group_totals(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    await _record(uow_factory, _history())
+    async with uow_factory() as uow:
+        await uow.members.erase(BOB.user_id)
+        await uow.commit()
+    hours, days, responses = await _rollups(uow_factory)
+    assert hours == EXPECTED_HOURS
+    assert [day.user_id for day in days] == [ALICE.user_id]
+    assert days[0] == EXPECTED_DAYS[0]
+    assert responses == EXPECTED_RESPONSES  # counts stay; the author is no longer stored
+    async with uow_factory() as uow:
+        authors = list(await uow.session.scalars(select(responses_table.c.author_id)))
+    assert authors == [None]
+
+
+async def test_days_are_utc_days_with_the_hours_active(uow_factory: SqlUnitOfWorkFactory) -> None:
+    late = T0.replace(hour=23, minute=59)
+    await _record(
+        uow_factory, [message(1, ALICE, late), message(2, ALICE, late + timedelta(minutes=2))]
+    )
+    _, days, _ = await _rollups(uow_factory)
+    assert [(d.day, d.active_hours) for d in days] == [
+        (DAY0, 1 << 23),
+        (DAY0 + timedelta(days=1), 1 << 0),
+    ]

@@ -11,16 +11,11 @@ from types import TracebackType
 from typing import Any, Self
 
 from bot.domain.analytics import HourTotals, MemberDay, Response
-from bot.domain.events import EngagementEvent, EventKind, GroupRef
+from bot.domain.events import EngagementEvent, GroupRef
 from bot.ports import (
     ChatAdmin,
-    Erasure,
-    Footprint,
     GroupSettings,
     OutboxItem,
-    Outcome,
-    Priority,
-    WindowStats,
 )
 
 
@@ -43,7 +38,6 @@ class Database:
 
     groups: dict[int, GroupSettings] = field(default_factory=dict)
     events: dict[str, EngagementEvent] = field(default_factory=dict)
-    members: dict[tuple[int, int], int] = field(default_factory=dict)  # -> messages
     outbox: MemoryOutbox = field(default_factory=lambda: MemoryOutbox())
     rollups: Rollups = field(default_factory=lambda: Rollups())
     commits: int = 0
@@ -66,77 +60,18 @@ class _Groups:
     async def get(self, chat_id: int) -> GroupSettings | None:
         return self._db.groups.get(chat_id)
 
-    async def active_chat_ids(self) -> list[int]:
-        return sorted(self._db.groups)
-
     async def chats_storing_text(self) -> set[int]:
         return {chat_id for chat_id, group in self._db.groups.items() if group.store_text}
 
     async def update_settings(self, settings: GroupSettings) -> None:
         self._db.groups[settings.chat_id] = settings
 
-    async def migrate(self, old_chat_id: int, new_chat_id: int) -> None:
-        old = self._db.groups[old_chat_id]
-        self._db.groups.setdefault(new_chat_id, replace(old, chat_id=new_chat_id))
-        for key, event in list(self._db.events.items()):
-            if event.group.chat_id == old_chat_id:
-                self._db.events[key] = replace(
-                    event, group=replace(event.group, chat_id=new_chat_id)
-                )
-
 
 class _Members:
-    def __init__(self, pending: Database) -> None:
-        self._db = pending
+    """Memberships are not modelled: tests that count them run on a real database."""
 
     async def observe_many(self, events: Sequence[EngagementEvent]) -> None:
-        for event in events:
-            if event.actor is not None:
-                key = (event.group.chat_id, event.actor.user_id)
-                self._db.members.setdefault(key, 0)
-
-    async def footprint(self, user_id: int) -> list[Footprint]:
-        found = []
-        for chat_id, member in sorted(self._db.members):
-            if member != user_id:
-                continue
-            theirs = [
-                e
-                for e in self._db.events.values()
-                if e.group.chat_id == chat_id and e.actor and e.actor.user_id == user_id
-            ]
-            times = [e.occurred_at for e in theirs]
-            found.append(
-                Footprint(
-                    chat_id=chat_id,
-                    title=self._db.groups[chat_id].title if chat_id in self._db.groups else "",
-                    status="member",
-                    first_seen_at=min(times),
-                    last_seen_at=max(times),
-                    events=len(theirs),
-                    messages=sum(e.kind is EventKind.MESSAGE for e in theirs),
-                    stored_texts=sum(e.text is not None for e in theirs),
-                )
-            )
-        return found
-
-    async def erase(self, user_id: int) -> Erasure:
-        theirs = [k for k, e in self._db.events.items() if e.actor and e.actor.user_id == user_id]
-        for key in theirs:
-            del self._db.events[key]
-        for key, event in list(self._db.events.items()):
-            if user_id in (event.reply_to_user_id, event.inviter_id):
-                self._db.events[key] = replace(
-                    event,
-                    reply_to_user_id=None
-                    if event.reply_to_user_id == user_id
-                    else event.reply_to_user_id,
-                    inviter_id=None if event.inviter_id == user_id else event.inviter_id,
-                )
-        memberships = [k for k in self._db.members if k[1] == user_id]
-        for key in memberships:
-            del self._db.members[key]
-        return Erasure(groups=len(memberships), events=len(theirs))
+        return None
 
 
 class _Events:
@@ -150,23 +85,6 @@ class _Events:
                 self._db.events[event.dedup_key] = event
                 new.append(event)
         return new
-
-    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
-        inside = [
-            e
-            for e in self._db.events.values()
-            if e.group.chat_id == chat_id and since <= e.occurred_at < until
-        ]
-        active_kinds = {EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED}
-        return WindowStats(
-            messages=sum(e.kind is EventKind.MESSAGE for e in inside),
-            active_members=len(
-                {e.actor.user_id for e in inside if e.actor and e.kind in active_kinds}
-            ),
-            new_members=len(
-                {e.actor.user_id for e in inside if e.actor and e.kind is EventKind.JOIN}
-            ),
-        )
 
     async def chats_with_text(self) -> list[int]:
         return sorted({e.group.chat_id for e in self._db.events.values() if e.text is not None})
@@ -272,18 +190,31 @@ class _Rollups:
         return [r for r in self._data.responses.get(chat_id, []) if since <= r.posted_at < until]
 
 
+class _Staged(dict[Any, Any]):
+    """A unit of work's view of a committed table. Commit applies the rows it wrote, not the
+    whole view, so units of work that write different rows all keep theirs, as in a database."""
+
+    def __init__(self, committed: dict[Any, Any]) -> None:
+        super().__init__(committed)
+        self._written: set[Any] = set()
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        super().__setitem__(key, value)
+        self._written.add(key)
+
+    def publish(self, committed: dict[Any, Any]) -> None:
+        for key in self._written:
+            committed[key] = self[key]
+
+
 class FakeUnitOfWork:
-    """Works on a copy of the database (the outbox stages its writes); commit publishes them."""
+    """Works on a view of the database (the outbox stages its writes); commit publishes them."""
 
     def __init__(self, db: Database) -> None:
         self._db = db
-        self._pending = Database(
-            groups=dict(db.groups),
-            events=dict(db.events),
-            members=dict(db.members),
-        )
+        self._pending = Database(groups=_Staged(db.groups), events=_Staged(db.events))
         self.groups = _Groups(self._pending)
-        self.members = _Members(self._pending)
+        self.members = _Members()
         self.events = _Events(self._pending)
         self.outbox = _OutboxRepository(db.outbox)
         self.rollups = _Rollups(db.rollups)
@@ -303,8 +234,12 @@ class FakeUnitOfWork:
         if self._db.fail_next_commits:
             self._db.fail_next_commits -= 1
             raise ConnectionError("database went away")
-        self._db.groups, self._db.events = self._pending.groups, self._pending.events
-        self._db.members = self._pending.members
+        for staged, committed in (
+            (self._pending.groups, self._db.groups),
+            (self._pending.events, self._db.events),
+        ):
+            assert isinstance(staged, _Staged)
+            staged.publish(committed)
         for apply in self.outbox.staged:
             apply()
         self.outbox.staged.clear()
@@ -326,43 +261,12 @@ class FakeUnitOfWorkFactory:
 
 
 class FakeGateway:
-    """A chat gateway that answers from a table of admins and keeps what was sent."""
+    """A chat gateway that answers admin lookups from a table and counts them."""
 
     def __init__(self, admins: dict[int, list[ChatAdmin]] | None = None) -> None:
         self.admins = admins or {}
-        self.sent: list[tuple[int, str]] = []
         self.admin_lookups = 0
-
-    async def call(
-        self,
-        method: str,
-        params: dict[str, Any],
-        *,
-        priority: Priority = Priority.REPLY,
-        chat_id: int | None = None,
-    ) -> Outcome:
-        return Outcome(ok=True, result=True)
-
-    async def send_message(
-        self,
-        chat_id: int,
-        text: str,
-        *,
-        priority: Priority = Priority.REPLY,
-        reply_to_message_id: int | None = None,
-        thread_id: int | None = None,
-    ) -> Outcome:
-        self.sent.append((chat_id, text))
-        return Outcome(ok=True, result={"message_id": len(self.sent)})
-
-    async def delete_message(
-        self, chat_id: int, message_id: int, *, priority: Priority = Priority.MODERATION
-    ) -> Outcome:
-        return Outcome(ok=True, result=True)
 
     async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin]:
         self.admin_lookups += 1
         return list(self.admins.get(chat_id, []))
-
-    async def get_chat_member_status(self, chat_id: int, user_id: int) -> ChatAdmin | None:
-        return next((a for a in self.admins.get(chat_id, []) if a.user_id == user_id), None)

@@ -31,7 +31,7 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import TelegramObject
 
-from bot.app import ALLOWED_UPDATES, GroupOps
+from bot.app import RECORDED_UPDATES, GroupOps
 from bot.config import Settings
 from simulator import FloodLimits, Simulator
 
@@ -230,7 +230,7 @@ async def bare_polling(sim: Simulator, token: str, count: int) -> float:
     start = time.perf_counter()
     task = asyncio.create_task(
         dispatcher.start_polling(
-            bot, handle_signals=False, close_bot_session=True, allowed_updates=list(ALLOWED_UPDATES)
+            bot, handle_signals=False, close_bot_session=True, allowed_updates=list(RECORDED_UPDATES)
         )
     )
     while seen[0] < count:  # noqa: ASYNC110 - a 5 ms poll is noise on a multi-second run
@@ -262,7 +262,7 @@ async def through_simulator(count: int, workdir: Path) -> dict[str, float]:
         owner = sim.create_user(first_name="Owner")
         group = sim.create_group(title="Bench", creator_id=owner.id)
         bots = [
-            sim.create_bot(username=f"bench{n}_bot", allowed_updates=ALLOWED_UPDATES)
+            sim.create_bot(username=f"bench{n}_bot", allowed_updates=list(RECORDED_UPDATES))
             for n in range(2)
         ]
         for account in bots:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import partial
@@ -17,16 +18,18 @@ from aiohttp import web
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery import Delivery
+from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, merged_services
 from bot.ports import Clock, FailureReason, Priority
+from bot.preflight import webhook_port_error
 from bot.scheduler import Ticker
 from bot.services.admins import AdminDirectory
+from bot.services.decisions import DecisionApplier
 from bot.services.engagement import EngagementRecorder
-from bot.services.group_settings import GroupSettingsService
-from bot.services.personal_data import PersonalDataService
 from bot.services.readiness import ReadinessService
-from bot.services.stats import StatsService
+from bot.services.watching import WatchPipeline
 from handlers import commands, health, membership, render
-from handlers.i18n import pick_locale
+from handlers.features import FEATURES
+from handlers.i18n import SUPPORTED, gettext, pick_locale
 from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
 from handlers.transport import AiogramTransport
@@ -37,28 +40,14 @@ from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
-# Updates Telegram sends only when asked by name, on top of what the routers handle.
-ALLOWED_UPDATES = (
+# The updates the intake records (and watchers judge), whether or not a router acts on them;
+# Telegram sends chat_member and the reaction updates only when asked by name.
+RECORDED_UPDATES = (
     "message",
     "edited_message",
     "chat_member",
-    "my_chat_member",
     "message_reaction",
     "message_reaction_count",
-    "callback_query",
-)
-
-# The command menus Telegram shows: moderators' commands in groups, members' own in private.
-GROUP_COMMANDS = (
-    {"command": "stats", "description": "Activity for today, 7 and 30 days (admins)"},
-    {"command": "settings", "description": "Time zone and what is recorded (admins)"},
-    {"command": "health", "description": "Ingest and delivery counters (admins)"},
-    {"command": "help", "description": "What groupops does here, and its commands"},
-)
-PRIVATE_COMMANDS = (
-    {"command": "mydata", "description": "What groupops has stored about you"},
-    {"command": "forgetme", "description": "Erase what groupops has stored about you"},
-    {"command": "help", "description": "What groupops records, and why"},
 )
 
 
@@ -71,19 +60,44 @@ class BotIdentity:
     reads_all_group_messages: bool
 
 
-def build_dispatcher() -> Dispatcher:
-    """A dispatcher with the membership handlers and the command routers (one per feature)."""
+def build_dispatcher(features: Sequence[Feature]) -> Dispatcher:
+    """A dispatcher with the membership handlers and every feature's command routers."""
     # No FSM: no feature keeps per-user conversation state, and its middleware costs every update.
     dispatcher = Dispatcher(disable_fsm=True)
     # Membership handlers sit on the dispatcher itself: every router level an update passes
-    # costs aiogram's middleware chain, and ordinary chat then passes only one (the commands').
+    # costs aiogram's middleware chain.
     membership.register(dispatcher)
-    dispatcher.include_router(commands.router())
+    dispatcher.include_router(
+        commands.router([make for feature in features for make in feature.routers])
+    )
     return dispatcher
 
 
 def allowed_updates(dispatcher: Dispatcher) -> list[str]:
-    return sorted(set(dispatcher.resolve_used_update_types()) | set(ALLOWED_UPDATES))
+    """What to ask Telegram for: what the intake records and what some router handles."""
+    return sorted(set(dispatcher.resolve_used_update_types()) | set(RECORDED_UPDATES))
+
+
+def menus(features: Sequence[Feature]) -> list[dict[str, Any]]:
+    """setMyCommands calls for each scope, in English and in each translated language."""
+    by_scope: dict[str, list[MenuEntry]] = {}
+    for feature in features:
+        for entry in feature.menu:
+            by_scope.setdefault(entry.scope, []).append(entry)
+    calls = []
+    for scope, entries in by_scope.items():
+        for locale in SUPPORTED:
+            params: dict[str, Any] = {
+                "commands": [
+                    {"command": e.command, "description": gettext(locale, e.description)}
+                    for e in entries
+                ],
+                "scope": {"type": scope},
+            }
+            if locale != "en":
+                params["language_code"] = locale.split("_")[0]
+            calls.append(params)
+    return calls
 
 
 async def prepare_database(settings: Settings) -> None:
@@ -102,7 +116,12 @@ async def prepare_database(settings: Settings) -> None:
 class GroupOps:
     """The running bot: storage, delivery, recorder and routers, wired once."""
 
-    def __init__(self, settings: Settings, clock: Clock | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Clock | None = None,
+        features: Sequence[FeatureFactory] = FEATURES,
+    ) -> None:
         self.settings = settings
         self.clock = clock or SystemClock()
         token = settings.require_token()
@@ -127,30 +146,42 @@ class GroupOps:
             flush_interval=settings.ingest_flush_ms / 1000,
             max_buffer=settings.ingest_queue_size,
         )
-        self.group_settings = GroupSettingsService(
-            self.uow_factory, self.clock, self.recorder, settings.default_timezone
+        self.admins = AdminDirectory(self.delivery, self.clock, settings.admin_cache_seconds)
+        runtime = Runtime(
+            settings, self.clock, self.uow_factory, self.delivery, self.recorder, self.admins
         )
+        self.features = [make(runtime) for make in features]
+        self.services = merged_services(self.features)
         self.ticker = Ticker()
-        self.ticker.every(
-            timedelta(minutes=settings.text_retention_sweep_minutes),
-            self.group_settings.erase_expired_text,
-            name="text-retention",
-        )
+        for feature in self.features:
+            for tick in feature.ticks:
+                self.ticker.every(tick.every, tick.job, name=tick.name)
         if self.engine.dialect.name == "sqlite":
             self.ticker.every(
                 timedelta(seconds=SQLITE_CHECKPOINT_SECONDS),
                 partial(checkpoint, self.engine),
                 name="sqlite-checkpoint",
             )
-        self.dispatcher = build_dispatcher()
-        self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder)
+        self.pipeline = WatchPipeline(
+            [watcher for feature in self.features for watcher in feature.watchers],
+            self.recorder,
+            max_pending=settings.ingest_queue_size,
+        )
+        self.applier = DecisionApplier(
+            self.delivery,
+            self.uow_factory,
+            {name: act for feature in self.features for name, act in feature.actions.items()},
+        )
+        self.recorder.on_decided = self.applier.apply_soon
+        self.dispatcher = build_dispatcher(self.features)
+        self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder, self.pipeline)
         self.identity: BotIdentity | None = None
         self.readiness: ReadinessService
 
     async def start(self) -> BotIdentity:
-        """Migrate if needed, start delivery and the recorder, learn who the bot is."""
-        await prepare_database(self.settings)
+        """Learn who the bot is, migrate if needed, start delivery and the recorder."""
         await self.delivery.start()
+        # getMe first: a refused token must not have created or migrated a database.
         me = await self.delivery.call("getMe", {}, priority=Priority.MODERATION)
         if not me.ok:
             await self.delivery.stop(drain=False)
@@ -161,6 +192,7 @@ class GroupOps:
             username=str(result.get("username", "")),
             reads_all_group_messages=bool(result.get("can_read_all_group_messages", False)),
         )
+        await prepare_database(self.settings)
         await self.delivery.resume_pending()
         await self.recorder.start()
         self.readiness = ReadinessService(
@@ -170,23 +202,18 @@ class GroupOps:
             self.identity.reads_all_group_messages,
         )
         self.dispatcher.workflow_data.update(
+            self.services,
             gateway=self.delivery,
             recorder=self.recorder,
-            stats=StatsService(self.uow_factory, self.clock, self.settings.default_timezone),
-            admins=AdminDirectory(self.delivery, self.clock, self.settings.admin_cache_seconds),
-            group_settings=self.group_settings,
-            personal_data=PersonalDataService(self.uow_factory, self.recorder),
+            intake=self.intake,
+            admins=self.admins,
             readiness=self.readiness,
             ops_chat_id=self.settings.ops_chat_id,
             health=self.health,
         )
-        for scope, menu in (
-            ("all_group_chats", GROUP_COMMANDS),
-            ("all_private_chats", PRIVATE_COMMANDS),
-        ):
-            await self.delivery.call(
-                "setMyCommands", {"commands": list(menu), "scope": {"type": scope}}
-            )
+        await self.applier.start()
+        for menu in menus(self.features):
+            await self.delivery.call("setMyCommands", menu)
         if not self.identity.reads_all_group_messages:
             log.warning(
                 "@%s has privacy mode on: in groups where it is not an admin it sees only "
@@ -194,7 +221,9 @@ class GroupOps:
                 self.identity.username,
             )
         await self._report_known_groups()
-        await self.group_settings.erase_expired_text()
+        for feature in self.features:
+            for job in feature.on_start:
+                await job()
         self.ticker.start()
         log.info("started as @%s (id %s)", self.identity.username, self.identity.id)
         return self.identity
@@ -217,6 +246,14 @@ class GroupOps:
             failed=delivery.failed,
             longest_wait=max(delivery.waits.values(), default=0.0),
             closed_chats=len(delivery.closed_chats),
+            judged=self.pipeline.metrics.judged,
+            judging=self.pipeline.pending,
+            judge_lag=self.pipeline.lag(),
+            watcher_errors=self.pipeline.metrics.errors,
+            decisions=self.pipeline.metrics.decisions,
+            lines=tuple(
+                (line.label, line.value()) for feature in self.features for line in feature.health
+            ),
         )
 
     async def _report_known_groups(self) -> None:
@@ -232,6 +269,7 @@ class GroupOps:
         await self.ticker.stop()
         await self.intake.drain()
         await self.recorder.stop()
+        await self.applier.stop()
         await self.delivery.stop(drain=True, drain_timeout=10)
         await self.bot.session.close()
         await self.engine.dispose()
@@ -256,7 +294,11 @@ class GroupOps:
         runner = web.AppRunner(webhook_app(self.intake, settings.webhook_path, secret))
         await runner.setup()
         site = web.TCPSite(runner, settings.webhook_host, settings.webhook_port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as exc:
+            await runner.cleanup()
+            raise webhook_port_error(settings, exc) from exc
         outcome = await self.delivery.call(
             "setWebhook",
             {

@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from bot.domain.analytics import HourTotals, MemberDay, Response
 from bot.domain.events import EngagementEvent, GroupRef
+from bot.domain.watching import Decision
 
 # --- time -------------------------------------------------------------------------------------
 
@@ -132,6 +133,14 @@ class MemberRepository(Protocol):
 
 
 class EventRepository(Protocol):
+    async def recorded(self, dedup_keys: Sequence[str]) -> set[str]:
+        """Which of these keys are already stored (a redelivery check)."""
+        ...
+
+    async def latest_update_id(self) -> int | None:
+        """The highest update id stored: updates up to it may come again after a crash."""
+        ...
+
     async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
         """Insert events, skipping those whose dedup key is stored; return those that were new,
         in batch order."""
@@ -168,6 +177,31 @@ class OutboxRepository(Protocol):
     async def mark_sent(self, item_id: int, sent_at: datetime, message_id: int | None) -> None: ...
 
     async def mark_failed(self, item_id: int, reason: str, failed_at: datetime) -> None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredDecision:
+    """A watcher's decision as kept until it is applied."""
+
+    id: int
+    watcher: str
+    decision: Decision
+
+
+class DecisionRepository(Protocol):
+    async def add(
+        self, decisions: Sequence[tuple[str, Decision]], created_at: datetime
+    ) -> list[StoredDecision]:
+        """Store decisions (watcher name, decision) and return them with their ids."""
+        ...
+
+    async def pending(self, limit: int = 1000) -> list[StoredDecision]:
+        """Decisions not yet applied, oldest first."""
+        ...
+
+    async def remove(self, ids: Sequence[int]) -> None:
+        """Forget applied decisions."""
+        ...
 
 
 class RollupRepository(Protocol):
@@ -209,6 +243,9 @@ class UnitOfWork(Protocol):
 
     @property
     def rollups(self) -> RollupRepository: ...
+
+    @property
+    def decisions(self) -> DecisionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

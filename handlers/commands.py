@@ -8,22 +8,17 @@ after one check (callback queries still reach them).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 from aiogram import Router
 
-from handlers import health, help, personal_data, settings, stats
 from handlers.filters import first_delivery, looks_like_command
 
 
-def router() -> Router:
-    """A fresh parent router with every command feature (one dispatcher each)."""
+def router(features: Sequence[Callable[[], Router]]) -> Router:
+    """A fresh parent router over fresh feature routers (a router joins one dispatcher only)."""
     commands = Router(name="commands")
     # A command Telegram redelivers after a crash is answered once (its event is a duplicate).
     commands.message.filter(looks_like_command, first_delivery)
-    commands.include_routers(
-        stats.router(),
-        settings.router(),
-        health.router(),
-        personal_data.router(),
-        help.router(),
-    )
+    commands.include_routers(*(make() for make in features))
     return commands

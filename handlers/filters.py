@@ -6,10 +6,11 @@ aiogram runs a synchronous filter (a lambda or a magic `F` filter) in a worker t
 
 from __future__ import annotations
 
+from typing import Protocol
+
 from aiogram.types import ChatMemberUpdated, Message
 
 from bot.domain.events import EngagementEvent
-from bot.services.engagement import EngagementRecorder
 from handlers.mapping import GROUP_TYPES
 
 
@@ -28,17 +29,16 @@ async def looks_like_command(message: Message) -> bool:
     return message.text is not None and message.text.startswith("/")
 
 
-async def announces_migration(message: Message) -> bool:
-    """A service message saying a group became a supergroup."""
-    return message.migrate_to_chat_id is not None or message.migrate_from_chat_id is not None
+class Deliveries(Protocol):
+    async def first_delivery(self, dedup_key: str) -> bool: ...
 
 
-async def first_delivery(message: Message, recorder: EngagementRecorder) -> bool:
+async def first_delivery(message: Message, intake: Deliveries) -> bool:
     """The message is not a redelivery of one already handled (a crash between our commit and
     Telegram's confirmation makes Telegram send it again). Group messages only: those are
     the ones recorded; a private message always passes."""
     if message.chat.type not in GROUP_TYPES:
         return True
-    return await recorder.first_delivery(
+    return await intake.first_delivery(
         EngagementEvent.message_key(message.chat.id, message.message_id)
     )

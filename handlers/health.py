@@ -33,6 +33,12 @@ class HealthReport:
     failed: int
     longest_wait: float  # seconds of the longest 429 wait in force
     closed_chats: int
+    judged: int = 0  # messages the watchers judged
+    judging: int = 0  # messages waiting for their watchers
+    judge_lag: float = 0.0  # seconds the oldest of them has waited
+    watcher_errors: int = 0
+    decisions: int = 0
+    lines: tuple[tuple[str, int | float | str], ...] = ()  # features' own: label, value
 
 
 def router() -> Router:

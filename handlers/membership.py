@@ -1,4 +1,5 @@
-"""The bot joining groups, members changing status, and groups becoming supergroups."""
+"""The bot joining or leaving groups and members changing status (a group becoming a supergroup
+is read by the intake from the raw service message)."""
 
 from __future__ import annotations
 
@@ -6,16 +7,14 @@ import logging
 
 from aiogram import Router
 from aiogram.filters import IS_MEMBER, JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import ChatMemberUpdated
 
 from bot.ports import ChatGateway, Priority
 from bot.services.admins import AdminDirectory
-from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
 from handlers import render
-from handlers.filters import announces_migration, in_group
+from handlers.filters import in_group
 from handlers.i18n import pick_locale
-from handlers.mapping import migration_from_message
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +36,6 @@ def register(target: Router) -> Router:
     )
     target.my_chat_member.register(bot_removed, in_group, ChatMemberUpdatedFilter(LEAVE_TRANSITION))
     target.chat_member.register(member_changed, in_group)
-    target.message.register(group_migrated, announces_migration)
     return target
 
 
@@ -77,12 +75,6 @@ async def bot_removed(update: ChatMemberUpdated, admins: AdminDirectory) -> None
 async def member_changed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
     """Any status change may make or unmake an admin: drop the cached list."""
     admins.forget(update.chat.id)
-
-
-async def group_migrated(message: Message, recorder: EngagementRecorder) -> None:
-    migration = migration_from_message(message)
-    if migration is not None:
-        await recorder.migrate_group(migration)
 
 
 async def _report_readiness(

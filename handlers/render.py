@@ -74,8 +74,25 @@ def health(report: HealthReport, locale: str) -> str:
                 wait=number(locale, round(report.longest_wait, 1)),
                 closed=number(locale, report.closed_chats),
             ),
+            _(
+                locale,
+                "👀 Watchers: {judged} messages judged, {judging} waiting (oldest {lag}s), "
+                "{decisions} decisions, {errors} errors",
+                judged=number(locale, report.judged),
+                judging=number(locale, report.judging),
+                lag=number(locale, round(report.judge_lag, 1)),
+                decisions=number(locale, report.decisions),
+                errors=number(locale, report.watcher_errors),
+            ),
+            *(
+                f"{_(locale, label)}: {_value(locale, value)}" for label, value in report.lines
+            ),
         ]
     )
+
+
+def _value(locale: str, value: int | float | str) -> str:
+    return value if isinstance(value, str) else number(locale, value)
 
 
 def admins_only(locale: str, command: str) -> str:

@@ -25,9 +25,11 @@ from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
-from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, WindowStats
+from bot.domain.watching import Decision
+from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision, WindowStats
 from storage.analytics import erase_from_rollups
 from storage.models import (
+    decisions_table,
     events_table,
     groups_table,
     members_table,
@@ -594,6 +596,22 @@ class SqlEventRepository:
         self._ledger.inserted_ids.extend(event_id for _, event_id in inserted)
         return [event for key, event in unique.items() if key in new_keys]
 
+    async def recorded(self, dedup_keys: Sequence[str]) -> set[str]:
+        """Which of these keys are already stored (a redelivery check)."""
+        if not dedup_keys:
+            return set()
+        rows = await self._session.execute(
+            select(events_table.c.dedup_key).where(events_table.c.dedup_key.in_(dedup_keys))
+        )
+        return set(rows.scalars())
+
+    async def latest_update_id(self) -> int | None:
+        """The highest update id stored: updates up to it may come again after a crash."""
+        latest: int | None = await self._session.scalar(
+            select(func.max(events_table.c.update_id))
+        )
+        return latest
+
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
         """Messages, active members and new members in [since, until), in one query."""
         e = events_table.c
@@ -720,3 +738,53 @@ class SqlOutboxRepository:
             .where(outbox_table.c.id == item_id)
             .values(failed_at=failed_at, failed_reason=reason, attempts=outbox_table.c.attempts + 1)
         )
+
+
+class SqlDecisionRepository:
+    """Watcher decisions, written with their message's event and removed once applied."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self, decisions: Sequence[tuple[str, Decision]], created_at: datetime
+    ) -> list[StoredDecision]:
+        """Store decisions (watcher name, decision) and return them with their ids."""
+        stored = []
+        for watcher, decision in decisions:
+            decision_id = await self._session.scalar(
+                decisions_table.insert()
+                .values(
+                    chat_id=decision.chat_id,
+                    message_id=decision.message_id,
+                    watcher=watcher,
+                    action=decision.action,
+                    params=dict(decision.params),
+                    created_at=created_at,
+                )
+                .returning(decisions_table.c.id)
+            )
+            stored.append(StoredDecision(int(decision_id or 0), watcher, decision))
+        return stored
+
+    async def pending(self, limit: int = 1000) -> list[StoredDecision]:
+        """Decisions not yet applied, oldest first."""
+        d = decisions_table.c
+        rows = (
+            await self._session.execute(select(decisions_table).order_by(d.id).limit(limit))
+        ).mappings()
+        return [
+            StoredDecision(
+                row["id"],
+                row["watcher"],
+                Decision(row["action"], row["chat_id"], row["message_id"], row["params"]),
+            )
+            for row in rows
+        ]
+
+    async def remove(self, ids: Sequence[int]) -> None:
+        """Forget applied decisions."""
+        if ids:
+            await self._session.execute(
+                delete(decisions_table).where(decisions_table.c.id.in_(list(ids)))
+            )

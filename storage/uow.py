@@ -11,6 +11,7 @@ from storage.analytics import SqlRollupRepository
 from storage.repositories import (
     IngestLedger,
     ProfileCache,
+    SqlDecisionRepository,
     SqlEventRepository,
     SqlGroupRepository,
     SqlMemberRepository,
@@ -26,6 +27,7 @@ class SqlUnitOfWork:
     events: SqlEventRepository
     outbox: SqlOutboxRepository
     rollups: SqlRollupRepository
+    decisions: SqlDecisionRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -52,6 +54,7 @@ class SqlUnitOfWork:
         self.events = SqlEventRepository(session, self._ledger)
         self.outbox = SqlOutboxRepository(session)
         self.rollups = SqlRollupRepository(session)
+        self.decisions = SqlDecisionRepository(session)
         return self
 
     async def __aexit__(

@@ -12,11 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from bot.domain.events import EngagementEvent, GroupMigrated, GroupRef
-from bot.ports import Clock, UnitOfWorkFactory
+from bot.domain.watching import Decision
+from bot.ports import Clock, StoredDecision, UnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 
@@ -65,11 +66,17 @@ class EngagementRecorder:
         self._known_groups: dict[int, GroupRef] = {}
         self._text_chats: set[int] = set()
         self._redelivered: dict[str, None] = {}  # recent duplicate keys, oldest first
+        # Watchers' decisions by their message's dedup key, written with it (if it is new).
+        self._decisions: dict[str, Sequence[tuple[str, Decision]]] = {}
+        self.on_decided: Callable[[list[StoredDecision]], None] | None = None
+        self.redelivery_horizon = 0  # the highest update id stored at start
         self.metrics = RecorderMetrics()
 
     async def start(self) -> None:
-        """Load which groups store text, then start the writer."""
+        """Load which groups store text and the last update id stored, then start the writer."""
         await self.reload_text_policy()
+        async with self._uow_factory() as uow:
+            self.redelivery_horizon = await uow.events.latest_update_id() or 0
         if self._task is None:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name="engagement-writer")
@@ -83,10 +90,20 @@ class EngagementRecorder:
         await self._task
         self._task = None
 
-    async def record(self, events: Sequence[EngagementEvent]) -> None:
-        """Accept events for writing; waits only when the buffer is full (back-pressure)."""
+    async def record(
+        self,
+        events: Sequence[EngagementEvent],
+        decisions: Sequence[tuple[str, Decision]] = (),
+    ) -> None:
+        """Accept events for writing; waits only when the buffer is full (back-pressure).
+
+        `decisions` (watcher name, decision) about the first event are written in the same
+        transaction, and only if that event is new; `on_decided` then gets them.
+        """
         if not events:
             return
+        if decisions:
+            self._decisions[events[0].dedup_key] = decisions
         while len(self._buffer) >= self._max_buffer:
             self._room.clear()
             self._wake.set()
@@ -111,6 +128,11 @@ class EngagementRecorder:
         self._waiters.append((target, future))
         self._wake.set()  # someone is waiting: flush now rather than at the next interval
         await future
+
+    async def already_recorded(self, dedup_keys: Sequence[str]) -> set[str]:
+        """Which of these events are stored already (for updates that may be redeliveries)."""
+        async with self._uow_factory() as uow:
+            return await uow.events.recorded(dedup_keys)
 
     async def first_delivery(self, dedup_key: str) -> bool:
         """Whether the event recorded under `dedup_key` was new when written, not a redelivery.
@@ -211,7 +233,21 @@ class EngagementRecorder:
                 await uow.groups.upsert_many(changed, now)
             new = await uow.events.add_new(rows)
             await uow.members.observe_many(rows)
+            await uow.rollups.add(new)
+            decided = (
+                await uow.decisions.add(
+                    [pair for event in new for pair in self._decisions.get(event.dedup_key, ())],
+                    now,
+                )
+                if self._decisions
+                else []
+            )
             await uow.commit()
+        if self._decisions:
+            for event in batch:
+                self._decisions.pop(event.dedup_key, None)
+        if decided and self.on_decided is not None:
+            self.on_decided(decided)
         if len(new) < len(rows):
             self._remember_redelivered(rows, new)
         for group in changed:

@@ -30,7 +30,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import ALLOWED_UPDATES
+from bot.app import RECORDED_UPDATES
 from bot.domain.events import EventKind
 from simulator import FaultKind, FloodLimits, Simulator
 from storage.engine import create_engine
@@ -248,7 +248,10 @@ async def test_sigkill_mid_stream_loses_nothing_and_counts_nothing_twice(
 ) -> None:
     db = db_url.split("+")[0]
     async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
-        bot = sim.create_bot(username="groupops_crash_bot", allowed_updates=list(ALLOWED_UPDATES))
+        bot = sim.create_bot(
+            username="groupops_crash_bot",
+            allowed_updates=[*RECORDED_UPDATES, "my_chat_member", "callback_query"],
+        )
         owner = sim.create_user(first_name="Owner")
         group = sim.create_group(title="Crash club", creator_id=owner.id)
         sim.add_bot(group, bot.id, admin=True)

@@ -1,0 +1,93 @@
+"""The one place a feature plugs in: its routers, watchers, ticks, menu entries and health lines.
+
+A feature (stats, settings, the ad-share cap, the question handoff…) is one `Feature` object,
+built from the `Runtime` the composition root shares; `bot/app.py` composes a list of them and
+knows none by name. Routers are for commands and buttons; ordinary chat reaches a feature
+through its watchers (DESIGN.md, "The message pipeline").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Literal
+
+from aiogram import Router
+
+from bot.config import Settings
+from bot.domain.watching import Watcher
+from bot.ports import ChatGateway, Clock, UnitOfWorkFactory
+from bot.services.admins import AdminDirectory
+from bot.services.decisions import Action
+from bot.services.engagement import EngagementRecorder
+
+MenuScope = Literal["all_group_chats", "all_private_chats"]
+
+
+@dataclass(frozen=True, slots=True)
+class MenuEntry:
+    """A command in Telegram's menu for a scope; `description` is an English source string,
+    translated into every supported language when the menus are set."""
+
+    scope: MenuScope
+    command: str
+    description: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tick:
+    """A job the scheduler runs every `every` (finding its work in our tables)."""
+
+    name: str
+    every: timedelta
+    job: Callable[[], Awaitable[object]]
+
+
+@dataclass(frozen=True, slots=True)
+class HealthLine:
+    """One line of /health: an English label (a source string) and its value now."""
+
+    label: str
+    value: Callable[[], int | float | str]
+
+
+@dataclass(frozen=True)
+class Feature:
+    """Everything one feature adds to the bot."""
+
+    name: str
+    routers: Sequence[Callable[[], Router]] = ()  # command and button routers (fresh each call)
+    watchers: Sequence[Watcher] = ()
+    ticks: Sequence[Tick] = ()
+    menu: Sequence[MenuEntry] = ()
+    health: Sequence[HealthLine] = ()
+    services: Mapping[str, object] = field(default_factory=dict)  # handlers' parameters
+    actions: Mapping[str, Action] = field(default_factory=dict)  # decisions it applies itself
+    on_start: Sequence[Callable[[], Awaitable[object]]] = ()  # awaited once, before the ticks
+
+
+@dataclass(frozen=True, slots=True)
+class Runtime:
+    """What the composition root shares with the features it builds."""
+
+    settings: Settings
+    clock: Clock
+    uow_factory: UnitOfWorkFactory
+    gateway: ChatGateway
+    recorder: EngagementRecorder
+    admins: AdminDirectory
+
+
+FeatureFactory = Callable[[Runtime], Feature]
+
+
+def merged_services(features: Sequence[Feature]) -> dict[str, object]:
+    """All features' handler parameters; two features may not claim one name."""
+    services: dict[str, object] = {}
+    for feature in features:
+        for name, service in feature.services.items():
+            if name in services:
+                raise ValueError(f"feature {feature.name!r} redefines the service {name!r}")
+            services[name] = service
+    return services

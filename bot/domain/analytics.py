@@ -7,8 +7,13 @@ measure never needs the raw events and can be tested on hand-built histories.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from enum import StrEnum
+from itertools import pairwise
+from statistics import median
+from zoneinfo import ZoneInfo
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,3 +51,550 @@ class Response:
     first_reply_at: datetime | None
     replies: int
     reactions: int
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    """When a member was first seen and joined, and who invited them (from `members`)."""
+
+    user_id: int
+    first_seen_at: datetime  # aware, UTC
+    joined_at: datetime | None = None
+    invited_by_user_id: int | None = None
+
+
+# --- local time -------------------------------------------------------------------------------
+
+
+def active_utc_hours(day: MemberDay) -> list[datetime]:
+    """The UTC hours a member was active on `day`, on the hour."""
+    start = datetime.combine(day.day, time.min, tzinfo=UTC)
+    mask = day.active_hours
+    return [start + timedelta(hours=h) for h in range(24) if mask >> h & 1]
+
+
+def local_active_days(day: MemberDay, zone: ZoneInfo) -> set[date]:
+    """The local dates a UTC member-day's active hours fall on (one or two)."""
+    return {moment.astimezone(zone).date() for moment in active_utc_hours(day)}
+
+
+def active_days_by_member(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[int, set[date]]:
+    """Each member's active local dates."""
+    found: dict[int, set[date]] = {}
+    for day in days:
+        if day.active_hours:
+            found.setdefault(day.user_id, set()).update(local_active_days(day, zone))
+    return found
+
+
+def local_day_span(first: date, last: date) -> list[date]:
+    """Every date from `first` to `last`, both included."""
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def utc_span(first: date, last: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """Local days [first, last] as a half-open UTC span (DST-aware)."""
+    since = datetime.combine(first, time.min, tzinfo=zone).astimezone(UTC)
+    until = datetime.combine(last + timedelta(days=1), time.min, tzinfo=zone).astimezone(UTC)
+    return since, until
+
+
+# --- activity ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Activity:
+    """A group's activity over the local days [first, last]."""
+
+    first: date
+    last: date
+    messages: int
+    messages_per_day: float
+    active_members: int  # posted or reacted on any day of the window
+    daily_active: float  # mean over the window's days, quiet days counted as 0
+    weekly_active: int  # the window's last 7 days
+    monthly_active: int  # the window's last 30 days
+    stickiness: float  # mean daily active over the last 30 days ÷ monthly active
+    new_members: int  # first seen in the window
+    returning_members: int  # active in the window, first seen before it
+    joins: int
+    leaves: int
+
+    @property
+    def net_growth(self) -> int:
+        return self.joins - self.leaves
+
+
+def daily_active_counts(active: dict[int, set[date]], first: date, last: date) -> dict[date, int]:
+    """How many members were active on each local day in [first, last]."""
+    counts = dict.fromkeys(local_day_span(first, last), 0)
+    for dates in active.values():
+        for day in dates:
+            if day in counts:
+                counts[day] += 1
+    return counts
+
+
+def _active_between(active: dict[int, set[date]], first: date, last: date) -> set[int]:
+    return {user for user, dates in active.items() if any(first <= d <= last for d in dates)}
+
+
+def activity(
+    days: Iterable[MemberDay],
+    hours: Iterable[HourTotals],
+    memberships: Iterable[Membership],
+    zone: ZoneInfo,
+    first: date,
+    last: date,
+) -> Activity:
+    """Activity over the local days [first, last] (`days` and `hours` should reach 29 days
+    before `last` for the monthly figures, and may reach further: what is outside is ignored).
+
+    Active means posted or reacted: Telegram tells a bot nothing of members who only read.
+    """
+    since, until = utc_span(first, last, zone)
+    in_window = [h for h in hours if since <= h.hour < until]
+    active = active_days_by_member(days, zone)
+    month_first = last - timedelta(days=29)
+    monthly = _active_between(active, month_first, last)
+    month_daily = daily_active_counts(active, month_first, last)
+    window_daily = daily_active_counts(active, first, last)
+    in_window_members = _active_between(active, first, last)
+    first_seen = {m.user_id: m.first_seen_at for m in memberships}
+    messages = sum(h.messages for h in in_window)
+    span = len(window_daily)
+    return Activity(
+        first=first,
+        last=last,
+        messages=messages,
+        messages_per_day=messages / span,
+        active_members=len(in_window_members),
+        daily_active=sum(window_daily.values()) / span,
+        weekly_active=len(_active_between(active, last - timedelta(days=6), last)),
+        monthly_active=len(monthly),
+        stickiness=(sum(month_daily.values()) / 30 / len(monthly)) if monthly else 0.0,
+        new_members=sum(1 for seen in first_seen.values() if since <= seen < until),
+        returning_members=sum(
+            1 for user in in_window_members if (seen := first_seen.get(user)) and seen < since
+        ),
+        joins=sum(h.joins for h in in_window),
+        leaves=sum(h.leaves for h in in_window),
+    )
+
+
+def messages_per_local_day(
+    hours: Iterable[HourTotals], zone: ZoneInfo, first: date, last: date
+) -> dict[date, int]:
+    """Messages on each local day in [first, last] (the trend chart)."""
+    counts = dict.fromkeys(local_day_span(first, last), 0)
+    for hour in hours:
+        day = hour.hour.astimezone(zone).date()
+        if day in counts:
+            counts[day] += hour.messages
+    return counts
+
+
+# --- interaction ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Interaction:
+    """How members answer each other over a window."""
+
+    messages: int
+    replies_per_message: float  # replies from others, per message posted
+    reactions_per_message: float
+    responded_share: float  # messages that got any reply or reaction from someone else
+    median_first_reply: timedelta | None  # None when no message got a reply
+
+
+def interaction(
+    hours: Iterable[HourTotals], responses: Iterable[Response], since: datetime, until: datetime
+) -> Interaction:
+    """Interaction for messages posted in [since, until)."""
+    messages = sum(h.messages for h in hours if since <= h.hour < until)
+    answered = [r for r in responses if since <= r.posted_at < until]
+    waits = [r.first_reply_at - r.posted_at for r in answered if r.first_reply_at is not None]
+    per = 1 / messages if messages else 0.0
+    return Interaction(
+        messages=messages,
+        replies_per_message=sum(r.replies for r in answered) * per,
+        reactions_per_message=sum(r.reactions for r in answered) * per,
+        responded_share=min(1.0, len(answered) * per),
+        median_first_reply=timedelta(seconds=median(w.total_seconds() for w in waits))
+        if waits
+        else None,
+    )
+
+
+# --- heatmap ----------------------------------------------------------------------------------
+
+
+def heatmap(hours: Iterable[HourTotals], zone: ZoneInfo) -> list[list[int]]:
+    """Messages by local weekday (rows, Monday first) and local hour (columns)."""
+    grid = [[0] * 24 for _ in range(7)]
+    for hour in hours:
+        local = hour.hour.astimezone(zone)
+        grid[local.weekday()][local.hour] += hour.messages
+    return grid
+
+
+# --- retention --------------------------------------------------------------------------------
+
+RETENTION_WEEKS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Cohort:
+    """Members who joined in one local week, and the share active in each later week."""
+
+    week: date  # the Monday the cohort's week starts on
+    size: int
+    # Week k (1 to 8) after the join week: the share active then, None while it has not begun.
+    retained: tuple[float | None, ...]
+
+
+def week_start(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+def retention(
+    memberships: Iterable[Membership],
+    days: Iterable[MemberDay],
+    zone: ZoneInfo,
+    first_week: date,
+    today: date,
+) -> list[Cohort]:
+    """Weekly join cohorts from the week of `first_week` to this one, oldest first.
+
+    A member's cohort is the local week they joined (or, with no join recorded, were first
+    seen); a member who left and came back keeps the week of their latest join.
+    """
+    active = active_days_by_member(days, zone)
+    cohorts: dict[date, list[int]] = {}
+    for member in memberships:
+        start = (member.joined_at or member.first_seen_at).astimezone(zone).date()
+        cohorts.setdefault(week_start(start), []).append(member.user_id)
+    this_week = week_start(today)
+    result = []
+    week = week_start(first_week)
+    while week <= this_week:
+        members = cohorts.get(week, [])
+        retained: list[float | None] = []
+        for k in range(1, RETENTION_WEEKS + 1):
+            begins = week + timedelta(weeks=k)
+            if begins > today or not members:
+                retained.append(None)
+                continue
+            ends = begins + timedelta(days=6)
+            kept = sum(
+                1 for user in members if any(begins <= d <= ends for d in active.get(user, ()))
+            )
+            retained.append(kept / len(members))
+        result.append(Cohort(week=week, size=len(members), retained=tuple(retained)))
+        week += timedelta(weeks=1)
+    return result
+
+
+# --- segments ---------------------------------------------------------------------------------
+
+
+class Segment(StrEnum):
+    """Where a member stands, from recency, frequency and contribution scores (1 to 5)."""
+
+    CHAMPION = "champion"
+    LOYAL = "loyal"
+    PROMISING = "promising"
+    NEW = "new"
+    NEEDS_ATTENTION = "needs_attention"
+    AT_RISK = "at_risk"
+    HIBERNATING = "hibernating"
+    LOST = "lost"
+
+
+class Tag(StrEnum):
+    """A behaviour seen in a member's messages, beside their segment."""
+
+    ASKER = "asker"  # many of their messages get replies
+    ANSWERER = "answerer"  # many of their messages are replies to others
+    LURKER_TURNED_POSTER = "lurker_turned_poster"  # only reacted at first, then posted
+    PROMOTER = "promoter"  # brought members in by invitation
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentRules:
+    """Thresholds for segments and tags.
+
+    Scores come from quintiles of the group's own members when it has at least
+    `quantile_min_members` members active in the lookback; a smaller group uses the fixed
+    cut points below, so two members are not scored against each other. Cut points are the
+    lowest value for scores 2, 3, 4 and 5 (recency: the most days silent).
+    """
+
+    lookback_days: int = 90
+    new_days: int = 14  # first seen this recently: "new", whatever the scores
+    quantile_min_members: int = 20
+    recency_days: tuple[int, int, int, int] = (30, 14, 7, 3)
+    frequency_days: tuple[int, int, int, int] = (2, 5, 10, 20)
+    contribution: tuple[int, int, int, int] = (1, 5, 20, 50)
+    tag_min_messages: int = 3
+    tag_share: float = 0.5  # asker: replies received; answerer: replies sent, per message
+    lurker_days: int = 14  # reacting only for at least this long before the first message
+    promoter_invites: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class MemberScore:
+    """One member's standing in a group."""
+
+    user_id: int
+    last_active: date
+    days_silent: int
+    active_days: int
+    contribution: int  # replies and reactions their messages received
+    recency: int
+    frequency: int
+    contribution_score: int
+    segment: Segment
+    tags: frozenset[Tag]
+
+
+def _score(value: float, cuts: Sequence[float]) -> int:
+    """1 plus how many cut points `value` reaches."""
+    return 1 + sum(1 for cut in cuts if value >= cut)
+
+
+def _quintile_cuts(values: Sequence[float]) -> list[float]:
+    """Cut points splitting `values` into five groups of about equal size."""
+    ranked = sorted(values)
+    return [ranked[len(ranked) * k // 5] for k in range(1, 5)]
+
+
+def _segment(r: int, f: int, c: int, is_new: bool) -> Segment:
+    if is_new:
+        return Segment.NEW
+    if r >= 4 and f >= 4 and c >= 4:
+        return Segment.CHAMPION
+    if r >= 3 and f >= 4:
+        return Segment.LOYAL
+    if r >= 4:
+        return Segment.PROMISING
+    if r == 3:
+        return Segment.NEEDS_ATTENTION
+    if f >= 3:
+        return Segment.AT_RISK
+    if r == 2:
+        return Segment.HIBERNATING
+    return Segment.LOST
+
+
+def segments(
+    days: Iterable[MemberDay],
+    memberships: Iterable[Membership],
+    zone: ZoneInfo,
+    today: date,
+    rules: SegmentRules | None = None,
+) -> list[MemberScore]:
+    """Score and segment every member active in the lookback, most recent first."""
+    rules = rules or SegmentRules()
+    first = today - timedelta(days=rules.lookback_days - 1)
+    per_member: dict[int, list[MemberDay]] = {}
+    for day in days:
+        per_member.setdefault(day.user_id, []).append(day)
+    known = {m.user_id: m for m in memberships}
+    invited: dict[int, int] = {}
+    for member in known.values():
+        joined = member.joined_at
+        if (
+            member.invited_by_user_id is not None
+            and joined is not None
+            and joined.astimezone(zone).date() >= first
+        ):
+            invited[member.invited_by_user_id] = invited.get(member.invited_by_user_id, 0) + 1
+    facts = []
+    for user_id, history in per_member.items():
+        active = set().union(*(local_active_days(d, zone) for d in history))
+        active = {d for d in active if first <= d <= today}
+        if not active:
+            continue
+        facts.append((user_id, history, max(active), len(active)))
+    if not facts:
+        return []
+    silent = [(today - last).days for _, _, last, _ in facts]
+    earned = [
+        sum(d.replies_received + d.reactions_received for d in history)
+        for _, history, _, _ in facts
+    ]
+    if len(facts) >= rules.quantile_min_members:
+        # Fewer days silent is better: score recency on negated days.
+        recency_cuts: Sequence[float] = _quintile_cuts([-s for s in silent])
+        frequency_cuts: Sequence[float] = _quintile_cuts([n for *_, n in facts])
+        contribution_cuts: Sequence[float] = _quintile_cuts(earned)
+    else:
+        recency_cuts = [-d for d in rules.recency_days]
+        frequency_cuts, contribution_cuts = rules.frequency_days, rules.contribution
+    scores = []
+    for (user_id, history, last, count), quiet, gained in zip(facts, silent, earned, strict=True):
+        membership = known.get(user_id)
+        seen = (
+            membership.first_seen_at.astimezone(zone).date()
+            if membership
+            else min(d.day for d in history)
+        )
+        r = _score(-quiet, recency_cuts)
+        f = _score(count, frequency_cuts)
+        c = _score(gained, contribution_cuts)
+        scores.append(
+            MemberScore(
+                user_id=user_id,
+                last_active=last,
+                days_silent=quiet,
+                active_days=count,
+                contribution=gained,
+                recency=r,
+                frequency=f,
+                contribution_score=c,
+                segment=_segment(r, f, c, (today - seen).days < rules.new_days),
+                tags=_tags(history, seen, invited.get(user_id, 0), zone, rules),
+            )
+        )
+    scores.sort(key=lambda s: (s.days_silent, -s.active_days, s.user_id))
+    return scores
+
+
+def _tags(
+    history: Sequence[MemberDay], seen: date, invited: int, zone: ZoneInfo, rules: SegmentRules
+) -> frozenset[Tag]:
+    messages = sum(d.messages for d in history)
+    tags = set()
+    if messages >= rules.tag_min_messages:
+        if sum(d.replies_received for d in history) >= rules.tag_share * messages:
+            tags.add(Tag.ASKER)
+        if sum(d.replies for d in history) >= rules.tag_share * messages:
+            tags.add(Tag.ANSWERER)
+    posting = [d for d in history if d.messages]
+    if posting:
+        first_post = min(min(local_active_days(d, zone), default=d.day) for d in posting)
+        # Active on an earlier day without posting: they reacted (or edited) first.
+        reacted_before = any(
+            day < first_post for d in history for day in local_active_days(d, zone)
+        )
+        if reacted_before and (first_post - seen).days >= rules.lurker_days:
+            tags.add(Tag.LURKER_TURNED_POSTER)
+    if invited >= rules.promoter_invites:
+        tags.add(Tag.PROMOTER)
+    return frozenset(tags)
+
+
+# --- churn warning ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnRules:
+    """When a member's silence is a warning sign.
+
+    A member is flagged once their silence exceeds `gap_multiple` times their usual gap (the
+    median gap between their active days), but never later than `latest_flag_days`: with
+    `gone_days` of silence counting as gone, that leaves the 14 days of lead the operators
+    asked for, even for members whose rhythm is slow. `floor_days` keeps a daily poster's
+    weekend from raising a flag. Members need `min_active_days` to have a rhythm.
+    """
+
+    gap_multiple: float = 3.0
+    floor_days: int = 7
+    latest_flag_days: int = 16
+    gone_days: int = 30
+    min_active_days: int = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ChurnWarning:
+    """A member whose silence exceeds their own rhythm, and why."""
+
+    user_id: int
+    last_active: date
+    days_silent: int
+    usual_gap_days: float  # the median gap between their active days
+    threshold_days: int  # silence beyond this raised the flag
+
+
+def _threshold(active: Sequence[date], rules: ChurnRules) -> tuple[float, int] | None:
+    """The usual gap and the flagging threshold from sorted active days, if there are enough."""
+    if len(active) < rules.min_active_days:
+        return None
+    usual = median((b - a).days for a, b in pairwise(active))
+    limit = max(rules.floor_days, round(rules.gap_multiple * usual))
+    return usual, min(limit, rules.latest_flag_days)
+
+
+def churn_warnings(
+    days: Iterable[MemberDay], zone: ZoneInfo, today: date, rules: ChurnRules | None = None
+) -> list[ChurnWarning]:
+    """Members silent longer than their rhythm predicts, but not yet gone; longest silent first."""
+    rules = rules or ChurnRules()
+    warnings = []
+    for user_id, dates in active_days_by_member(days, zone).items():
+        active = sorted(d for d in dates if d <= today)
+        found = _threshold(active, rules)
+        if found is None:
+            continue
+        usual, limit = found
+        silent = (today - active[-1]).days
+        if limit < silent < rules.gone_days:
+            warnings.append(ChurnWarning(user_id, active[-1], silent, usual, limit))
+    warnings.sort(key=lambda w: (-w.days_silent, w.user_id))
+    return warnings
+
+
+@dataclass(frozen=True, slots=True)
+class BackTest:
+    """How the churn warning would have done on a group's own history."""
+
+    flagged: int  # warnings whose outcome is known
+    went_silent: int  # of those, members silent `gone_days` or more after the flag
+    missed: int  # members gone for `gone_days` without a warning first
+    median_lead_days: float | None  # days from the warning to the day they counted as gone
+
+    @property
+    def precision(self) -> float | None:
+        return self.went_silent / self.flagged if self.flagged else None
+
+
+def back_test(
+    days: Iterable[MemberDay], zone: ZoneInfo, today: date, rules: ChurnRules | None = None
+) -> BackTest:
+    """Replay the churn warning over every silence in the history.
+
+    Each silence after an active day is judged with the rhythm known on that day: it raises a
+    warning if it outlasts the threshold; the warning was right if the silence reached
+    `gone_days`. Silences still open and too short to tell are left out.
+    """
+    rules = rules or ChurnRules()
+    flagged = right = missed = 0
+    leads: list[int] = []
+    for dates in active_days_by_member(days, zone).values():
+        active = sorted(d for d in dates if d <= today)
+        for n, last in enumerate(active):
+            later = active[n + 1] if n + 1 < len(active) else None
+            silence = (later - last).days - 1 if later else (today - last).days
+            gone = silence >= rules.gone_days
+            if later is None and not gone:
+                # Still silent: too early to tell whether a warning would be right.
+                continue
+            found = _threshold(active[: n + 1], rules)
+            if found is None:
+                missed += gone
+                continue
+            limit = found[1]
+            if silence <= limit:
+                continue
+            flagged += 1
+            if gone:
+                right += 1
+                leads.append(rules.gone_days - (limit + 1))
+    return BackTest(
+        flagged=flagged,
+        went_silent=right,
+        missed=missed,
+        median_lead_days=median(leads) if leads else None,
+    )

@@ -1,21 +1,34 @@
-"""Telegram updates become the engagement events DESIGN.md names, and nothing else."""
+"""Raw Bot API updates become the engagement events DESIGN.md names, and nothing else."""
 
 from __future__ import annotations
 
+import ast
+import json
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
-from aiogram.types import Update
+import pytest
 
-from bot.domain.events import EventKind, MessageKind
-from handlers.mapping import events_from_update, migration_from_message
+from bot.domain.events import EngagementEvent, EventKind, MessageKind
+from handlers import mapping
+from handlers.mapping import READS, MalformedUpdate, clean, map_update
+
+SPEC = Path(__file__).parents[3] / "shared" / "data" / "telegram-bot-api" / "api.json"
 
 GROUP = {"id": -1001234567890123, "type": "supergroup", "title": "Makers"}
 ALICE = {"id": 9_000_000_001, "is_bot": False, "first_name": "Alice", "language_code": "en"}
 BOB = {"id": 42, "is_bot": False, "first_name": "Bob"}
 
 
-def _update(update_id: int = 1, **body: Any) -> Update:
-    return Update.model_validate({"update_id": update_id, **body})
+def _update(update_id: int = 1, **body: Any) -> dict[str, Any]:
+    return {"update_id": update_id, **body}
+
+
+def events_from_update(
+    raw: dict[str, Any], keeps_text: Callable[[int], bool] = lambda chat_id: False
+) -> list[EngagementEvent]:
+    return map_update(raw, keeps_text).events
 
 
 def _message(message_id: int = 10, **fields: Any) -> dict[str, Any]:
@@ -186,14 +199,11 @@ def test_self_join_leave_and_kick() -> None:
 
 def test_migration_is_read_from_both_service_messages() -> None:
     old = {"id": -4001, "type": "group", "title": "old"}
-    to = _update(message=_message(chat=old, migrate_to_chat_id=GROUP["id"])).message
-    assert to is not None
-    migration = migration_from_message(to)
-    assert migration is not None
-    assert (migration.old_chat_id, migration.new_chat_id) == (-4001, GROUP["id"])
-    frm = _update(message=_message(migrate_from_chat_id=-4001)).message
-    assert frm is not None
-    assert migration_from_message(frm) == migration
+    to = map_update(_update(message=_message(chat=old, migrate_to_chat_id=GROUP["id"])))
+    assert to.events == [] and to.migration is not None
+    assert (to.migration.old_chat_id, to.migration.new_chat_id) == (-4001, GROUP["id"])
+    frm = map_update(_update(message=_message(migrate_from_chat_id=-4001)))
+    assert frm.migration == to.migration
 
 
 def test_text_is_carried_only_for_groups_that_store_it() -> None:
@@ -203,3 +213,105 @@ def test_text_is_carried_only_for_groups_that_store_it() -> None:
     assert private_by_default.text_length == len("my phone is 555")
     (stored,) = events_from_update(update, keeps_text=lambda chat_id: chat_id == GROUP["id"])
     assert stored.text == "my phone is 555"
+
+
+def test_a_default_group_keeps_no_text_at_mapping_time_but_watchers_see_it() -> None:
+    mapped = map_update(_update(message=_message(text="call me 555")))
+    assert mapped.events[0].text is None
+    assert mapped.watched is not None and mapped.watched.text == "call me 555"
+    assert mapped.watched.event is mapped.events[0]
+
+
+def test_watchers_see_captions_hidden_links_buttons_and_origin() -> None:
+    body = _message(
+        caption="deal",
+        photo=[{"file_id": "p", "file_unique_id": "u", "width": 1, "height": 1}],
+        caption_entities=[{"type": "text_link", "offset": 0, "length": 4, "url": "https://x.io"}],
+        forward_origin={"type": "channel", "date": 1, "chat": GROUP, "message_id": 3},
+        reply_markup={"inline_keyboard": [[{"text": "buy", "url": "https://shop.example"}]]},
+    )
+    watched = map_update(_update(message=body)).watched
+    assert watched is not None
+    assert watched.text == "deal"
+    assert watched.links == ("https://x.io",)
+    assert watched.url_buttons == ("https://shop.example",)
+    assert watched.forward_origin == "channel"
+    assert watched.event.has_link
+
+
+def test_edits_are_watched_as_edits() -> None:
+    watched = map_update(_update(edited_message=_message(text="x", edit_date=1_764_000_001))).watched
+    assert watched is not None and watched.is_edit
+
+
+def test_unknown_fields_are_ignored() -> None:
+    body = _message(text="hi", some_future_field={"nested": [1, 2]})
+    raw = _update(message=body, another_future_update_field=True)
+    (event,) = events_from_update(raw)
+    assert event.message_kind is MessageKind.TEXT
+    assert map_update(_update(some_new_update_kind={"x": 1})).events == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        _update(edited_message=_message(text="x", edit_date=10**20)),
+        _update(message=_message(text="x", date="yesterday")),
+        _update(message=_message(text=42)),
+        _update(message={"message_id": "1", "date": 1, "chat": GROUP, "text": "x"}),
+        _update(message=_message(text="x", chat="not a chat")),
+        {"update_id": "7", "message": _message(text="x")},
+        _update(message_reaction={"chat": GROUP, "message_id": 1, "date": 1, "new_reaction": 5}),
+    ],
+)
+def test_malformed_updates_raise_one_error_the_intake_skips(raw: dict[str, Any]) -> None:
+    with pytest.raises(MalformedUpdate):
+        map_update(raw)
+
+
+def test_names_are_cleaned_of_what_databases_refuse() -> None:
+    assert clean("a\x00b") == "a\ufffdb"
+    assert clean("bad \ud800 surrogate") == "bad ? surrogate"
+    assert clean("普通 text") == "普通 text"
+    nasty = {"id": 77, "is_bot": False, "first_name": "Eve\ud83d", "last_name": "\x00"}
+    (event,) = events_from_update(_update(message=_message(text="hi", **{"from": nasty})))
+    assert event.actor is not None
+    event.actor.first_name.encode("utf-8")
+    assert "\x00" not in (event.actor.last_name or "")
+
+
+def test_every_field_read_is_in_the_bot_api_spec() -> None:
+    types = json.loads(SPEC.read_text())["types"]
+    for type_name, fields in READS.items():
+        if type_name in ("ChatMember", "MessageOrigin", "ReactionType"):
+            # Union types: a field counts if any of their subtypes has it.
+            subtypes = [t for t in types.values() if type_name in (t.get("subtype_of") or [])]
+            known = {f["name"] for t in subtypes for f in t.get("fields", [])}
+        else:
+            known = {f["name"] for f in types[type_name].get("fields", [])}
+        assert fields <= known, (type_name, fields - known)
+
+
+def test_the_mapping_reads_no_field_it_does_not_declare() -> None:
+    """Every string key the module looks up (`x.get("k")`, `x["k"]`, `"k" in x`) is declared."""
+    tree = ast.parse(Path(mapping.__file__).read_text())
+    declared = set().union(*READS.values())
+    looked_up: set[str] = set()
+    for node in ast.walk(tree):
+        key = None
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            if node.func.attr == "get" and node.args and isinstance(node.args[0], ast.Constant):
+                key = node.args[0].value
+        elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+            key = node.slice.value
+        elif isinstance(node, ast.Compare) and isinstance(node.ops[0], ast.In):
+            # `"k" in message` looks a field up; `"://" in body` searches a text.
+            right = node.comparators[0]
+            if isinstance(node.left, ast.Constant) and not (
+                isinstance(right, ast.Name) and right.id in ("body", "text")
+            ):
+                key = node.left.value
+        if isinstance(key, str):
+            looked_up.add(key)
+    assert looked_up, "the check found no look-ups: it would pass on anything"
+    assert looked_up <= declared, looked_up - declared

@@ -13,7 +13,7 @@ from enum import IntEnum, StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 
-from bot.domain.analytics import HourTotals, MemberDay, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.watching import Decision
 
@@ -222,6 +222,14 @@ class RollupRepository(Protocol):
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         """Messages posted in [since, until) that got a reply or reaction from someone else."""
+        ...
+
+    async def memberships(self, chat_id: int) -> list[Membership]:
+        """Every membership of the group: first seen, latest join, inviter."""
+        ...
+
+    async def names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """Display names of these people (those erased or never seen are absent)."""
         ...
 
 

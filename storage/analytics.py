@@ -15,13 +15,15 @@ from typing import Any
 from sqlalchemy import ColumnElement, Table, case, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.analytics import HourTotals, MemberDay, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
 from bot.domain.events import EngagementEvent, EventKind
 from storage.models import (
     activity_hours_table,
     events_table,
     member_days_table,
+    members_table,
     responses_table,
+    users_table,
 )
 from storage.upsert import upsert
 
@@ -221,6 +223,33 @@ class SqlRollupRepository:
             .order_by(r.posted_at, r.message_id)
         )
         return [Response(*row) for row in rows]
+
+
+    async def memberships(self, chat_id: int) -> list[Membership]:
+        """Every membership of the group (cohorts, new and returning members, invitations)."""
+        m = members_table.c
+        rows = await self._session.execute(
+            select(m.user_id, m.first_seen_at, m.joined_at, m.invited_by_user_id)
+            .where(m.chat_id == chat_id)
+            .order_by(m.user_id)
+        )
+        return [Membership(*row) for row in rows]
+
+    async def names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """How to call these people: their name (and @username when they have one)."""
+        u = users_table.c
+        found: dict[int, str] = {}
+        ids = sorted(set(user_ids))
+        for start in range(0, len(ids), _CHUNK):
+            rows = await self._session.execute(
+                select(u.user_id, u.first_name, u.last_name, u.username).where(
+                    u.user_id.in_(ids[start : start + _CHUNK])
+                )
+            )
+            for user_id, first, last, username in rows:
+                name = f"{first} {last}" if last else first
+                found[user_id] = f"{name} (@{username})" if username else name
+        return found
 
 
 def _target(event: EngagementEvent) -> int | None:

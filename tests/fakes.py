@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from bot.domain.analytics import HourTotals, MemberDay, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.ports import (
     ChatAdmin,
@@ -168,6 +168,8 @@ class Rollups:
     hours: dict[int, list[HourTotals]] = field(default_factory=dict)
     days: dict[int, list[MemberDay]] = field(default_factory=dict)
     responses: dict[int, list[Response]] = field(default_factory=dict)
+    memberships: dict[int, list[Membership]] = field(default_factory=dict)
+    names: dict[int, str] = field(default_factory=dict)
     folded: list[EngagementEvent] = field(default_factory=list)
 
 
@@ -188,6 +190,12 @@ class _Rollups:
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         return [r for r in self._data.responses.get(chat_id, []) if since <= r.posted_at < until]
+
+    async def memberships(self, chat_id: int) -> list[Membership]:
+        return list(self._data.memberships.get(chat_id, []))
+
+    async def names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        return {u: self._data.names[u] for u in user_ids if u in self._data.names}
 
 
 class _Staged(dict[Any, Any]):

@@ -598,3 +598,30 @@ def back_test(
         missed=missed,
         median_lead_days=median(leads) if leads else None,
     )
+
+
+# --- top members ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class TopMember:
+    """A member's messages and the responses their messages earned over a window."""
+
+    user_id: int
+    messages: int
+    replies_received: int
+    reactions_received: int
+
+
+def top_members(days: Iterable[MemberDay], limit: int = 10) -> list[TopMember]:
+    """The members who posted most, then earned most responses (ties by id)."""
+    totals: dict[int, list[int]] = {}
+    for day in days:
+        counts = totals.setdefault(day.user_id, [0, 0, 0])
+        counts[0] += day.messages
+        counts[1] += day.replies_received
+        counts[2] += day.reactions_received
+    ranked = sorted(
+        totals.items(), key=lambda item: (-item[1][0], -item[1][1] - item[1][2], item[0])
+    )
+    return [TopMember(user, *counts) for user, counts in ranked[:limit] if counts[0]]

@@ -168,3 +168,13 @@ async def test_days_are_utc_days_with_the_hours_active(uow_factory: SqlUnitOfWor
         (DAY0, 1 << 23),
         (DAY0 + timedelta(days=1), 1 << 0),
     ]
+
+
+async def test_memberships_and_names_for_reports(uow_factory: SqlUnitOfWorkFactory) -> None:
+    await _record(uow_factory, _history())
+    async with uow_factory() as uow:
+        memberships = {m.user_id: m for m in await uow.rollups.memberships(CHAT)}
+        names = await uow.rollups.names([ALICE.user_id, BOB.user_id, 1])
+    assert memberships[BOB.user_id].joined_at == T0
+    assert memberships[ALICE.user_id].first_seen_at == T0 + timedelta(minutes=10)
+    assert names == {ALICE.user_id: "Alice (@alice)", BOB.user_id: "Bob"}

@@ -1,0 +1,169 @@
+"""Analytics reports for one group, read from the rollups in the group's time zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from bot.domain.analytics import (
+    RETENTION_WEEKS,
+    Activity,
+    BackTest,
+    ChurnWarning,
+    Cohort,
+    HourTotals,
+    Interaction,
+    MemberDay,
+    MemberScore,
+    TopMember,
+    activity,
+    back_test,
+    churn_warnings,
+    heatmap,
+    interaction,
+    retention,
+    segments,
+    top_members,
+    utc_span,
+)
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+
+PERIODS = (7, 30, 90)  # the windows /stats accepts, in days
+MONTH_DAYS = 30  # monthly active members and stickiness look back this far
+HEATMAP_DAYS = 90
+HISTORY_DAYS = 180  # churn rhythms and the back-test read this much history
+SEGMENT_DAYS = 90
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    """Activity and interaction over the last `days` local days, today included."""
+
+    timezone: str
+    days: int
+    activity: Activity
+    interaction: Interaction
+
+
+@dataclass(frozen=True, slots=True)
+class TopReport:
+    days: int
+    members: list[TopMember]
+    names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class SegmentReport:
+    scores: list[MemberScore]
+    names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class AtRiskReport:
+    warnings: list[ChurnWarning]
+    back_test: BackTest
+    names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    zone: ZoneInfo
+    first: date  # local
+    last: date  # local, today
+    since: datetime  # UTC
+    until: datetime  # UTC
+
+
+class AnalyticsService:
+    """Reads rollups through the unit of work and hands them to the pure measures."""
+
+    def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, default_timezone: str) -> None:
+        self._uow_factory = uow_factory
+        self._clock = clock
+        self._default_timezone = default_timezone
+
+    async def _span(self, uow: UnitOfWork, chat_id: int, days: int) -> _Span:
+        """The last `days` local days of the group, today included."""
+        settings = await uow.groups.get(chat_id)
+        zone = ZoneInfo((settings.timezone if settings else None) or self._default_timezone)
+        last = self._clock.now().astimezone(zone).date()
+        first = last - timedelta(days=days - 1)
+        since, until = utc_span(first, last, zone)
+        return _Span(zone, first, last, since, until)
+
+    @staticmethod
+    async def _days(uow: UnitOfWork, chat_id: int, span: _Span) -> list[MemberDay]:
+        # UTC days overlapping the local span; the measures keep the hours inside it.
+        last_utc = (span.until - timedelta(microseconds=1)).date()
+        return await uow.rollups.member_days(chat_id, span.since.date(), last_utc)
+
+    @staticmethod
+    async def _hours(uow: UnitOfWork, chat_id: int, span: _Span) -> list[HourTotals]:
+        return await uow.rollups.hour_totals(chat_id, span.since, span.until)
+
+    async def overview(self, chat_id: int, days: int) -> Overview:
+        """Activity and interaction over the last `days` days (monthly figures: 30 days)."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, max(days, MONTH_DAYS))
+            first = span.last - timedelta(days=days - 1)
+            member_days = await self._days(uow, chat_id, span)
+            hours = await self._hours(uow, chat_id, span)
+            memberships = await uow.rollups.memberships(chat_id)
+            since, until = utc_span(first, span.last, span.zone)
+            responses = await uow.rollups.responses(chat_id, since, until)
+        return Overview(
+            timezone=span.zone.key,
+            days=days,
+            activity=activity(member_days, hours, memberships, span.zone, first, span.last),
+            interaction=interaction(hours, responses, since, until),
+        )
+
+    async def top(self, chat_id: int, days: int = 30, limit: int = 10) -> TopReport:
+        """Who posted most over the last `days` days (counted by UTC day)."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, days)
+            ranked = top_members(await self._days(uow, chat_id, span), limit)
+            names = await uow.rollups.names([m.user_id for m in ranked])
+        return TopReport(days, ranked, names)
+
+    async def segments(self, chat_id: int) -> SegmentReport:
+        """Every member active in the last 90 days, scored and segmented."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, SEGMENT_DAYS)
+            scores = segments(
+                await self._days(uow, chat_id, span),
+                await uow.rollups.memberships(chat_id),
+                span.zone,
+                span.last,
+            )
+            names = await uow.rollups.names([s.user_id for s in scores])
+        return SegmentReport(scores, names)
+
+    async def at_risk(self, chat_id: int) -> AtRiskReport:
+        """Members silent beyond their rhythm, and how the warning did on this group's past."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, HISTORY_DAYS)
+            history = await self._days(uow, chat_id, span)
+            warnings = churn_warnings(history, span.zone, span.last)
+            names = await uow.rollups.names([w.user_id for w in warnings])
+        return AtRiskReport(warnings, back_test(history, span.zone, span.last), names)
+
+    async def retention(self, chat_id: int, weeks: int = RETENTION_WEEKS) -> list[Cohort]:
+        """Weekly join cohorts of the last `weeks` weeks and this one."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, 7 * (weeks + 1))
+            cohorts = retention(
+                await uow.rollups.memberships(chat_id),
+                await self._days(uow, chat_id, span),
+                span.zone,
+                span.last - timedelta(weeks=weeks),
+                span.last,
+            )
+        return cohorts
+
+    async def heatmap(self, chat_id: int, days: int = HEATMAP_DAYS) -> list[list[int]]:
+        """Messages by local weekday and hour over the last `days` days."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, days)
+            return heatmap(await self._hours(uow, chat_id, span), span.zone)

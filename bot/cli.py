@@ -15,7 +15,7 @@ from bot.config import Settings, SettingsError, load_settings
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    # These two pass their own options through, so they are dispatched before parsing.
+    # These pass their own options through, so they are dispatched before parsing.
     if args_list[:1] == ["simulator"]:
         from simulator.__main__ import main as simulator_main
 
@@ -24,6 +24,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks.ingest import main as bench_main
 
         return bench_main(args_list[2:])
+    if args_list[:1] == ["eval-questions"]:
+        from bot.questions_eval import main as eval_questions_main
+
+        return eval_questions_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="groupops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
@@ -35,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--seconds", type=float, default=0, help="stop after this long (0: when done)"
     )
     demo.add_argument("--database", default="sqlite+aiosqlite:///./groupops-demo.db")
+    commands.add_parser(
+        "eval-questions", help="score the question detector on a labelled file (--help)"
+    )
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument("name", choices=["ingest"], help="`bench ingest --help`: options")
     args = parser.parse_args(args_list)

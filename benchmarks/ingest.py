@@ -3,14 +3,18 @@
 Two comparisons, each printing both rates and their ratio:
 
 1. In process: the same synthetic group updates (messages, replies, edits, reactions, joins)
-   are fed to a bare `Dispatcher` with no-op handlers, and to groupops' intake (parse, map to
-   events, record, dispatch to the feature routers) with every event committed to SQLite in
+   are fed to a bare `Dispatcher` with no-op handlers, and to groupops' intake (map the raw
+   JSON to events, two sample watchers — a no-op and a regex over the text — judge each new
+   message, record, route what a router can act on) with every event committed to SQLite in
    batches; the durable barrier runs every 100 updates, as long polling does.
 2. Through the simulator, polling: a bare aiogram bot (`start_polling`, no-op handlers) and
    groupops (`run_polling`, events committed before each offset is confirmed) each drain the
    same pre-loaded group traffic over HTTP.
 
-Run: `groupops bench ingest [--updates 100000] [--polled 20000]`.
+`--existing-events N` first fills the events table with N events, to show whether a big
+table slows the writes. Exits non-zero when a goal is not met.
+
+Run: `groupops bench ingest [--updates 100000] [--polled 20000] [--existing-events N]`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import argparse
 import asyncio
 import logging
 import random
+import re
 import statistics
 import tempfile
 import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,13 +39,20 @@ from aiogram.types import TelegramObject
 
 from bot.app import RECORDED_UPDATES, GroupOps
 from bot.config import Settings
+from bot.domain.events import EngagementEvent, EventKind, GroupRef, MessageKind
+from bot.domain.watching import Decision, WatchedMessage
+from bot.features import Feature, Runtime
+from handlers.features import FEATURES
 from simulator import FloodLimits, Simulator
+from storage.engine import create_engine, session_factory
+from storage.migrate import upgrade_to_head
+from storage.uow import SqlUnitOfWorkFactory
 
 GROUPS = 10
 USERS = 200
 BATCH = 100  # updates per getUpdates answer; the full stack confirms durability this often
-IN_PROCESS_GOAL = 0.50
-POLLING_GOAL = 0.60
+IN_PROCESS_GOAL = 1.0
+POLLING_GOAL = 1.0
 P99_GOAL_MS = 1.0
 
 
@@ -114,6 +127,32 @@ def synthetic_updates(count: int, seed: int = 1) -> list[dict[str, Any]]:
     return updates
 
 
+class NoopWatcher:
+    """A watcher that judges every message and decides nothing: the seam's own cost."""
+
+    name = "bench-noop"
+    wants_edits = True
+
+    async def watch(self, message: WatchedMessage) -> Sequence[Decision]:
+        return ()
+
+
+class RegexWatcher:
+    """A watcher that searches each text, as a rule-based check does."""
+
+    name = "bench-regex"
+    wants_edits = False
+    _pattern = re.compile(r"https?://\S+|t\.me/\S+|@\w{5,}", re.IGNORECASE)
+
+    async def watch(self, message: WatchedMessage) -> Sequence[Decision]:
+        self._pattern.search(message.text)
+        return ()
+
+
+def bench_feature(runtime: Runtime) -> Feature:
+    return Feature(name="bench", watchers=[NoopWatcher(), RegexWatcher()])
+
+
 def _noop_dispatcher(seen: list[int] | None = None) -> Dispatcher:
     """The baseline: aiogram with one no-op handler per update type we ingest."""
 
@@ -183,11 +222,50 @@ def _settings(sim: Simulator, token: str, database: Path) -> Settings:
     )
 
 
-async def in_process(count: int, workdir: Path) -> dict[str, float]:
+async def fill_events(database_url: str, count: int, chunk: int = 5_000) -> None:
+    """Store `count` old events through the repositories the recorder uses (groups apart
+    from the benchmark's own, so the run writes into a big table, not onto its rows)."""
+    await upgrade_to_head(database_url)
+    engine = create_engine(database_url)
+    uow_factory = SqlUnitOfWorkFactory(session_factory(engine))
+    groups = [GroupRef(-1002000000000 - g, f"Old {g}", "supergroup") for g in range(50)]
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    try:
+        async with uow_factory() as uow:
+            await uow.groups.upsert_many(groups, start)
+            await uow.commit()
+        for first in range(0, count, chunk):
+            events = [
+                EngagementEvent(
+                    dedup_key=EngagementEvent.message_key(groups[n % 50].chat_id, n),
+                    update_id=n,
+                    kind=EventKind.MESSAGE,
+                    group=groups[n % 50],
+                    occurred_at=start + timedelta(seconds=n),
+                    message_id=n,
+                    message_kind=MessageKind.TEXT,
+                    text_length=12,
+                )
+                for n in range(first, min(first + chunk, count))
+            ]
+            async with uow_factory() as uow:
+                await uow.events.add_new(events)
+                await uow.commit()
+    finally:
+        await engine.dispose()
+
+
+async def in_process(count: int, workdir: Path, existing: int = 0) -> dict[str, float]:
     updates = synthetic_updates(count)
+    if existing:
+        print(f"filling the events table with {existing:,} events first…", flush=True)
+        await fill_events(f"sqlite+aiosqlite:///{workdir / 'in_process.db'}", existing)
     async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
         account = sim.create_bot(username="bench_bot")
-        app = GroupOps(_settings(sim, account.token, workdir / "in_process.db"))
+        app = GroupOps(
+            _settings(sim, account.token, workdir / "in_process.db"),
+            features=[*FEATURES, bench_feature],
+        )
         await app.start()
         try:
             await bare_in_process(updates[:2000], app.bot)  # warm both paths up
@@ -210,6 +288,7 @@ async def in_process(count: int, workdir: Path) -> dict[str, float]:
         "full_p99_ms": _percentile(full_lat, 0.99) * 1000,
         "barrier_p50_ms": statistics.median(barriers) * 1000 if barriers else 0.0,
         "barrier_p99_ms": _percentile(barriers, 0.99) * 1000 if barriers else 0.0,
+        "barrier_max_ms": max(barriers, default=0.0) * 1000,
         "written": written,
         "expected": events_expected,
     }
@@ -230,7 +309,10 @@ async def bare_polling(sim: Simulator, token: str, count: int) -> float:
     start = time.perf_counter()
     task = asyncio.create_task(
         dispatcher.start_polling(
-            bot, handle_signals=False, close_bot_session=True, allowed_updates=list(RECORDED_UPDATES)
+            bot,
+            handle_signals=False,
+            close_bot_session=True,
+            allowed_updates=list(RECORDED_UPDATES),
         )
     )
     while seen[0] < count:  # noqa: ASYNC110 - a 5 ms poll is noise on a multi-second run
@@ -242,7 +324,7 @@ async def bare_polling(sim: Simulator, token: str, count: int) -> float:
 
 
 async def full_polling(sim: Simulator, token: str, count: int, database: Path) -> float:
-    app = GroupOps(_settings(sim, token, database))
+    app = GroupOps(_settings(sim, token, database), features=[*FEATURES, bench_feature])
     await app.start()
     stopping = asyncio.Event()
     start = time.perf_counter()
@@ -294,10 +376,10 @@ def _report(name: str, figures: dict[str, float], goal: float) -> bool:
     return ok
 
 
-async def run(updates: int, polled: int) -> bool:
+async def run(updates: int, polled: int, existing: int = 0) -> bool:
     with tempfile.TemporaryDirectory(prefix="groupops-bench-") as tmp:
         workdir = Path(tmp)
-        first = await in_process(updates, workdir)
+        first = await in_process(updates, workdir, existing)
         ok = _report("in process (feed_update vs intake + SQLite)", first, IN_PROCESS_GOAL)
         p99_ok = first["full_p99_ms"] < P99_GOAL_MS
         print(
@@ -307,7 +389,8 @@ async def run(updates: int, polled: int) -> bool:
         )
         print(
             f"  commit wait   p50 {first['barrier_p50_ms']:.2f} ms, p99 "
-            f"{first['barrier_p99_ms']:.2f} ms per {BATCH}-update batch"
+            f"{first['barrier_p99_ms']:.2f} ms, slowest {first['barrier_max_ms']:.1f} ms"
+            f" per {BATCH}-update batch"
         )
         print(f"  events        {int(first['written']):,} written of {int(first['expected']):,}")
         second = await through_simulator(polled, workdir)
@@ -319,10 +402,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="groupops bench ingest", description=__doc__)
     parser.add_argument("--updates", type=int, default=100_000, help="in-process updates")
     parser.add_argument("--polled", type=int, default=20_000, help="messages through polling")
+    parser.add_argument(
+        "--existing-events", type=int, default=0, help="events stored before the in-process run"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
     logging.getLogger("aiogram").setLevel(logging.WARNING)
-    return 0 if asyncio.run(run(args.updates, args.polled)) else 1
+    return 0 if asyncio.run(run(args.updates, args.polled, args.existing_events)) else 1
 
 
 if __name__ == "__main__":

@@ -88,11 +88,21 @@ def _paths(
 
 def _any_path(paths: Sequence[tuple[RawCheck, ...]]) -> RawCheck:
     checks = [tuple(c for c in path if c is not _always) for path in paths]
+    if not checks:
+        return lambda message: False
     if any(not path for path in checks):
         return _always  # some handler takes every message of this type
+    # A check on every path (the command parent's) is asked once, first: ordinary chat stops there.
+    shared = tuple(c for c in checks[0] if all(c in path for path in checks[1:]))
+    rest = [tuple(c for c in path if c not in shared) for path in checks]
+    if any(not path for path in rest):
+        rest = []
 
     def some_path(message: RawMessage) -> bool:
-        return any(all(check(message) for check in path) for path in checks)
+        for check in shared:
+            if not check(message):
+                return False
+        return not rest or any(all(check(message) for check in path) for path in rest)
 
     return some_path
 

@@ -240,7 +240,9 @@ def test_watchers_see_captions_hidden_links_buttons_and_origin() -> None:
 
 
 def test_edits_are_watched_as_edits() -> None:
-    watched = map_update(_update(edited_message=_message(text="x", edit_date=1_764_000_001))).watched
+    watched = map_update(
+        _update(edited_message=_message(text="x", edit_date=1_764_000_001))
+    ).watched
     assert watched is not None and watched.is_edit
 
 

@@ -139,9 +139,10 @@ async def test_each_chat_is_judged_in_order_and_chats_do_not_wait_for_each_other
             await stack.intake.accept(update(n + 1, group=n % 3, message_id=n // 3 + 1))
         # …yet chats 1 and 2 are judged and recorded in full.
         others = asyncio.ensure_future(stack.pipeline.settled())
-        while len(seen.order.get(chat(1)["id"], [])) < 20 or len(
-            seen.order.get(chat(2)["id"], [])
-        ) < 20:
+        while (
+            len(seen.order.get(chat(1)["id"], [])) < 20
+            or len(seen.order.get(chat(2)["id"], [])) < 20
+        ):
             await asyncio.sleep(0)
         assert chat(0)["id"] not in seen.order
         assert stack.pipeline.pending == 20

@@ -1,4 +1,4 @@
-"""The route gate: aiogram parses only updates some router could act on, derived from the routers."""
+"""The route gate: aiogram parses only the updates some router could act on (from the routers)."""
 
 from __future__ import annotations
 

@@ -1,57 +1,90 @@
-"""The tick: APScheduler runs each job every interval, one run at a time, and stop waits."""
+"""The tick: APScheduler runs each job every interval, one run at a time, and stop waits.
+
+Jobs signal through events, so no verdict rests on how long anything took; only a hung test
+waits for GUARD.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
 
+import pytest
+
 from bot.scheduler import Ticker
+
+GUARD = 10.0
+EVERY = timedelta(milliseconds=20)
+
+
+class Counted:
+    """A job that counts its runs and lets a test wait for the n-th."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+        self._ran = asyncio.Event()
+
+    async def __call__(self) -> None:
+        self.runs += 1
+        self._ran.set()
+
+    async def reached(self, runs: int) -> None:
+        while self.runs < runs:
+            self._ran.clear()
+            await asyncio.wait_for(self._ran.wait(), GUARD)
 
 
 async def test_jobs_repeat_and_stop_waits_for_a_running_one() -> None:
-    runs: list[str] = []
-    finished = asyncio.Event()
-
-    async def quick() -> None:
-        runs.append("quick")
+    quick = Counted()
+    slow_started, release, finished = asyncio.Event(), asyncio.Event(), asyncio.Event()
 
     async def slow() -> None:
-        runs.append("slow")
-        await asyncio.sleep(0.2)
+        slow_started.set()
+        await release.wait()
         finished.set()
 
     ticker = Ticker()
-    ticker.every(timedelta(milliseconds=20), quick, name="quick")
-    ticker.every(timedelta(milliseconds=50), slow, name="slow")
+    ticker.every(EVERY, quick, name="quick")
+    ticker.every(EVERY, slow, name="slow")
     ticker.start()
-    for _ in range(200):
-        if runs.count("quick") >= 3 and "slow" in runs:
-            break
-        await asyncio.sleep(0.01)
-    assert runs.count("quick") >= 3
-    assert "slow" in runs
+    await quick.reached(3)
+    await asyncio.wait_for(slow_started.wait(), GUARD)
+    stopping = asyncio.create_task(ticker.stop())
+    for _ in range(10):
+        await asyncio.sleep(0)
+    assert not stopping.done()  # waits for the slow job rather than cutting it off
+    release.set()
+    await asyncio.wait_for(stopping, GUARD)
+    assert finished.is_set()
+
+
+async def test_nothing_runs_after_stop() -> None:
+    stopped, control = Counted(), Counted()
+    ticker = Ticker()
+    ticker.every(EVERY, stopped, name="stopped")
+    ticker.start()
+    await stopped.reached(1)
     await ticker.stop()
-    assert finished.is_set()  # the slow job was not cut off
-    count = len(runs)
-    await asyncio.sleep(0.1)
-    assert len(runs) == count  # nothing runs after stop
+    count = stopped.runs
+    # A ticker still running on the same interval would have run as often as this one does.
+    still = Ticker()
+    still.every(EVERY, control, name="control")
+    still.start()
+    await control.reached(3)
+    await still.stop()
+    assert stopped.runs == count
 
 
-async def test_a_failing_job_is_logged_and_runs_again(caplog: object) -> None:
-    attempts = 0
+async def test_a_failing_job_is_logged_and_runs_again(caplog: pytest.LogCaptureFixture) -> None:
+    attempts = Counted()
 
     async def flaky() -> None:
-        nonlocal attempts
-        attempts += 1
+        await attempts()
         raise RuntimeError("database away")
 
     ticker = Ticker()
-    ticker.every(timedelta(milliseconds=20), flaky, name="flaky")
+    ticker.every(EVERY, flaky, name="flaky")
     ticker.start()
-    for _ in range(200):
-        if attempts >= 2:
-            break
-        await asyncio.sleep(0.01)
+    await attempts.reached(2)
     await ticker.stop()
-    assert attempts >= 2
-    assert "scheduled job flaky failed" in caplog.text  # type: ignore[attr-defined]
+    assert "scheduled job flaky failed" in caplog.text

@@ -5,12 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import logging
 import signal
 import sys
 from collections.abc import Sequence
 
 from bot import logging as bot_logging
+from bot import preflight
 from bot.config import Settings, SettingsError, load_settings
+from bot.preflight import StartupError
+
+log = logging.getLogger("groupops")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -46,45 +51,71 @@ def main(argv: Sequence[str] | None = None) -> int:
     bench.add_argument("name", choices=["ingest"], help="`bench ingest --help`: options")
     args = parser.parse_args(args_list)
 
+    redactor = bot_logging.configure("INFO")
     try:
         if args.command == "demo":
             from bot.demo import run_demo
 
-            bot_logging.configure("INFO")
             return asyncio.run(run_demo(args.database, args.seconds))
         settings = load_settings()
+        redactor = bot_logging.configure(settings.log_level, settings.secrets())
         if args.command == "migrate":
-            from storage.migrate import upgrade_to_head
-
-            bot_logging.configure(settings.log_level)
-            asyncio.run(upgrade_to_head(settings.database_url))
-            print(f"database is at the latest schema: {settings.database_url}")
+            asyncio.run(_migrate(settings))
+            print(f"database is at the latest schema: {redactor.redact(settings.database_url)}")
             return 0
-        token = settings.require_token()
-        bot_logging.configure(settings.log_level, token)
         return asyncio.run(_run(settings, webhook=args.webhook))
     except SettingsError as exc:
-        print(f"groupops: {exc}", file=sys.stderr)
-        return 2
+        return _fail(redactor, exc, 2)
+    except StartupError as exc:
+        return _fail(redactor, exc, 1)
+
+
+def _fail(redactor: bot_logging.RedactSecrets, exc: Exception, code: int) -> int:
+    """One line on stderr; the traceback only at LOG_LEVEL=DEBUG (an operator's mistake is not
+    a bug, and 200 lines of asyncpg hide the one that says what to do)."""
+    log.debug("start-up failed", exc_info=exc)
+    print(f"groupops: {redactor.redact(str(exc))}", file=sys.stderr)
+    return code
+
+
+async def _migrate(settings: Settings) -> None:
+    from storage.migrate import upgrade_to_head
+
+    await preflight.check_database(settings.database_url)
+    await upgrade_to_head(settings.database_url)
 
 
 async def _run(settings: Settings, *, webhook: bool) -> int:
     from bot.app import GroupOps
+    from handlers.polling import PollingError
 
-    app = GroupOps(settings)
-    stopping = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stopping.set)
-    await app.start()
-    try:
-        if webhook:
-            await app.run_webhook(stopping)
-        else:
-            await app.run_polling(stopping)
-    finally:
-        await app.stop()
+    token = settings.require_token()
+    if webhook:
+        preflight.check_webhook(settings)
+    await preflight.check_bot_api(settings.telegram_api_base, token)
+    await preflight.check_database(settings.database_url)
+    async with preflight.instance_lock(settings.database_url):
+        app = GroupOps(settings)
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, stopping.set)
+        try:
+            await app.start()
+            if webhook:
+                await app.run_webhook(stopping)
+            else:
+                await app.run_polling(stopping)
+        except PollingError as exc:
+            if exc.status != 409:
+                raise
+            raise StartupError(
+                "another process is polling Telegram with this BOT_TOKEN (409 Conflict): stop "
+                "it; one token serves one running bot"
+            ) from exc
+        finally:
+            await app.stop()
     return 0
 
 

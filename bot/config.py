@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -29,7 +30,8 @@ class Settings(BaseSettings):
     webhook_url: str = ""
     webhook_secret: SecretStr = SecretStr("")
     webhook_host: str = "127.0.0.1"
-    webhook_port: int = Field(default=8081, ge=1, le=65535)
+    # Not 8081: that is the simulator's default, and a bot beside it could not listen.
+    webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "/telegram/webhook"
     ops_chat_id: int | None = None
     default_timezone: str = "UTC"
@@ -50,6 +52,22 @@ class Settings(BaseSettings):
                 f"unknown time zone {value!r} (use an IANA name like Asia/Shanghai)"
             ) from exc
         return value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _api_base(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.netloc:
+            raise ValueError(
+                "give the scheme and host, like https://api.telegram.org or http://127.0.0.1:8081"
+            )
+        if parts.path.strip("/") or parts.query or parts.fragment:
+            # Often the simulator's `…/bot<token>/<method>` line pasted whole: aiogram appends
+            # that part itself, and the token in it would be shown in every error.
+            raise ValueError(
+                f"it holds a path after the host: use only {parts.scheme}://{parts.netloc}"
+            )
+        return f"{parts.scheme}://{parts.netloc}"
 
     @field_validator("log_level")
     @classmethod
@@ -79,6 +97,17 @@ class Settings(BaseSettings):
     def migrates_itself(self) -> bool:
         return self.is_sqlite if self.auto_migrate is None else self.auto_migrate
 
+    def secrets(self) -> tuple[str, ...]:
+        """Everything that must never be shown: the token, the webhook secret, the database
+        password."""
+        password = urlsplit(self.database_url).password or ""
+        return (
+            self.bot_token.get_secret_value(),
+            self.webhook_secret.get_secret_value(),
+            password,
+            unquote(password),  # as a driver's error would quote it
+        )
+
     def require_token(self) -> str:
         """The bot token, or a SettingsError naming BOT_TOKEN."""
         token = self.bot_token.get_secret_value()
@@ -96,4 +125,5 @@ def load_settings(env_file: Path | str | None = ".env", **overrides: Any) -> Set
     except ValidationError as exc:
         first = exc.errors()[0]
         key = str(first["loc"][0]).upper() if first["loc"] else "settings"
-        raise SettingsError(f"{key} is invalid: {first['msg']}") from None
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise SettingsError(f"{key} is invalid: {message}") from None

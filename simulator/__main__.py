@@ -36,8 +36,10 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     bot = sim.create_bot(
         username=args.username, token=args.token, can_read_all_group_messages=args.read_all
     )
-    print(f"Bot API:   {sim.url}/bot<token>/<method>")
-    print(f"token:     {bot.token}")
+    # The two lines to paste into the bot's .env, exactly as they must be written there.
+    print("for the bot's .env:")
+    print(f"TELEGRAM_API_BASE={sim.url}")
+    print(f"BOT_TOKEN={bot.token}")
     print(f"bot:       @{bot.username} (id {bot.id})")
     print(f"control:   POST {sim.url}/control/<op> (list: GET {sim.url}/control)")
     if args.demo:

@@ -53,8 +53,11 @@ def async_url(url: str) -> str:
     return parsed.set(drivername=driver).render_as_string(hide_password=False)
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
-    """Create the async engine for `url` (`sqlite+aiosqlite://…` or `postgresql+asyncpg://…`)."""
+def create_engine(
+    url: str, *, echo: bool = False, connect_timeout: float | None = None
+) -> AsyncEngine:
+    """Create the async engine for `url` (`sqlite+aiosqlite://…` or `postgresql+asyncpg://…`);
+    `connect_timeout` bounds how long PostgreSQL may take to answer a connection."""
     url = async_url(url)
     backend = make_url(url).get_backend_name()
     if backend == "sqlite":
@@ -69,6 +72,7 @@ def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
             max_overflow=10,
             pool_pre_ping=True,  # survive a server restart without failing the next batch
             pool_recycle=1800,
+            connect_args={} if connect_timeout is None else {"timeout": connect_timeout},
         )
     raise ValueError(f"unsupported database {backend!r}: use SQLite or PostgreSQL")
 

@@ -86,6 +86,9 @@ class _Events:
                 new.append(event)
         return new
 
+    async def latest_update_id(self) -> int | None:
+        return max((e.update_id for e in self._db.events.values()), default=None)
+
     async def chats_with_text(self) -> list[int]:
         return sorted({e.group.chat_id for e in self._db.events.values() if e.text is not None})
 

@@ -1,6 +1,10 @@
-"""Durations typed in commands: every accepted form, every refusal, and the short form back."""
+"""Durations typed in commands: every accepted form, every refusal (translated, with the rota's
+shift refusals), and the short form back."""
 
 from __future__ import annotations
+
+import ast
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +14,9 @@ from bot.domain.durations import (
     format_duration,
     parse_duration,
 )
+from handlers.i18n import gettext
+
+DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "domain"
 
 
 @pytest.mark.parametrize(
@@ -87,3 +94,26 @@ def test_formats_the_short_form(seconds: int, short: str) -> None:
 @pytest.mark.parametrize("seconds", [1, 59, 61, 3_599, 3_601, 86_399, 90_061, MAX_SECONDS])
 def test_the_short_form_reads_back(seconds: int) -> None:
     assert parse_duration(format_duration(seconds)) == seconds
+
+
+def _problems(path: Path, error: str) -> set[str]:
+    """The English templates a domain module raises `error` with (rendered by the handlers)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == error
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+    }
+
+
+@pytest.mark.parametrize(
+    ("module", "error", "count"),
+    [("durations.py", "DurationInputError", 5), ("handoff.py", "ShiftInputError", 3)],
+)
+def test_every_refusal_has_a_chinese_translation(module: str, error: str, count: int) -> None:
+    problems = _problems(DOMAIN / module, error)
+    assert len(problems) == count  # the walker found them, not nothing
+    assert sorted(p for p in problems if gettext("zh_Hans", p) == p) == []

@@ -12,7 +12,7 @@ from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, Tick
 from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.stats import StatsService
-from handlers import health, help, personal_data, settings, stats
+from handlers import analytics, health, help, personal_data, settings, stats
 
 
 def stats_feature(runtime: Runtime) -> Feature:
@@ -85,4 +85,5 @@ FEATURES: tuple[FeatureFactory, ...] = (
     health_feature,
     personal_data_feature,
     help_feature,
+    analytics.feature,
 )

@@ -625,3 +625,21 @@ def top_members(days: Iterable[MemberDay], limit: int = 10) -> list[TopMember]:
         totals.items(), key=lambda item: (-item[1][0], -item[1][1] - item[1][2], item[0])
     )
     return [TopMember(user, *counts) for user, counts in ranked[:limit] if counts[0]]
+
+
+# --- command arguments ------------------------------------------------------------------------
+
+PERIOD_DAYS = (7, 30, 90)
+PERIOD_FORMS = tuple(f"{days}d" for days in PERIOD_DAYS)
+
+
+def parse_period(words: str | None, default: int) -> int | None:
+    """A report period, `7d`, `30d` or `90d` (`天` for `d` too), as days; nothing means
+    `default`; anything else is None, for the caller to answer with the accepted forms."""
+    if words is None or not words.strip():
+        return default
+    word = words.strip().lower().replace("天", "d")
+    for days, form in zip(PERIOD_DAYS, PERIOD_FORMS, strict=True):
+        if word == form:
+            return days
+    return None

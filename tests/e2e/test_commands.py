@@ -177,7 +177,10 @@ async def test_help_and_the_command_menus(community: Community, sqlite_url: str)
         for key, commands in sim.commands(community.bot.id).items()
     }
     assert menus == {
-        "all_group_chats": ["stats", "settings", "health", "help"],
+        "all_group_chats": [
+            *("stats", "settings", "health", "help"),
+            *("top", "segments", "atrisk", "retention", "heatmap"),
+        ],
         "all_private_chats": ["mydata", "forgetme", "help"],
     }
 

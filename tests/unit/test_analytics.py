@@ -24,6 +24,7 @@ from bot.domain.analytics import (
     interaction,
     local_active_days,
     messages_per_local_day,
+    parse_period,
     retention,
     segments,
     utc_span,
@@ -357,3 +358,27 @@ def test_churn_rules_are_adjustable() -> None:
     every_other_day = on_days(1, date(2025, 3, 1), 11, every=2)
     strict = ChurnRules(floor_days=12)
     assert churn_warnings(every_other_day, UTC_ZONE, MARCH_31, strict) == []
+
+
+# --- command arguments ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("words", "days"),
+    [
+        (None, 7),
+        ("", 7),
+        ("  ", 7),
+        ("7d", 7),
+        ("30d", 30),
+        (" 90D ", 90),
+        ("30天", 30),
+        ("7x", None),
+        ("7", None),
+        ("14d", None),
+        ("30d 90d", None),
+        ("-7d", None),
+    ],
+)
+def test_parse_period(words: str | None, days: int | None) -> None:
+    assert parse_period(words, default=7) == days

@@ -1,0 +1,320 @@
+"""/top, /segments, /atrisk, /retention and /heatmap: the analytics reports, for a group's admins.
+
+Each command is the same few steps (in a group, from an admin, a well-formed argument, then
+read our own writes, call the service, render), so one handler serves them all, told apart by
+the `Report` it is registered with.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date
+from functools import partial
+
+from aiogram import Router
+from aiogram.filters import Command, CommandObject
+from aiogram.types import Message
+
+from bot.domain.analytics import PERIOD_FORMS, Cohort, Segment, Tag, parse_period
+from bot.features import Feature, MenuEntry, Runtime
+from bot.ports import ChatGateway
+from bot.services.admins import AdminDirectory
+from bot.services.analytics import AnalyticsService, AtRiskReport, SegmentReport, TopReport
+from bot.services.engagement import EngagementRecorder
+from handlers import render
+from handlers.filters import in_group
+from handlers.i18n import gettext as _
+from handlers.i18n import number
+from handlers.replies import locale_of, reply, sent_by_admin
+
+LISTED = 15  # members named in one list; the rest are counted
+SEGMENT_NAMES = {
+    Segment.CHAMPION: "Champions",
+    Segment.LOYAL: "Loyal",
+    Segment.PROMISING: "Promising",
+    Segment.NEW: "New",
+    Segment.NEEDS_ATTENTION: "Needs attention",
+    Segment.AT_RISK: "At risk",
+    Segment.HIBERNATING: "Hibernating",
+    Segment.LOST: "Lost",
+}
+TAG_NAMES = {
+    Tag.ASKER: "askers",
+    Tag.ANSWERER: "answerers",
+    Tag.LURKER_TURNED_POSTER: "lurkers turned posters",
+    Tag.PROMOTER: "promoters",
+}
+WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+SHADES = "·░▒▓█"
+
+
+Render = Callable[[AnalyticsService, int, int, str], Awaitable[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """One analytics command: its name, whether it takes a period, and how it answers."""
+
+    command: str
+    render: Render
+    default_days: int | None = None  # None: the command takes no argument
+
+
+async def _top(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
+    return top_text(await service.top(chat_id, days), locale)
+
+
+async def _segments(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
+    return segments_text(await service.segments(chat_id), locale)
+
+
+async def _at_risk(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
+    return at_risk_text(await service.at_risk(chat_id), locale)
+
+
+async def _retention(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
+    return retention_text(await service.retention(chat_id), locale)
+
+
+async def _heatmap(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
+    return heatmap_text(await service.heatmap(chat_id), locale)
+
+
+REPORTS = (
+    Report("top", _top, default_days=30),
+    Report("segments", _segments),
+    Report("atrisk", _at_risk),
+    Report("retention", _retention),
+    Report("heatmap", _heatmap),
+)
+
+
+def router() -> Router:
+    """A fresh router, for `handlers.commands` (which lets only commands through)."""
+    analytics = Router(name="analytics")
+    for report in REPORTS:
+        analytics.message.register(
+            partial(report_command, report), Command(report.command), in_group
+        )
+        analytics.message.register(partial(outside_group, report.command), Command(report.command))
+    return analytics
+
+
+def feature(runtime: Runtime) -> Feature:
+    """The analytics commands and their service."""
+    return Feature(
+        name="analytics",
+        routers=[router],
+        services={
+            "analytics": AnalyticsService(
+                runtime.uow_factory, runtime.clock, runtime.settings.default_timezone
+            )
+        },
+        menu=[
+            MenuEntry("all_group_chats", "top", "Who posted most, 7, 30 or 90 days (admins)"),
+            MenuEntry(
+                "all_group_chats", "segments", "Members by recency, frequency, replies (admins)"
+            ),
+            MenuEntry("all_group_chats", "atrisk", "Members drifting away, and why (admins)"),
+            MenuEntry("all_group_chats", "retention", "Weekly join cohorts still active (admins)"),
+            MenuEntry("all_group_chats", "heatmap", "Messages by weekday and hour (admins)"),
+        ],
+    )
+
+
+async def report_command(
+    report: Report,
+    message: Message,
+    command: CommandObject,
+    analytics: AnalyticsService,
+    admins: AdminDirectory,
+    gateway: ChatGateway,
+    recorder: EngagementRecorder,
+) -> None:
+    locale = locale_of(message)
+    await reply(
+        message,
+        gateway,
+        await _answer(report, message, command, analytics, admins, recorder, locale),
+    )
+
+
+async def _answer(
+    report: Report,
+    message: Message,
+    command: CommandObject,
+    analytics: AnalyticsService,
+    admins: AdminDirectory,
+    recorder: EngagementRecorder,
+    locale: str,
+) -> str:
+    if not await sent_by_admin(message, admins):
+        return render.admins_only(locale, report.command)
+    if report.default_days is None:
+        if command.args:
+            return render.usage(
+                locale, report.command, f"/{report.command}", "/{command} takes no arguments."
+            )
+        days = 0
+    else:
+        found = parse_period(command.args, report.default_days)
+        if found is None:
+            return render.usage(
+                locale,
+                report.command,
+                f"/{report.command} [{'|'.join(PERIOD_FORMS)}]",
+                "“{given}” is not a period.",
+                given=command.args,
+            )
+        days = found
+    # Count everything received so far: read our own writes.
+    await recorder.durable()
+    return await report.render(analytics, message.chat.id, days, locale)
+
+
+async def outside_group(command: str, message: Message, gateway: ChatGateway) -> None:
+    await gateway.send_message(message.chat.id, render.group_only(locale_of(message), command))
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+def _name(names: dict[int, str], user_id: int, locale: str) -> str:
+    return names.get(user_id) or _(locale, "member {id}", id=user_id)
+
+
+def _percent(locale: str, share: float) -> str:
+    return f"{number(locale, round(100 * share))}%"
+
+
+def top_text(report: TopReport, locale: str) -> str:
+    lines = [_(locale, "🏆 Most active members, last {days} days", days=report.days)]
+    if not report.members:
+        lines.append(_(locale, "No messages recorded in this period."))
+    for rank, member in enumerate(report.members, start=1):
+        lines.append(
+            _(
+                locale,
+                "{rank}. {name} — messages: {messages} · replies received: {replies} · "
+                "reactions received: {reactions}",
+                rank=rank,
+                name=_name(report.names, member.user_id, locale),
+                messages=number(locale, member.messages),
+                replies=number(locale, member.replies_received),
+                reactions=number(locale, member.reactions_received),
+            )
+        )
+    return "\n".join(lines)
+
+
+def segments_text(report: SegmentReport, locale: str) -> str:
+    lines = [
+        _(
+            locale,
+            "👥 Segments of the {count} members who posted or reacted in the last 90 days",
+            count=number(locale, len(report.scores)),
+        )
+    ]
+    for segment, label in SEGMENT_NAMES.items():
+        members = [s.user_id for s in report.scores if s.segment is segment]
+        if not members:
+            continue
+        shown = ", ".join(_name(report.names, user, locale) for user in members[:3])
+        more = len(members) - 3
+        lines.append(
+            _(
+                locale,
+                "{segment}: {count}",
+                segment=_(locale, label),
+                count=number(locale, len(members)),
+            )
+            + f" — {shown}"
+            + (_(locale, " and {more} more", more=number(locale, more)) if more > 0 else "")
+        )
+    tags = [
+        _(locale, "{count} {tag}", count=number(locale, n), tag=_(locale, label))
+        for tag, label in TAG_NAMES.items()
+        if (n := sum(1 for s in report.scores if tag in s.tags))
+    ]
+    if tags:
+        lines.append(_(locale, "Tags: {tags}", tags=" · ".join(tags)))
+    return "\n".join(lines)
+
+
+def at_risk_text(report: AtRiskReport, locale: str) -> str:
+    lines = [_(locale, "⚠️ Members silent for longer than their own rhythm")]
+    if not report.warnings:
+        lines.append(_(locale, "No one is drifting away right now."))
+    for warning in report.warnings[:LISTED]:
+        lines.append(
+            _(
+                locale,
+                "{name} — days silent: {silent} · usual days between visits: {usual}",
+                name=_name(report.names, warning.user_id, locale),
+                silent=number(locale, warning.days_silent),
+                usual=number(locale, round(warning.usual_gap_days, 1)),
+            )
+        )
+    if len(report.warnings) > LISTED:
+        lines.append(
+            _(locale, "…and {more} more", more=number(locale, len(report.warnings) - LISTED))
+        )
+    test = report.back_test
+    if test.precision is None:
+        lines.append(_(locale, "Not enough history yet to check these warnings against the past."))
+    else:
+        lines.append(
+            _(
+                locale,
+                "On this group's past: {right} of {flagged} members warned about went silent for "
+                "30 days or more ({precision}), warned a median of {lead} days before.",
+                right=number(locale, test.went_silent),
+                flagged=number(locale, test.flagged),
+                precision=_percent(locale, test.precision),
+                lead=number(locale, test.median_lead_days or 0),
+            )
+        )
+    return "\n".join(lines)
+
+
+def retention_text(cohorts: list[Cohort], locale: str) -> str:
+    lines = [
+        _(locale, "📅 Weekly join cohorts: the share active in each week after joining"),
+        _(locale, "week of · joined · weeks 1–8"),
+    ]
+    for cohort in cohorts:
+        shares = " ".join(
+            "–" if share is None else _percent(locale, share) for share in cohort.retained
+        )
+        lines.append(f"{_day(cohort.week, locale)} · {number(locale, cohort.size)} · {shares}")
+    return "\n".join(lines)
+
+
+def _day(day: date, locale: str) -> str:
+    return _(locale, "{month}/{day}", month=day.month, day=day.day)
+
+
+def heatmap_text(grid: list[list[int]], locale: str) -> str:
+    peak = max(max(row) for row in grid)
+    lines = [_(locale, "🗓 Messages by weekday and hour, last 90 days (darker: more)")]
+    if not peak:
+        lines.append(_(locale, "No messages recorded in this period."))
+        return "\n".join(lines)
+    lines.append("      0     6     12    18   ")
+    for weekday, row in zip(WEEKDAYS, grid, strict=True):
+        shades = "".join(SHADES[-(-count * (len(SHADES) - 1) // peak)] for count in row)
+        lines.append(f"{_(locale, weekday):<4}  {shades}")
+    busiest_day, busiest_hour = max(
+        ((d, h) for d in range(7) for h in range(24)), key=lambda dh: grid[dh[0]][dh[1]]
+    )
+    lines.append(
+        _(
+            locale,
+            "Busiest: {weekday} {hour}:00–{hour}:59 ({messages} messages)",
+            weekday=_(locale, WEEKDAYS[busiest_day]),
+            hour=busiest_hour,
+            messages=number(locale, grid[busiest_day][busiest_hour]),
+        )
+    )
+    return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""The analytics commands through the simulator: admins get reports, others a polite no, and a
+wrong argument the accepted forms."""
+
+from __future__ import annotations
+
+from simulator import Simulator
+from tests.e2e.conftest import Community, eventually, polling_bot, settings_for
+
+
+def _texts(sim: Simulator, chat_id: int) -> list[str]:
+    return [m.get("text", "") for m in sim.sent(chat_id)]
+
+
+async def _answer(sim: Simulator, chat_id: int, needle: str) -> str:
+    await eventually(lambda: any(needle in t for t in _texts(sim, chat_id)))
+    return next(t for t in reversed(_texts(sim, chat_id)) if needle in t)
+
+
+async def test_analytics_commands_for_admins(community: Community, sqlite_url: str) -> None:
+    sim, group, owner = community.sim, community.group, community.owner
+    bob, carol = community.members[:2]
+    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
+        sim.join(group, bob.id)
+        sim.join(group, carol.id)
+        said = sim.post(group, bob.id, text="how do I join the meetup?")
+        sim.post(group, carol.id, text="sign up on the site", reply_to=said["message_id"])
+        sim.react(group, said["message_id"], carol.id, ["👍"])
+        sim.post(group, bob.id, text="thanks")
+
+        sim.post(group, owner.id, text="/top 7d")
+        top = await _answer(sim, group, "🏆")
+        sim.post(group, owner.id, text="/segments")
+        segments = await _answer(sim, group, "👥")
+        sim.post(group, owner.id, text="/atrisk")
+        at_risk = await _answer(sim, group, "⚠️")
+        sim.post(group, owner.id, text="/retention")
+        retention = await _answer(sim, group, "📅")
+        sim.post(group, owner.id, text="/heatmap")
+        heatmap = await _answer(sim, group, "🗓")
+    assert "last 7 days" in top
+    # Bob posted twice and got Carol's reply and reaction; Carol posted once.
+    assert "1. Member0 — messages: 2 · replies received: 1 · reactions received: 1" in top
+    assert "3. Member1 — messages: 1 · replies received: 0" in top  # after Olga's /top
+    assert "New: 3" in segments  # Bob, Carol and the owner (whose commands are messages)
+    assert "No one is drifting away right now." in at_risk
+    assert retention.endswith(
+        "· 3 · – – – – – – – –"
+    )  # this week: two joined, the owner first seen
+    assert "Busiest:" in heatmap
+
+
+async def test_analytics_commands_refuse_non_admins_and_wrong_forms(
+    community: Community, sqlite_url: str
+) -> None:
+    sim, group, owner = community.sim, community.group, community.owner
+    member = community.members[0]
+    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
+        sim.join(group, member.id)
+        sim.post(group, member.id, text="/atrisk")
+        refusal = await _answer(sim, group, "only the group's admins")
+        sim.post(group, owner.id, text="/top 7x")
+        wrong_period = await _answer(sim, group, "is not a period")
+        sim.post(group, owner.id, text="/heatmap now")
+        no_arguments = await _answer(sim, group, "takes no arguments")
+        sim.start_private(owner.id, text="/top")
+        private = await _answer(sim, owner.id, "works in a group")
+    assert "/atrisk" in refusal
+    assert wrong_period == "“7x” is not a period. Use: /top [7d|30d|90d]"
+    assert no_arguments == "/heatmap takes no arguments. Use: /heatmap"
+    assert "/top" in private

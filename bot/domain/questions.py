@@ -79,14 +79,25 @@ class _Pattern:
     cue: Cue
     weight: float
     regex: re.Pattern[str]
+    script: str | None  # only tried on text with letters of this script (None: any text)
+
+
+# Each pattern is tried only on text in its script: an English message never pays for the Chinese
+# and Russian patterns.
+LATIN, HAN, CYRILLIC = "latin", "han", "cyrillic"
+_SCRIPTS = {
+    LATIN: re.compile("[a-z]"),
+    HAN: re.compile("[\u3400-\u4dbf\u4e00-\u9fff]"),
+    CYRILLIC: re.compile("[\u0400-\u04ff]"),
+}
 
 
 def _any(*alternatives: str) -> str:
     return "(?:" + "|".join(alternatives) + ")"
 
 
-def _p(cue: Cue, weight: float, *parts: str) -> _Pattern:
-    return _Pattern(cue, weight, re.compile("".join(parts), re.IGNORECASE))
+def _p(cue: Cue, weight: float, *parts: str, script: str | None = None) -> _Pattern:
+    return _Pattern(cue, weight, re.compile("".join(parts), re.IGNORECASE), script)
 
 
 # Where an English or Russian clause starts: the message's start, after a sentence mark or a
@@ -138,6 +149,7 @@ _NOT_A_QUESTION = (
         ),
         r"\b",
         _END_PUNCTUATION,
+        script=LATIN,
     ),
     _p(
         Cue.CHIT_CHAT,
@@ -149,6 +161,7 @@ _NOT_A_QUESTION = (
             r"周末(?:过得)?(?:怎么样|咋样)|好久不见"
         ),
         _END_PUNCTUATION,
+        script=HAN,
     ),
     _p(
         Cue.CHIT_CHAT,
@@ -162,6 +175,7 @@ _NOT_A_QUESTION = (
         ),
         r"\b",
         _END_PUNCTUATION,
+        script=CYRILLIC,
     ),
     # A tag on the end asks for agreement, not an answer.
     _p(
@@ -180,6 +194,7 @@ _NOT_A_QUESTION = (
         0,
         _any("对吧", "是吧", "对不对", "是不是", "不是吗", "好吧", "对吗", "是吗", "好吗", "行吗"),
         r"[?!。.~]*$",
+        script=HAN,
     ),
     # Questions that answer themselves, marvel or complain.
     _p(
@@ -212,6 +227,7 @@ _NOT_A_QUESTION = (
         ),
         r"\b[^?]*",
         _END_PUNCTUATION,
+        script=LATIN,
     ),
     _p(
         Cue.RHETORICAL,
@@ -226,6 +242,7 @@ _NOT_A_QUESTION = (
         # the rest of the clause goes with it: "谁还用传真啊？" asks nothing
         r"[^,?。!]*[嘛吗呢啊呀]?",
         _END_PUNCTUATION,
+        script=HAN,
     ),
     _p(
         Cue.RHETORICAL,
@@ -243,6 +260,7 @@ _NOT_A_QUESTION = (
             r"ты\s+серь[её]зно",
         ),
         _END_PUNCTUATION,
+        script=CYRILLIC,
     ),
     # Interrogatives used as pronouns ("anything", "no matter how") or in reported speech.
     _p(
@@ -272,6 +290,7 @@ _NOT_A_QUESTION = (
             r"(?:为什么|为啥|什么|怎么|哪)",
             r"问(?:了)?(?:我|他|她|你|他们|她们)?(?:为什么|为啥)",
         ),
+        script=HAN,
     ),
     _p(
         Cue.NOT_INTERROGATIVE,
@@ -284,6 +303,7 @@ _NOT_A_QUESTION = (
             r"\b(?:вряд|едва|чуть)\s+ли\b",
             r"\bне\s+знаю\s+(?:почему|зачем|как)\b",
         ),
+        script=CYRILLIC,
     ),
     _p(
         Cue.NOT_INTERROGATIVE,
@@ -297,6 +317,7 @@ _NOT_A_QUESTION = (
             r"however",
         ),
         r"\b",
+        script=LATIN,
     ),
 )
 
@@ -323,52 +344,39 @@ _REACTION = _p(
 )
 
 _CUES = (
-    # English: an interrogative or an inverted auxiliary where a clause starts.
-    _p(
-        Cue.INTERROGATIVE,
-        INTERROGATIVE,
-        _START,
-        r"(?:how|hw|hwo)\s+",
-        _any(_AUX, "much|many|long|often|far|come|about|exactly|else|the|big|old|fast|soon"),
-        r"\b",
-    ),
-    _p(
-        Cue.INTERROGATIVE,
-        INTERROGATIVE,
-        _START,
-        r"(?:what|wat|wht|whats|what's)\s+",
-        _any(
-            _AUX,
-            r"time|kind|sort|type|version|happened|happens|exactly|else|if|about|abt|the|other|"
-            r"day|size|model|app|tool|plugin|settings?|command",
-        ),
-        r"\b",
-    ),
-    _p(Cue.INTERROGATIVE, INTERROGATIVE, _START, r"(?:when|where)\s+", _AUX, r"\b"),
-    _p(Cue.INTERROGATIVE, INTERROGATIVE, _START, r"(?:where|when|who|how|what)'?s\s+\w"),
-    _p(Cue.INTERROGATIVE, INTERROGATIVE, _START, r"(?:why|y\s+(?:is|does|do|did|are))\b"),
-    _p(Cue.INTERROGATIVE, INTERROGATIVE, _START, r"which\s+(?!is\s+why)\w+"),
-    _p(
-        Cue.INTERROGATIVE,
-        INTERROGATIVE,
-        _START,
-        r"(?:who|whom|whose)\s+",
-        _any(_AUX, "else", "here", "knows", "got", "wants"),
-        r"\b",
-    ),
+    # English: an interrogative or an inverted auxiliary where a clause starts (one pattern:
+    # the clause-start prefix is the costly part, so it is searched for once).
     _p(
         Cue.INTERROGATIVE,
         INTERROGATIVE,
         _START,
         _any(
-            "can|could|would|will|should|shall|may|might|is|are|was|were|am|has|have|had|does|do|"
-            "did|isnt|isn't|arent|aren't|doesnt|doesn't|dont|don't|cant|can't|wont|won't|didnt|"
-            "didn't"
+            r"(?:how|hw|hwo)\s+"
+            + _any(_AUX, "much|many|long|often|far|come|about|exactly|else|the|big|old|fast|soon")
+            + r"\b",
+            r"(?:what|wat|wht|whats|what's)\s+"
+            + _any(
+                _AUX,
+                r"time|kind|sort|type|version|happened|happens|exactly|else|if|about|abt|the|"
+                r"other|day|size|model|app|tool|plugin|settings?|command",
+            )
+            + r"\b",
+            r"(?:when|where)\s+" + _AUX + r"\b",
+            r"(?:where|when|who|how|what)'?s\s+\w",
+            r"(?:why|y\s+(?:is|does|do|did|are))\b",
+            r"which\s+(?!is\s+why)\w+",
+            r"(?:who|whom|whose)\s+" + _any(_AUX, "else|here|knows|got|wants") + r"\b",
+            _any(
+                "can|could|would|will|should|shall|may|might|is|are|was|were|am|has|have|had|does|"
+                "do|did|isnt|isn't|arent|aren't|doesnt|doesn't|dont|don't|cant|can't|wont|won't|"
+                "didnt|didn't"
+            )
+            + r"\s+"
+            + _SUBJECT
+            # "do it!", "had a great day": an imperative or a statement, not an inversion.
+            + r"\b(?<!do it)(?<!did it)(?<!have a)(?<!had a)(?<!has a)(?<!have an)(?<!had an)",
         ),
-        r"\s+",
-        _SUBJECT,
-        # "do it!", "had a great day": an imperative or a statement, not an inversion.
-        r"\b(?<!do it)(?<!did it)(?<!have a)(?<!had a)(?<!has a)(?<!have an)(?<!had an)",
+        script=LATIN,
     ),
     # Chinese interrogatives and particles, anywhere (a clause boundary is rarely marked).
     _p(
@@ -383,15 +391,17 @@ _CUES = (
             # "线上还是线下" asks to choose; "还是很慢" (still slow) and "我还是觉得" do not.
             r"(?<![但过可我他她你们还也就最后])还是(?![很挺太有不没觉算要得会一老决])",
         ),
+        script=HAN,
     ),
-    _p(Cue.INTERROGATIVE, WEAK_INTERROGATIVE, r"几(?:个|天|次|种|位|月|年|块|分|g)"),
+    _p(Cue.INTERROGATIVE, WEAK_INTERROGATIVE, r"几(?:个|天|次|种|位|月|年|块|分|g)", script=HAN),
     _p(
         Cue.PARTICLE,
         FINAL_PARTICLE,
         _any("[吗嘛]", "了没有?", r"(?<![什怎这那多要])么"),
         _CLAUSE_END,
+        script=HAN,
     ),
-    _p(Cue.PARTICLE, SOFT_PARTICLE, r"呢", _CLAUSE_END),
+    _p(Cue.PARTICLE, SOFT_PARTICLE, r"呢", _CLAUSE_END, script=HAN),
     # Russian: interrogatives where a clause starts, and the particle ли.
     _p(
         Cue.INTERROGATIVE,
@@ -402,8 +412,9 @@ _CUES = (
             "каких|сколько|чей|чья|чьё|чем|кому|кого|чего|отчего|шо|чё|че"
         ),
         r"\b",
+        script=CYRILLIC,
     ),
-    _p(Cue.PARTICLE, INTERROGATIVE, r"\bли\b"),
+    _p(Cue.PARTICLE, INTERROGATIVE, r"\bли\b", script=CYRILLIC),
     # Requests for help, in any language.
     _p(
         Cue.HELP_REQUEST,
@@ -442,6 +453,7 @@ _CUES = (
             r"should\s+i",
             r"recommend\s+(?:me\s+)?(?:a|an|some|any)",
         ),
+        script=LATIN,
     ),
     _p(
         Cue.HELP_REQUEST,
@@ -454,6 +466,7 @@ _CUES = (
             r"(?:^|想|请|弱弱地?|顺便|再)问(?:一)?下|想问|求指导|指点|不懂就问|救命|在线等|"
             r"急[,!。]|求(?:建议|意见|方法|链接|资源|分享|解答|攻略|帮助|带)"
         ),
+        script=HAN,
     ),
     _p(
         Cue.HELP_REQUEST,
@@ -481,6 +494,7 @@ _CUES = (
             "хелп",
             r"не\s+могу\s+(?:понять|разобраться|найти)",
         ),
+        script=CYRILLIC,
     ),
 )
 
@@ -513,17 +527,19 @@ def normalise(text: str) -> str:
 def detect_question(text: str) -> QuestionVerdict:
     """Whether `text` asks something a human should answer, with its score and reasons."""
     rest = normalise(text)
+    scripts = {None} | {script for script, letters in _SCRIPTS.items() if letters.search(rest)}
     if _REACTION.regex.match(rest):
         return _verdict([Reason(Cue.REACTION, rest, 0)] if rest else [])
     reasons: list[Reason] = []
     for pattern in _NOT_A_QUESTION:
-        rest, taken = _take_out(pattern, rest)
-        reasons.extend(taken)
+        if pattern.script in scripts:
+            rest, taken = _take_out(pattern, rest)
+            reasons.extend(taken)
     rest = rest.strip(" ,.")
     if not _WORD.search(rest):
         return _verdict(reasons)
     for cue in _CUES:
-        match = cue.regex.search(rest)
+        match = cue.regex.search(rest) if cue.script in scripts else None
         if match:
             reasons.append(Reason(cue.cue, _words(match), cue.weight))
     reasons.extend(_marks(rest))
@@ -531,8 +547,13 @@ def detect_question(text: str) -> QuestionVerdict:
 
 
 def _take_out(pattern: _Pattern, text: str) -> tuple[str, list[Reason]]:
-    taken = [Reason(pattern.cue, _words(match), 0) for match in pattern.regex.finditer(text)]
-    return (pattern.regex.sub(" ", text), taken) if taken else (text, [])
+    taken: list[Reason] = []
+
+    def take(match: re.Match[str]) -> str:
+        taken.append(Reason(pattern.cue, _words(match), 0))
+        return " "
+
+    return pattern.regex.sub(take, text), taken
 
 
 def _marks(text: str) -> list[Reason]:

@@ -20,7 +20,13 @@ from bot.domain.analytics import PERIOD_FORMS, Cohort, Segment, Tag, parse_perio
 from bot.features import Feature, MenuEntry, Runtime
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
-from bot.services.analytics import AnalyticsService, AtRiskReport, SegmentReport, TopReport
+from bot.services.analytics import (
+    AnalyticsService,
+    AtRiskReport,
+    Overview,
+    SegmentReport,
+    TopReport,
+)
 from bot.services.engagement import EngagementRecorder
 from handlers import render
 from handlers.filters import in_group
@@ -158,19 +164,27 @@ async def _answer(
             )
         days = 0
     else:
-        found = parse_period(command.args, report.default_days)
-        if found is None:
-            return render.usage(
-                locale,
-                report.command,
-                f"/{report.command} [{'|'.join(PERIOD_FORMS)}]",
-                "“{given}” is not a period.",
-                given=command.args,
-            )
-        days = found
+        days_or_usage = period_or_usage(report.command, command.args, report.default_days, locale)
+        if isinstance(days_or_usage, str):
+            return days_or_usage
+        days = days_or_usage
     # Count everything received so far: read our own writes.
     await recorder.durable()
     return await report.render(analytics, message.chat.id, days, locale)
+
+
+def period_or_usage(command: str, args: str | None, default: int, locale: str) -> int | str:
+    """The period a command was given, in days, or the answer naming the accepted forms."""
+    days = parse_period(args, default)
+    if days is None:
+        return render.usage(
+            locale,
+            command,
+            f"/{command} [{'|'.join(PERIOD_FORMS)}]",
+            "“{given}” is not a period.",
+            given=args,
+        )
+    return days
 
 
 async def outside_group(command: str, message: Message, gateway: ChatGateway) -> None:
@@ -318,3 +332,55 @@ def heatmap_text(grid: list[list[int]], locale: str) -> str:
         )
     )
     return "\n".join(lines)
+
+
+def overview_text(overview: Overview, locale: str) -> str:
+    """The lines /stats adds: activity, growth and interaction over the chosen period."""
+    a, i = overview.activity, overview.interaction
+    wait = i.median_first_reply
+    return "\n".join(
+        [
+            _(
+                locale,
+                "📈 Last {days} days: {per_day} messages a day · active members: {active} · "
+                "daily {daily} · weekly {weekly} · monthly {monthly} · stickiness (daily ÷ "
+                "monthly): {stickiness}",
+                days=overview.days,
+                per_day=number(locale, round(a.messages_per_day, 1)),
+                active=number(locale, a.active_members),
+                daily=number(locale, round(a.daily_active, 1)),
+                weekly=number(locale, a.weekly_active),
+                monthly=number(locale, a.monthly_active),
+                stickiness=_percent(locale, a.stickiness),
+            ),
+            _(
+                locale,
+                "Members: new {new} · returning {returning} · joins {joins} · leaves {leaves} · "
+                "net growth {net}",
+                new=number(locale, a.new_members),
+                returning=number(locale, a.returning_members),
+                joins=number(locale, a.joins),
+                leaves=number(locale, a.leaves),
+                net=number(locale, a.net_growth),
+            ),
+            _(
+                locale,
+                "Per message: {replies} replies · {reactions} reactions · answered: {share} · "
+                "median time to first reply: {wait}",
+                replies=number(locale, round(i.replies_per_message, 2)),
+                reactions=number(locale, round(i.reactions_per_message, 2)),
+                share=_percent(locale, i.responded_share),
+                wait=_(
+                    locale,
+                    "{minutes} min",
+                    minutes=number(locale, round(wait.total_seconds() / 60)),
+                )
+                if wait is not None
+                else "–",
+            ),
+            _(
+                locale,
+                "Active means posted or reacted: Telegram does not tell a bot who only reads.",
+            ),
+        ]
+    )

@@ -1,4 +1,5 @@
-"""/stats: activity for today, 7 and 30 days, for the group's admins."""
+"""/stats [7d|30d|90d]: activity for today, 7 and 30 days, then the period's analytics (growth,
+stickiness, interaction; 7 days unless chosen), for the group's admins."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from aiogram.types import Message
 
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
+from bot.services.analytics import AnalyticsService
 from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
 from handlers import render
+from handlers.analytics import overview_text, period_or_usage
 from handlers.filters import in_group
 from handlers.replies import locale_of, reply, sent_by_admin
 
@@ -27,11 +30,12 @@ async def stats_command(
     message: Message,
     command: CommandObject,
     stats: StatsService,
+    analytics: AnalyticsService,
     admins: AdminDirectory,
     gateway: ChatGateway,
     recorder: EngagementRecorder,
 ) -> None:
-    text = await _answer(message, command, stats, admins, recorder, locale_of(message))
+    text = await _answer(message, command, stats, analytics, admins, recorder, locale_of(message))
     await reply(message, gateway, text)
 
 
@@ -39,17 +43,20 @@ async def _answer(
     message: Message,
     command: CommandObject,
     stats: StatsService,
+    analytics: AnalyticsService,
     admins: AdminDirectory,
     recorder: EngagementRecorder,
     locale: str,
 ) -> str:
     if not await sent_by_admin(message, admins):
         return render.admins_only(locale, "stats")
-    if command.args:
-        return render.usage(locale, "stats", "/stats", "/{command} takes no arguments.")
+    days = period_or_usage("stats", command.args, 7, locale)
+    if isinstance(days, str):
+        return days
     # Count everything received so far, this command included: read our own writes.
     await recorder.durable()
-    return render.stats_report(await stats.group_report(message.chat.id), locale)
+    report = render.stats_report(await stats.group_report(message.chat.id), locale)
+    return f"{report}\n{overview_text(await analytics.overview(message.chat.id, days), locale)}"
 
 
 async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:

@@ -27,6 +27,8 @@ async def test_analytics_commands_for_admins(community: Community, sqlite_url: s
         sim.react(group, said["message_id"], carol.id, ["👍"])
         sim.post(group, bob.id, text="thanks")
 
+        sim.post(group, owner.id, text="/stats 30d")
+        stats = await _answer(sim, group, "📈")
         sim.post(group, owner.id, text="/top 7d")
         top = await _answer(sim, group, "🏆")
         sim.post(group, owner.id, text="/segments")
@@ -37,6 +39,11 @@ async def test_analytics_commands_for_admins(community: Community, sqlite_url: s
         retention = await _answer(sim, group, "📅")
         sim.post(group, owner.id, text="/heatmap")
         heatmap = await _answer(sim, group, "🗓")
+    assert "📊" in stats and "📈 Last 30 days:" in stats
+    # Bob, Carol and Olga (whose /stats is a message) posted; Carol's reply answered Bob.
+    assert "messages a day · active members: 3 · daily 0.1 · weekly 3 · monthly 3" in stats
+    assert "Members: new 3 · returning 0 · joins 2 · leaves 0 · net growth 2" in stats
+    assert "answered: 25%" in stats  # one of the four messages
     assert "last 7 days" in top
     # Bob posted twice and got Carol's reply and reaction; Carol posted once.
     assert "1. Member0 — messages: 2 · replies received: 1 · reactions received: 1" in top
@@ -58,13 +65,17 @@ async def test_analytics_commands_refuse_non_admins_and_wrong_forms(
         sim.join(group, member.id)
         sim.post(group, member.id, text="/atrisk")
         refusal = await _answer(sim, group, "only the group's admins")
+        sim.post(group, owner.id, text="/stats 7x")
+        wrong_stats = await _answer(sim, group, "is not a period")
         sim.post(group, owner.id, text="/top 7x")
+        await eventually(lambda: sum("is not a period" in t for t in _texts(sim, group)) == 2)
         wrong_period = await _answer(sim, group, "is not a period")
         sim.post(group, owner.id, text="/heatmap now")
         no_arguments = await _answer(sim, group, "takes no arguments")
         sim.start_private(owner.id, text="/top")
         private = await _answer(sim, owner.id, "works in a group")
     assert "/atrisk" in refusal
+    assert wrong_stats == "“7x” is not a period. Use: /stats [7d|30d|90d]"
     assert wrong_period == "“7x” is not a period. Use: /top [7d|30d|90d]"
     assert no_arguments == "/heatmap takes no arguments. Use: /heatmap"
     assert "/top" in private

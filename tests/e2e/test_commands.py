@@ -32,13 +32,13 @@ async def test_stats_for_admins_and_a_polite_no_for_others(
         sim.post(group, community.owner.id, text="/stats")
         await eventually(lambda: any("📊" in t for t in _replies(sim, group)))
         sim.post(group, community.owner.id, text="/stats please")
-        await eventually(lambda: any("takes no arguments" in t for t in _replies(sim, group)))
+        await eventually(lambda: any("is not a period" in t for t in _replies(sim, group)))
     report = next(t for t in _replies(sim, group) if "📊" in t)
     # 3 messages + the member's /stats + the owner's /stats; 1 active member plus the owner.
     assert "Today — messages: 5 · active members: 2 · new members: 1" in report
     refusal = next(m for m in sim.sent(group) if "only the group's admins" in m.get("text", ""))
     assert refusal["reply_to_message"]["message_id"] == asked["message_id"]
-    assert "Use: /stats" in next(t for t in _replies(sim, group) if "takes no arguments" in t)
+    assert "Use: /stats [7d|30d|90d]" in next(t for t in _replies(sim, group) if "a period" in t)
 
 
 async def test_stats_in_chinese_for_a_chinese_speaking_admin(

@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.questions_eval import main as eval_questions_main
 
         return eval_questions_main(args_list[1:])
+    if args_list[:1] == ["eval-promo"]:
+        from bot.detectors.evaluate import main as eval_promo_main
+
+        return eval_promo_main(args_list[1:])
     parser = argparse.ArgumentParser(prog="groupops", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
@@ -47,6 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser(
         "eval-questions", help="score the question detector on a labelled file (--help)"
     )
+    commands.add_parser("eval-promo", help="score the promo detector on a labelled file (--help)")
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument("name", choices=["ingest"], help="`bench ingest --help`: options")
     args = parser.parse_args(args_list)

@@ -23,22 +23,32 @@ _INVISIBLE = dict.fromkeys(
     None,
 )
 
-# Letters NFKC leaves alone but that read as Latin: small capitals, and the negative circled
-# and squared letters that emoji keyboards offer (NFKC folds only the plain circled and squared).
+# Letters NFKC leaves alone but that read as Latin or Cyrillic: small capitals, phonetic and
+# Cherokee look-alikes, and the negative circled and squared letters that emoji keyboards offer
+# (NFKC folds only the plain circled and squared).
 _FANCY = {
     **dict(zip("ᴀʙᴄᴅᴇꜰɢʜɪᴊᴋʟᴍɴᴏᴘǫʀꜱᴛᴜᴠᴡʏᴢ", "abcdefghijklmnopqrstuvwyz", strict=True)),
+    **dict(zip("ᴧᴫᴨᴩʍɸɜɯᴦᴎᴙ", "ллпрмфзшгир", strict=True)),
+    **dict(zip("ᎪᏴᏟᎬᎻᏦᎷᏢᏫᏚᎢᏔᎳ", "ABCEHKMPOSTWW", strict=True)),
     **{chr(0x1F150 + i): chr(ord("a") + i) for i in range(26)},  # 🅐 negative circled
     **{chr(0x1F170 + i): chr(ord("a") + i) for i in range(26)},  # 🅰 negative squared
     **{chr(0x1F1E6 + i): chr(ord("a") + i) for i in range(26)},  # 🇦 regional indicators
 }
 _FANCY_TABLE = str.maketrans(_FANCY)
+# str.translate looks every character up; a search finds the rare text that needs it faster.
+_NEEDS_TABLES = re.compile(
+    "[" + re.escape("".join(chr(code) for code in _INVISIBLE) + "".join(_FANCY)) + "]"
+)
 
 # Look-alikes, both cases (they apply before case folding, where Greek Υ still reads as Y).
 _CYRILLIC_TO_LATIN = dict(
     zip("АВЕКМНОРСТХУаеорсухкіјѕһԁԛԝ", "ABEKMHOPCTXYaeopcyxkijshdqw", strict=True)
 )
 _GREEK_TO_LATIN = dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧαικνορτυχ", "ABEZHIKMNOPTYXaiknoptux", strict=True))
-_LATIN_TO_CYRILLIC = dict(zip("ABEKMHOPCTXYaeopcyx", "АВЕКМНОРСТХУаеорсух", strict=True))
+# Inside a Cyrillic word a Latin n, u or r stands for п, и or г ("Haйдu uнтuм").
+_LATIN_TO_CYRILLIC = dict(
+    zip("ABEKMHOPCTXYaeopcyxbhkmtnur", "АВЕКМНОРСТХУаеорсухвнкмтпиг", strict=True)
+)
 _TO_LATIN = str.maketrans({**_CYRILLIC_TO_LATIN, **_GREEK_TO_LATIN})
 _TO_CYRILLIC = str.maketrans(_LATIN_TO_CYRILLIC)
 _LOOKALIKES = (
@@ -46,6 +56,14 @@ _LOOKALIKES = (
 )
 
 _WORD = re.compile(r"[^\W\d_]{2,}")
+# Most texts keep to one script; only one with both Latin and Cyrillic or Greek letters is
+# worth reading word by word.
+_LATIN = re.compile(r"[A-Za-z]")
+_CYRILLIC_OR_GREEK = re.compile(r"[\u0370-\u04ff]")
+# Combining marks that survive NFKC: strike-through, underline and Zalgo decorations.
+_COMBINING = re.compile(
+    r"[\u0300-\u036f\u0483-\u0489\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f]"
+)
 # Three or more single letters or digits, each apart from the next by spaces or punctuation:
 # "f r e e", "c.l.i.c.k", "加 微 信", "1 3 8 0 0". Two are left alone ("e.g.", "a b").
 _SPREAD = re.compile(r"(?<![^\W_])[^\W_](?:[\s.\-_*|·•/\\~+,'\"]+[^\W_](?![^\W_])){2,}")
@@ -55,9 +73,13 @@ _SPACES = re.compile(r"\s+")
 
 def normalise(text: str) -> str:
     """The text as plain lower-case words, for signals and the model to read."""
-    text = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_FANCY_TABLE)
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = _WORD.sub(_one_script, text).casefold()
+    text = unicodedata.normalize("NFKC", text)
+    if _NEEDS_TABLES.search(text):
+        text = text.translate(_INVISIBLE).translate(_FANCY_TABLE)
+    text = _COMBINING.sub("", text)
+    if _LATIN.search(text) and _CYRILLIC_OR_GREEK.search(text):
+        text = _WORD.sub(_one_script, text)
+    text = text.casefold()
     text = _SPREAD.sub(_close_up, text)
     return _SPACES.sub(" ", text).strip()
 

@@ -125,37 +125,36 @@ _CONTACT = re.compile(
     r"|whats\s?app|wa\.me|viber|signal me|skype|line id|kik\b|telegram me|tg me"
     r"|в\s?лс\b|в личку|в личные|ватсап|вацап|вотсап|вайбер|телеграм[ем]?:|мой контакт"
 )
-_DIGIT_WORDS = {
-    **dict(zip("零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖", "0012345678912345678", strict=False)),
-    **{
-        word: str(i % 10)
-        for i, words in enumerate(
-            [
-                ("zero", "ноль"),
-                ("one", "один"),
-                ("two", "два"),
-                ("three", "три"),
-                ("four", "четыре"),
-                ("five", "пять"),
-                ("six", "шесть"),
-                ("seven", "семь"),
-                ("eight", "восемь"),
-                ("nine", "девять"),
-            ]
-        )
-        for word in words
-    },
-}
-_SPELLED_DIGIT = re.compile(
-    "|".join(sorted(map(re.escape, _DIGIT_WORDS), key=len, reverse=True)), re.IGNORECASE
+# Digits spelled out, read only by the phone check: Han numerals (also the financial forms and
+# 幺, "one" on the phone), English and Russian words.
+_HAN_DIGITS = str.maketrans(
+    dict(zip("零〇一二三四五六七八九幺壹贰叁肆伍陆柒捌玖", "0012345678912345678", strict=False))
 )
+_WORD_DIGITS = {
+    word: str(digit)
+    for digit, words in enumerate(
+        [
+            ("zero", "ноль"),
+            ("one", "один"),
+            ("two", "два"),
+            ("three", "три"),
+            ("four", "четыре"),
+            ("five", "пять"),
+            ("six", "шесть"),
+            ("seven", "семь"),
+            ("eight", "восемь"),
+            ("nine", "девять"),
+        ]
+    )
+    for word in words
+}
 _PHONE = re.compile(r"\+?\d(?:[\s\-().]{0,2}\d){7,16}")
 _PRICE = re.compile(
     r"[¥$€£₽₹]\s?\d|\d(?:[\d,.]*\d)?\s?(?:[¥$€£₽₹]|元|块|usdt?\b|rmb\b|руб|р\.|rub\b|eur\b|dollars?\b"
     r"|bucks\b|k\b)"
 )
 _DISCOUNT = re.compile(
-    r"\d+\s?%\s?off|\boff\b[^.]{0,12}\d+\s?%|\d(?:\.\d)?\s?折|优惠|促销|特价|打折|折扣|包邮|秒杀|限时|清仓|团购"
+    r"\d+\s?%\s?off|\boff\b[^.]{0,12}\d+\s?%|[\d一二三四五六七八九](?:\.\d)?\s?折|优惠|促销|特价|打折|折扣|包邮|秒杀|限时|清仓|团购"
     r"|\bsale\b|discount|coupon|promo\s?code|\bdeals?\b|скидк|акци[яи]|распродаж|промокод|дешевле"
 )
 _CALL_TO_ACTION = re.compile(
@@ -165,18 +164,21 @@ _CALL_TO_ACTION = re.compile(
     r"|join (?:now|us|our|my|the (?:group|channel))|don'?t miss|limited (?:time|offer|spots)"
     r"|\bhurry"
     r"|act now|check out (?:my|our)|visit (?:my|our)|follow (?:me|us|the link)|tap the link"
+    r"|call (?:us|now)\b|book (?:now|today|a)\b|enrol+ now|apply now"
     r"|下单|扫码|扫一扫|点击链接|点击下方|点链接|戳链接|加群|进群|入群|私信|咨询|速来|抢购|立即|马上|赶紧|欢迎选购"
-    r"|关注(?:我|频道|公众号)|订阅|拍下|二维码|长按"
+    r"|关注(?:我|频道|公众号)|订阅|拍下|二维码|长按|欢迎(?:光临|来电|合作|加盟)|报名|预约"
     r"|пиши(?:те)?\s(?:в|мне)|переход(?:и|ите)|\bжми|подписыва(?:йся|йтесь)|заказыва(?:й|йте)"
     r"|закаж(?:и|ите)|звони(?:те)?\b|ссылка в (?:профиле|био|описании|шапке)|успе(?:й|йте)\b"
     r"|торопи(?:сь|тесь)|регистрируй|вступа(?:й|йте)|присоединя(?:йся|йтесь)"
+    r"|запис(?:ывайся|ывайтесь|ывайся|ь|аться)\b|брониру(?:й|йте)"
 )
 _MONEY_OFFER = re.compile(
     r"\bearn(?:ed|ing|s)?\b|passive income|make money|\bprofits?\b|\binvest(?:ing|ment|ed)?\b"
     r"|withdraw|work from home|per (?:day|week)|daily (?:income|earnings|profit)|giveaway|airdrop"
-    r"|free (?:money|bonus|crypto|usdt)|\bbonus\b|forex|\bsignals?\b"
-    r"|赚|日入|月入|兼职|返利|收益|稳赚|副业|零投入|回本|理财|博彩|带单|日结|佣金|空投"
-    r"|заработ|доход|пассивн|инвест|прибыл|выплат|без вложений|удалённ|удаленн|бонус|розыгрыш"
+    r"|free (?:money|bonus|crypto|usdt)|\bbonus\b|forex|\bsignals?\b|guaranteed"
+    r"|赚|日入|月入|兼职|返利|收益|稳赚|副业|零投入|回本|理财|博彩|带单|日结|佣金|空投|投资|保本|保底"
+    r"|зараб|доход|пассивн|инвест|прибыл|выплат|без вложений|удалённ|удаленн|бонус|розыгрыш"
+    r"|гарантир|гарантия результата"
 )
 
 
@@ -242,8 +244,11 @@ def _link_kind(url: str) -> Signal:
 
 def _has_phone(normalised: str) -> bool:
     """Ten or more digits in a row (or eight after a +), spaces and dashes allowed, spelled too."""
-    spelled = _SPELLED_DIGIT.sub(lambda m: _DIGIT_WORDS[m.group().lower()], normalised)
-    for match in _PHONE.finditer(spelled):
+    text = normalised.translate(_HAN_DIGITS)
+    words = text.split()
+    if not _WORD_DIGITS.keys().isdisjoint(word.strip(",.;:!-") for word in words):
+        text = " ".join(_WORD_DIGITS.get(word.strip(",.;:!-"), word) for word in words)
+    for match in _PHONE.finditer(text):
         digits = sum(ch.isdigit() for ch in match.group())
         if digits >= 10 or (match.group().startswith("+") and digits >= 8):
             return True

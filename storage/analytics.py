@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, case, delete, select, update
+from sqlalchemy import ColumnElement, Table, case, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
@@ -25,7 +25,7 @@ from storage.models import (
     responses_table,
     users_table,
 )
-from storage.upsert import upsert
+from storage.upsert import upsert, upsert_from_select
 
 # Posting, editing and reacting make a member active (the same kinds as /stats).
 _ACTIVE = frozenset({EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED})
@@ -224,7 +224,6 @@ class SqlRollupRepository:
         )
         return [Response(*row) for row in rows]
 
-
     async def memberships(self, chat_id: int) -> list[Membership]:
         """Every membership of the group (cohorts, new and returning members, invitations)."""
         m = members_table.c
@@ -268,3 +267,29 @@ async def erase_from_rollups(session: AsyncSession, user_id: int) -> None:
     await session.execute(
         update(responses_table).where(responses_table.c.author_id == user_id).values(author_id=None)
     )
+
+
+_ROLLUPS = (
+    (activity_hours_table, ("chat_id", "hour"), _merge_hour),
+    (member_days_table, ("chat_id", "day", "user_id"), _merge_day),
+    (responses_table, ("chat_id", "message_id"), _merge_response),
+)
+
+
+async def move_rollups(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> None:
+    """Carry a group's rollups to its supergroup id, merging rows the new id already has
+    (updates may arrive under both ids around the move). The new group row must exist."""
+    for table, key, merge in _ROLLUPS:
+        columns = [c.name for c in table.c]
+        moved = select(
+            *(
+                literal(new_chat_id, table.c.chat_id.type).label("chat_id")
+                if name == "chat_id"
+                else table.c[name]
+                for name in columns
+            )
+        ).where(table.c.chat_id == old_chat_id)
+        await upsert_from_select(
+            session, table, columns, moved, index_elements=list(key), update=merge
+        )
+        await session.execute(delete(table).where(table.c.chat_id == old_chat_id))

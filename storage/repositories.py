@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.domain.watching import Decision
 from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision, WindowStats
-from storage.analytics import erase_from_rollups
+from storage.analytics import erase_from_rollups, move_rollups
 from storage.models import (
     decisions_table,
     events_table,
@@ -223,6 +223,7 @@ class SqlGroupRepository:
             .where(events_table.c.chat_id == old_chat_id)
             .values(chat_id=new_chat_id)
         )
+        await move_rollups(self._session, old_chat_id, new_chat_id)
         await self._session.execute(
             update(groups_table)
             .where(groups_table.c.chat_id == old_chat_id)

@@ -8,12 +8,21 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.domain.analytics import HourTotals, MemberDay, Response
-from bot.domain.events import EngagementEvent, EventKind
+from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.services.engagement import EngagementRecorder
 from storage.models import responses_table
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
-from tests.storage.test_repositories import ALICE, BOB, CAROL, CHAT, T0, message, other
+from tests.storage.test_repositories import (
+    ALICE,
+    BOB,
+    CAROL,
+    CHAT,
+    OTHER_CHAT,
+    T0,
+    message,
+    other,
+)
 
 DAY0 = T0.date()
 EVER = (T0 - timedelta(days=400), T0 + timedelta(days=400))
@@ -178,3 +187,26 @@ async def test_memberships_and_names_for_reports(uow_factory: SqlUnitOfWorkFacto
     assert memberships[BOB.user_id].joined_at == T0
     assert memberships[ALICE.user_id].first_seen_at == T0 + timedelta(minutes=10)
     assert names == {ALICE.user_id: "Alice (@alice)", BOB.user_id: "Bob"}
+
+
+async def test_a_group_moving_to_a_supergroup_takes_its_rollups_along(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    await _record(uow_factory, _history())
+    # Updates already arrived under the new id in the same hour: rows merge, counts add.
+    supergroup = GroupRef(OTHER_CHAT, "Makers", "supergroup")
+    await _record(uow_factory, [message(9, ALICE, T0 + timedelta(minutes=30), group=supergroup)])
+    async with uow_factory() as uow:
+        await uow.groups.migrate(CHAT, OTHER_CHAT)
+        await uow.commit()
+    async with uow_factory() as uow:
+        hours = await uow.rollups.hour_totals(OTHER_CHAT, *EVER)
+        days = await uow.rollups.member_days(OTHER_CHAT, EVER[0].date(), EVER[1].date())
+        responses = await uow.rollups.responses(OTHER_CHAT, *EVER)
+        left_behind = await uow.rollups.hour_totals(CHAT, *EVER)
+    assert left_behind == []
+    assert hours[0] == HourTotals(_at(0), messages=4, replies=2, joins=1)
+    assert hours[1:] == EXPECTED_HOURS[1:]
+    alice = next(d for d in days if d.user_id == ALICE.user_id)
+    assert (alice.messages, alice.active_hours) == (3, EXPECTED_DAYS[0].active_hours)
+    assert responses == EXPECTED_RESPONSES

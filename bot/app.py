@@ -25,6 +25,7 @@ from bot.scheduler import Ticker
 from bot.services.admins import AdminDirectory
 from bot.services.decisions import DecisionApplier
 from bot.services.engagement import EngagementRecorder
+from bot.services.ops_notices import OpsNotices
 from bot.services.readiness import ReadinessService
 from bot.services.watching import WatchPipeline
 from handlers import commands, health, membership, render
@@ -180,6 +181,7 @@ class GroupOps:
 
     async def start(self) -> BotIdentity:
         """Learn who the bot is, migrate if needed, start delivery and the recorder."""
+        self.ops_notices = OpsNotices(self.uow_factory)
         await self.delivery.start()
         # getMe first: a refused token must not have created or migrated a database.
         me = await self.delivery.call("getMe", {}, priority=Priority.MODERATION)
@@ -257,9 +259,11 @@ class GroupOps:
         )
 
     async def _report_known_groups(self) -> None:
-        """At start-up, tell the ops chat what the bot lacks in the groups it already serves."""
+        """At start-up, tell the ops chat what the bot lacks in the groups it already serves
+        (what it has not heard yet; the ops chat itself is not a community to check)."""
         ops = self.settings.ops_chat_id
-        for group, report in await self.readiness.check_known_groups():
+        skip = () if ops is None else (ops,)
+        for group, report in await self.readiness.check_known_groups(skip):
             if ops is not None:
                 text = render.readiness(report, group.title, pick_locale(group.language))
                 await self.delivery.send_message(ops, text, priority=Priority.REPLY)
@@ -324,6 +328,14 @@ class GroupOps:
     async def _tell_ops(self, chat_id: int | None, reason: FailureReason, detail: str) -> None:
         log.warning("Telegram refused a call to chat %s: %s (%s)", chat_id, reason.value, detail)
         ops = self.settings.ops_chat_id
-        if ops is not None and chat_id != ops:
-            text = f"⚠️ chat {chat_id}: {reason.value} — {detail}"
+        if chat_id is None or chat_id == ops:
+            return
+        # Noted even without an ops chat: a removed group is then passed by at start-up.
+        about = await self.ops_notices.refusal(chat_id, reason)
+        if about is not None and ops is not None:
+            title = about.title
+            if title is None:
+                chat = await self.delivery.call("getChat", {"chat_id": chat_id})
+                title = chat.result.get("title") if chat.ok and chat.result else None
+            text = render.refusal(about.topic, title or str(chat_id), pick_locale(about.language))
             await self.delivery.send_message(ops, text, priority=Priority.MODERATION)

@@ -62,7 +62,7 @@ def configure(level: str, secrets: Iterable[str] = ()) -> RedactSecrets:
     logging.getLogger("aiogram.event").setLevel(logging.WARNING)
     # APScheduler logs every job run and its own start and stop at INFO; failures are ours to log.
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
-    # Alembic announces each of its plugins and its context at INFO on every start; the
-    # migrations that actually run are logged by `alembic.runtime.migration`, which stays.
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+    # Alembic announces its plugins and its context at INFO on every start, and each revision
+    # it applies; the app says itself that it migrates, in one line.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     return redactor

@@ -233,6 +233,22 @@ class RollupRepository(Protocol):
         ...
 
 
+class OpsNoticeRepository(Protocol):
+    """What the ops chat has been told about each group (one row per group and topic)."""
+
+    async def note(self, chat_id: int, topic: str, detail: str = "") -> bool:
+        """Remember `topic` about a group; True when it is news (not told, or told otherwise)."""
+        ...
+
+    async def chats_with(self, topic: str) -> set[int]:
+        """The groups `topic` was noted for."""
+        ...
+
+    async def forget(self, chat_id: int, topic: str | None = None) -> None:
+        """Forget one topic about a group, or all of them."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -254,6 +270,9 @@ class UnitOfWork(Protocol):
 
     @property
     def decisions(self) -> DecisionRepository: ...
+
+    @property
+    def ops_notices(self) -> OpsNoticeRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

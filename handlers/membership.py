@@ -49,6 +49,8 @@ async def bot_added(
     locale = pick_locale(update.from_user.language_code)
     title = update.chat.title or str(update.chat.id)
     log.info("added to group %s (%s) by %s", update.chat.id, title, update.from_user.id)
+    if update.chat.id == ops_chat_id:
+        return  # the moderators' own chat is no community: no welcome, no readiness list
     await gateway.send_message(update.chat.id, render.welcome(locale), priority=Priority.REPLY)
     await _report_readiness(update, gateway, readiness, ops_chat_id, locale, title)
 
@@ -85,6 +87,8 @@ async def _report_readiness(
     locale: str,
     title: str,
 ) -> None:
+    if update.chat.id == ops_chat_id:
+        return
     report = await readiness.check(update.chat.id)
     if report is None:
         return

@@ -149,6 +149,25 @@ def readiness(report: Readiness, title: str, locale: str) -> str:
     return "\n".join(lines)
 
 
+# What the ops chat reads when Telegram refuses the bot in a group, by notice topic
+# (bot.services.ops_notices).
+_REFUSALS = {
+    "bot_removed": (
+        "⚠️ groupops is no longer in “{title}” (removed, or the group is gone). It will not "
+        "check that group again until someone adds it back."
+    ),
+    "missing_rights": (
+        "⚠️ Telegram refused what groupops tried in “{title}”: it lacks an admin right there. "
+        "Fix: give it the rights /help lists, in the group's admin settings."
+    ),
+}
+
+
+def refusal(topic: str, title: str, locale: str) -> str:
+    """The ops chat's note about a group that refused the bot (`topic` of an ops notice)."""
+    return _(locale, _REFUSALS[topic], title=title)
+
+
 def welcome(locale: str) -> str:
     return _(
         locale,

@@ -305,3 +305,17 @@ decisions_table = cast(Table, DecisionRow.__table__)
 activity_hours_table = cast(Table, ActivityHourRow.__table__)
 member_days_table = cast(Table, MemberDayRow.__table__)
 responses_table = cast(Table, ResponseRow.__table__)
+
+
+class OpsNoticeRow(Base):
+    """A fact the ops chat was told about a group (see migration 0006); no foreign key, since
+    the chat may be one the bot never recorded."""
+
+    __tablename__ = "ops_notices"
+
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    topic: Mapped[str] = mapped_column(String(32), primary_key=True)
+    detail: Mapped[str] = mapped_column(String(255), default="", server_default="")
+
+
+ops_notices_table = cast(Table, OpsNoticeRow.__table__)

@@ -33,6 +33,7 @@ from storage.models import (
     events_table,
     groups_table,
     members_table,
+    ops_notices_table,
     outbox_table,
     users_table,
 )
@@ -789,3 +790,40 @@ class SqlDecisionRepository:
             await self._session.execute(
                 delete(decisions_table).where(decisions_table.c.id.in_(list(ids)))
             )
+
+
+# --- ops notices ------------------------------------------------------------------------------
+
+
+class SqlOpsNoticeRepository:
+    """What the ops chat has been told about each group."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def note(self, chat_id: int, topic: str, detail: str = "") -> bool:
+        n = ops_notices_table.c
+        told = await self._session.scalar(
+            select(n.detail).where(n.chat_id == chat_id, n.topic == topic)
+        )
+        if told == detail:
+            return False
+        await upsert(
+            self._session,
+            ops_notices_table,
+            [{"chat_id": chat_id, "topic": topic, "detail": detail}],
+            index_elements=["chat_id", "topic"],
+            update_columns=["detail"],
+        )
+        return True
+
+    async def chats_with(self, topic: str) -> set[int]:
+        n = ops_notices_table.c
+        return set(await self._session.scalars(select(n.chat_id).where(n.topic == topic)))
+
+    async def forget(self, chat_id: int, topic: str | None = None) -> None:
+        n = ops_notices_table.c
+        query = delete(ops_notices_table).where(n.chat_id == chat_id)
+        if topic is not None:
+            query = query.where(n.topic == topic)
+        await self._session.execute(query)

@@ -15,6 +15,7 @@ from storage.repositories import (
     SqlEventRepository,
     SqlGroupRepository,
     SqlMemberRepository,
+    SqlOpsNoticeRepository,
     SqlOutboxRepository,
 )
 
@@ -28,6 +29,7 @@ class SqlUnitOfWork:
     outbox: SqlOutboxRepository
     rollups: SqlRollupRepository
     decisions: SqlDecisionRepository
+    ops_notices: SqlOpsNoticeRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -55,6 +57,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutboxRepository(session)
         self.rollups = SqlRollupRepository(session)
         self.decisions = SqlDecisionRepository(session)
+        self.ops_notices = SqlOpsNoticeRepository(session)
         return self
 
     async def __aexit__(

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Collection
 
 from bot.domain.rights import NEEDED_RIGHTS, Readiness, assess
 from bot.ports import ChatGateway, GroupSettings, Priority, UnitOfWorkFactory
+from bot.services.ops_notices import BOT_REMOVED, READINESS
 
 log = logging.getLogger(__name__)
 
@@ -26,7 +28,15 @@ class ReadinessService:
         self._reads_all = reads_all_group_messages
 
     async def check(self, chat_id: int) -> Readiness | None:
-        """The bot's gaps in one group; None when Telegram would not say (e.g. bot removed)."""
+        """The bot's gaps in one group; None when Telegram would not say (e.g. bot removed).
+
+        What it finds is noted as told: whoever asked reports it.
+        """
+        checked = await self._check(chat_id)
+        return None if checked is None else checked[0]
+
+    async def _check(self, chat_id: int) -> tuple[Readiness, bool] | None:
+        """The bot's gaps in one group, and whether the ops chat has not heard them yet."""
         outcome = await self._gateway.call(
             "getChatMember",
             {"chat_id": chat_id, "user_id": self._bot_user_id},
@@ -36,32 +46,55 @@ class ReadinessService:
             log.warning("chat %s: cannot read the bot's status (%s)", chat_id, outcome.reason)
             return None
         member = outcome.result
+        status = str(member.get("status", "member"))
+        if status in {"left", "kicked"}:
+            async with self._uow_factory() as uow:
+                await uow.ops_notices.note(chat_id, BOT_REMOVED)
+                await uow.commit()
+            log.warning("chat %s: the bot is no longer in it", chat_id)
+            return None
         rights = frozenset(gap.value for gap in NEEDED_RIGHTS if member.get(gap.value))
         report = assess(
             chat_id,
-            status=str(member.get("status", "member")),
+            status=status,
             rights=rights,
             reads_all_group_messages=self._reads_all,
         )
+        async with self._uow_factory() as uow:
+            if report.ready:
+                # Back in the group with every right: anything may be told again if it changes.
+                await uow.ops_notices.forget(chat_id)
+                news = False
+            else:
+                await uow.ops_notices.forget(chat_id, BOT_REMOVED)
+                gaps = ",".join(gap.value for gap in report.gaps)
+                news = await uow.ops_notices.note(chat_id, READINESS, gaps)
+            await uow.commit()
         if report.ready:
             log.info("chat %s: the bot has every right it needs", chat_id)
         else:
             log.warning(
                 "chat %s: the bot lacks %s", chat_id, ", ".join(gap.value for gap in report.gaps)
             )
-        return report
+        return report, news
 
-    async def check_known_groups(self) -> list[tuple[GroupSettings, Readiness]]:
-        """Check every group the bot has recorded (at start-up); only those with gaps return."""
+    async def check_known_groups(
+        self, skip: Collection[int] = ()
+    ) -> list[tuple[GroupSettings, Readiness]]:
+        """Check the groups the bot has recorded (at start-up), except `skip` and those it was
+        found to be out of; return those with gaps the ops chat has not heard of yet."""
         async with self._uow_factory() as uow:
+            left = await uow.ops_notices.chats_with(BOT_REMOVED)
             groups = [
-                await uow.groups.get(chat_id) for chat_id in await uow.groups.active_chat_ids()
+                await uow.groups.get(chat_id)
+                for chat_id in await uow.groups.active_chat_ids()
+                if chat_id not in left and chat_id not in skip
             ]
         lacking = []
         for group in groups:
             if group is None:
                 continue
-            report = await self.check(group.chat_id)
-            if report is not None and not report.ready:
-                lacking.append((group, report))
+            checked = await self._check(group.chat_id)
+            if checked is not None and checked[1]:
+                lacking.append((group, checked[0]))
         return lacking

@@ -36,6 +36,8 @@ FINAL_PARTICLE = 0.55  # 吗, 了没
 SOFT_PARTICLE = 0.3  # 呢 ends statements too ("我在吃饭呢")
 HELP_REQUEST = 0.6
 EXCLAMATION = -0.35
+BANTER = -0.3
+WITHDRAWN = -0.6
 HEDGE = -0.4
 HEDGE_LENGTH = 30  # an unsure answer is short; a long message starting "maybe" can still ask
 
@@ -53,6 +55,8 @@ class Cue(StrEnum):
     RHETORICAL = "rhetorical"
     NOT_INTERROGATIVE = "not_interrogative"  # 什么都行, что-то, that's why
     EXCLAMATION = "exclamation"
+    BANTER = "banter"  # lol, 哈哈, 🙄: joking or marvelling, not asking
+    WITHDRAWN = "withdrawn"  # "never mind", 算了: the asker takes it back
     HEDGE = "hedge"  # "maybe tomorrow?": an unsure answer, not a question
 
 
@@ -100,18 +104,18 @@ def _p(cue: Cue, weight: float, *parts: str, script: str | None = None) -> _Patt
     return _Pattern(cue, weight, re.compile("".join(parts), re.IGNORECASE), script)
 
 
-# Where an English or Russian clause starts: the message's start, after a sentence mark or a
-# comma, or past a greeting or filler ("hey guys, so how do i …", "ребята, как …").
+# Where an English or Russian clause starts: the message's start, after a sentence mark, comma
+# or dash, past any greetings and fillers there ("hey guys, so how do i …", "ребята, как …"),
+# or after a conjunction ("… but why"). A filler mid-sentence starts nothing: "you guys are".
 _START = _any(
-    r"^",
-    r"[.!?;:,。\n]\s*",
-    r"\s[-–—]+\s*",
-    r"\b"
+    _any(r"^", r"[.!?;:,。\n]\s*", r"\s[-–—]+\s*")
+    + "(?:"
     + _any(
-        "and|but|so|also|btw|ok|okay|hey|hi|hello|guys|all|everyone|folks|um+|uh+|hm+|oh|pls|"
-        "please|sorry|quick question|question|а|и|но|так|ну|ребята|народ|всем привет|привет"
+        "ok|okay|hey|hi|hello|guys|all|everyone|folks|um+|uh+|hm+|oh|pls|please|sorry|so|"
+        "quick question|question|q|ребята|народ|всем привет|привет"
     )
-    + r"\b[\s,:]*",
+    + r"\b[\s,:]*)*",
+    r"\b" + _any("and|but|so|also|btw|а|и|но|так|ну") + r"\s+",
 )
 _AUX = _any(
     "is|are|was|were|am|do|does|did|can|could|would|will|should|shall|may|might|must|has|have|had|"
@@ -192,6 +196,7 @@ _NOT_A_QUESTION = (
     _p(
         Cue.TAG_QUESTION,
         0,
+        r"(?:^|[,\s])",
         _any("对吧", "是吧", "对不对", "是不是", "不是吗", "好吧", "对吗", "是吗", "好吗", "行吗"),
         r"[?!。.~]*$",
         script=HAN,
@@ -222,6 +227,8 @@ _NOT_A_QUESTION = (
             r"am\s+i\s+the\s+only\s+one",
             r"is\s+it\s+(?:just\s+)?me\s+or",
             r"who\s+(?:even|still|actually)\s+\w+",
+            r"who'?s\s+(?:excited|ready|hyped|pumped)",
+            r"so\s+what(?=[\s?!.,]*(?:$|it'?s|,))",
             r"how\s+did\s+i\s+(?:not|never|miss)",
             r"why\s+did(?:n'?t)?\s+(?:nobody|no\s+one|anyone)\s+tell\s+me",
         ),
@@ -236,7 +243,7 @@ _NOT_A_QUESTION = (
             r"难道|怎么可能|怎么会这样|谁在乎|谁管|凭什么|何必|何苦|又有什么用|"
             r"有(?:什么|啥)好(?:说|讲|怕|担心|奇怪|得意|看)的|就我一个|只有我一个|是我的错觉|"
             r"谁还(?:用|在|会)|我怎么(?:现在|才|没|不|就|会|这么)|谁知道呢|天知道|鬼知道|"
-            r"关我(?:什么|啥)事|至于吗|有必要吗|你说呢|还用说|你敢信|谁能想到|什么鬼|搞什么|"
+            r"关我(?:什么|啥)事|至于吗|有必要吗|你说呢|还用说|你敢信|谁能想到|(?:那)?又(?:怎样|如何|怎么样)|什么鬼|搞什么|"
             r"干什么吃的|开什么玩笑"
         ),
         # the rest of the clause goes with it: "谁还用传真啊？" asks nothing
@@ -267,7 +274,8 @@ _NOT_A_QUESTION = (
         Cue.NOT_INTERROGATIVE,
         0,
         _any(
-            r"(?:什么(?:时候|地方)?|啥|怎么|怎样|谁|哪(?:里|儿|个)?|多少)(?:都|也)",
+            r"(?:(?<!为)什么|啥|怎么|怎样|谁|哪(?:里|儿|个)?|多少)\w{0,2}?(?:都|也)",
+            r"(?:这|那)就?是为什么(?=[^?,。\s]{2})",
             r"没(?:有)?(?:什么|啥)",
             r"(?:不管|无论|不论)(?:是)?(?:什么|啥|怎么|怎样|谁|哪|多少)",
             r"什么的",
@@ -335,7 +343,7 @@ _REACTION = _p(
         "what|wut|wat|wha|why|how|huh|eh|hm+|really|rly|seriously|srsly|sure|wtf|omg|lol|no way|"
         "for real|fr|is it|are you sure|u sure|you sure|you know|ya know|yes|no|yeah|nah|ok|okay|"
         "right|so|and|then|and then|what now|wait what|say what|come again|pardon|same|me|you|"
-        "真的吗|"
+        "anyone|anybody|有人吗|有人在吗|真的吗|"
         "真的假的|是吗|是么|啊|哈|蛤|嗯|什么|啥|纳尼|不会吧|不是吧|真的|然后呢|所以呢|为什么|为啥|"
         "怎么了|咋了|认真的吗|认真的|你认真的吗|что|чего|шо|"
         "чё|че|серь[её]зно|правда|реально|да ну|да ладно|и что|а|как так|в смысле"
@@ -363,13 +371,12 @@ _CUES = (
             + r"\b",
             r"(?:when|where)\s+" + _AUX + r"\b",
             r"(?:where|when|who|how|what)'?s\s+\w",
-            r"(?:why|y\s+(?:is|does|do|did|are))\b",
+            r"(?:why(?!\s+(?:i|we|he|she|they)\b)|y\s+(?:is|does|do|did|are))\b",
             r"which\s+(?!is\s+why)\w+",
             r"(?:who|whom|whose)\s+" + _any(_AUX, "else|here|knows|got|wants") + r"\b",
             _any(
                 "can|could|would|will|should|shall|may|might|is|are|was|were|am|has|have|had|does|"
-                "do|did|isnt|isn't|arent|aren't|doesnt|doesn't|dont|don't|cant|can't|wont|won't|"
-                "didnt|didn't"
+                "do|did|doesnt|doesn't|dont|don't|cant|can't|wont|won't|didnt|didn't"
             )
             + r"\s+"
             + _SUBJECT
@@ -385,6 +392,7 @@ _CUES = (
         _any(
             "怎么|怎样|如何|为什么|为啥|为何|什么|啥|哪|谁|多少|是否|能否|可否|咋|何时|何处|干嘛|干吗",
             r"(\w)不\1",  # 好不好, 能不能: the A-not-A question
+            r"真的假的|是真是假",
             r"(\w)没\2",  # 有没有
             r"多(?:久|大|长|远|高|重|快|贵|宽|深|厚)",
             r"几(?:点|号|岁|楼|时|级|折|成)",
@@ -426,8 +434,9 @@ _CUES = (
             "halp",
             r"help!",
             r"need(?:s|ing)?\s+(?:some\s+|a\s+little\s+|your\s+)?(?:help|advice|assistance|guidance)",
-            r"any\s+(?:ideas?|clue|tips?|advice|suggestions?|recommendations?|thoughts|solution|"
-            r"fix|workaround|help|pointers|news|update|eta|luck)",
+            r"any\s+(?:ideas?|clue|tips?|hints?|chance|advice|suggestions?|recommendations?|"
+            r"thoughts|solution|fix|workaround|help|pointers|news|update|eta|luck)",
+            r"any\s+\w+\s+here\s+(?:know|use|tried|familiar)",
             r"is\s+there\s+(?:(?:a|an|any)\s*(?:way|option|setting|tool|bot|app|plugin|guide|docs?)"
             r"|anyway)",
             r"(?:any(?:one|body)|any1|some(?:one|body)|ppl|people|u\s+guys|you\s+guys|y'all)\s+"
@@ -464,7 +473,7 @@ _CUES = (
             r"(?:大佬|大神)(?:们|,|求|帮|请|有|知道|看)|帮忙|帮帮|帮我|麻烦(?:问|看|帮|各位|大家)|"
             r"求推荐|推荐一下|怎么办|咋办|咋整|怎么弄|怎么搞|怎么解决|咨询一下|"
             r"(?:^|想|请|弱弱地?|顺便|再)问(?:一)?下|想问|求指导|指点|不懂就问|救命|在线等|"
-            r"急[,!。]|求(?:建议|意见|方法|链接|资源|分享|解答|攻略|帮助|带)"
+            r"急[,!。]|求(?:建议|意见|方法|链接|资源|分享|解答|攻略|帮助|带|提示|教程|解释|科普|告知)"
         ),
         script=HAN,
     ),
@@ -498,6 +507,24 @@ _CUES = (
     ),
 )
 
+# Laughter, eye-rolls and interjections mark banter; "never mind" takes a question back.
+_MOOD = (
+    _p(
+        Cue.BANTER,
+        BANTER,
+        _any(
+            r"\b(?:lol|lmao|rofl|haha+|hehe+|jk|ахах\w*|хаха\w*)\b",
+            "[\U0001f602\U0001f923\U0001f644\U0001f605\U0001f60f\U0001f606]",
+            "哈哈|笑死|233+|天哪|天啊|卧槽|我去",
+        ),
+    ),
+    _p(
+        Cue.WITHDRAWN,
+        WITHDRAWN,
+        _any(r"\bnever\s*mind\b", r"\bnvm\b", "没事了|算了|不用了", r"\bневажно\b|уже\s+не\s+надо"),
+    ),
+)
+
 # A short unsure answer ("maybe 5pm?", "明天？", "五点吧？"): the ? is doubt, not a question.
 _HEDGE = _p(
     Cue.HEDGE,
@@ -514,6 +541,7 @@ _HEDGE = _p(
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _LINKS = re.compile(r"(?:https?://|www\.|t\.me/)\S+|@\w+|/\w+(?:@\w+)?(?=\s|$)")
 _WORD = re.compile(r"\w")
+_TRAILING_SYMBOLS = re.compile(r"[^\w?!]+$")  # emoji, dots and spaces after the last mark
 
 
 def normalise(text: str) -> str:
@@ -542,6 +570,11 @@ def detect_question(text: str) -> QuestionVerdict:
         match = cue.regex.search(rest) if cue.script in scripts else None
         if match:
             reasons.append(Reason(cue.cue, _words(match), cue.weight))
+    if any(reason.weight > 0 for reason in reasons) or "?" in rest:
+        for mood in _MOOD:
+            match = mood.regex.search(rest)
+            if match:
+                reasons.append(Reason(mood.cue, _words(match), mood.weight))
     reasons.extend(_marks(rest))
     return _verdict(reasons)
 
@@ -564,7 +597,7 @@ def _marks(text: str) -> list[Reason]:
         at_end = not _WORD.search(text[last + 1 :])
         weight = QUESTION_MARK_AT_END if at_end else QUESTION_MARK_INSIDE
         reasons.append(Reason(Cue.QUESTION_MARK, "?", weight))
-    if text.rstrip(" .~…").endswith("!"):
+    if _TRAILING_SYMBOLS.sub("", text).endswith("!"):
         reasons.append(Reason(Cue.EXCLAMATION, "!", EXCLAMATION))
     hedge = _HEDGE.regex.search(text) if len(text) <= HEDGE_LENGTH else None
     if hedge:
@@ -577,5 +610,10 @@ def _words(match: re.Match[str]) -> str:
 
 
 def _verdict(reasons: list[Reason]) -> QuestionVerdict:
-    score = round(min(1.0, max(0.0, sum(reason.weight for reason in reasons))), 3)
+    # Cues for are capped before cues against count, so "never mind" outweighs a question that
+    # several cues agree on.
+    asking = min(1.0, sum(reason.weight for reason in reasons if reason.weight > 0))
+    score = round(
+        max(0.0, asking + sum(reason.weight for reason in reasons if reason.weight < 0)), 3
+    )
     return QuestionVerdict(score >= THRESHOLD, score, tuple(reasons))

@@ -41,6 +41,9 @@ HELDOUT = Path(__file__).parents[1] / "data" / "questions" / "heldout.tsv"
         "会议是线上还是线下",
         "求助，手机号换了",
         "收到确认邮件了没",
+        "传感器找不到，需要先配对吗",  # ends in 对吗, but no tag
+        "any chance the app gets a widget",
+        "这个链接是真的假的",
         "这个软件在哪下载",
         "как поменять язык в боте",
         "подскажите, где найти ключ",
@@ -89,6 +92,15 @@ def test_questions(text: str) -> None:
         "что-то не работает, ну и ладно",
         "серьёзно?",
         "вряд ли",
+        "you guys are the best",  # a filler mid-sentence starts no clause
+        "why I left: too many ads",
+        "isn't this what we asked for last year",
+        "why is it always mondays 🙄",
+        "谁会去看用户协议啊哈哈",
+        "多少钱都值",
+        "那又怎样，只是测试",
+        "anyone?",
+        "上线激动吗！🚀",  # an exclamation, emoji after it or not
     ],
 )
 def test_not_questions(text: str) -> None:
@@ -119,6 +131,16 @@ def test_an_exclamation_counts_against() -> None:
     plain, exclaimed = detect_question("what time?"), detect_question("what time?!")
     assert Cue.EXCLAMATION in {reason.cue for reason in exclaimed.reasons}
     assert exclaimed.score < plain.score
+
+
+def test_banter_and_taking_it_back_count_against() -> None:
+    plain = detect_question("why is it always mondays")
+    joking = detect_question("why is it always mondays lol")
+    assert plain.is_question and not joking.is_question
+    assert Cue.BANTER in {reason.cue for reason in joking.reasons}
+    withdrawn = detect_question("how do I export this? never mind, found it")
+    assert Cue.WITHDRAWN in {reason.cue for reason in withdrawn.reasons}
+    assert withdrawn.score < detect_question("how do I export this?").score
 
 
 def test_the_score_is_the_sum_of_the_reasons_between_0_and_1() -> None:

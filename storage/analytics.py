@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import ColumnElement, Table, case, delete, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -80,119 +80,20 @@ class SqlRollupRepository:
         self._session = session
 
     async def add(self, new_events: Sequence[EngagementEvent]) -> None:
-        """Fold events just inserted (what `EventRepository.add_new` returned) into the rollups.
-
-        Replies and reactions are credited to the author of the message they answer, looked up
-        among stored messages (this batch's included); a response to a message recorded before
-        the bot joined, or to oneself, counts for the group but credits no one.
-        """
-        targets = {
-            EngagementEvent.message_key(event.group.chat_id, target)
-            for event in new_events
-            if (target := _target(event)) is not None
-        }
-        originals = await self._originals(sorted(targets)) if targets else {}
-        hours: dict[tuple[int, datetime], list[int]] = {}
-        days: dict[tuple[int, date, int], list[int]] = {}
-        responses: dict[tuple[int, int], dict[str, Any]] = {}
-        for event in new_events:
-            chat_id, kind = event.group.chat_id, event.kind
-            hour = hours.setdefault((chat_id, _hour_of(event.occurred_at)), [0] * 5)
-            is_reply = kind is EventKind.MESSAGE and event.reply_to_message_id is not None
-            if kind is EventKind.MESSAGE:
-                hour[0] += 1
-                hour[1] += is_reply
-            elif kind is EventKind.REACTION_ADDED:
-                hour[2] += 1
-            elif kind is EventKind.JOIN:
-                hour[3] += 1
-            elif kind in (EventKind.LEAVE, EventKind.KICK):
-                hour[4] += 1
-            actor = event.actor
-            if actor is None or kind not in _ACTIVE:
-                continue
-            day = days.setdefault((chat_id, event.occurred_at.date(), actor.user_id), [0] * 6)
-            day[0] |= 1 << event.occurred_at.hour
-            day[1] += kind is EventKind.MESSAGE
-            day[2] += is_reply
-            day[3] += kind is EventKind.REACTION_ADDED
-            target = _target(event)
-            if target is None:
-                continue
-            original = originals.get(EngagementEvent.message_key(chat_id, target))
-            if original is None or original[0] == actor.user_id:
-                continue
-            author_id, posted_at = original
-            response = responses.setdefault(
-                (chat_id, target),
-                {
-                    "author_id": author_id,
-                    "posted_at": posted_at,
-                    "first_reply_at": None,
-                    "replies": 0,
-                    "reactions": 0,
-                },
-            )
-            if is_reply:
-                response["replies"] += 1
-                first = response["first_reply_at"]
-                if first is None or event.occurred_at < first:
-                    response["first_reply_at"] = event.occurred_at
-            else:
-                response["reactions"] += 1
-            if author_id is not None:
-                credited = days.setdefault((chat_id, event.occurred_at.date(), author_id), [0] * 6)
-                credited[4 if is_reply else 5] += 1
-        # Sorted by key: concurrent batches then lock rows in the same order (no deadlock).
-        await upsert(
+        """Fold events just inserted (what `EventRepository.add_new` returned) into the rollups."""
+        await fold(
             self._session,
-            activity_hours_table,
             [
-                {"chat_id": chat_id, "hour": hour, **dict(zip(_HOUR_COUNTERS, counts, strict=True))}
-                for (chat_id, hour), counts in sorted(hours.items())
-            ],
-            index_elements=["chat_id", "hour"],
-            update=_merge_hour,
-        )
-        await upsert(
-            self._session,
-            member_days_table,
-            [
-                {
-                    "chat_id": chat_id,
-                    "day": day,
-                    "user_id": user_id,
-                    "active_hours": counts[0],
-                    **dict(zip(_DAY_COUNTERS, counts[1:], strict=True)),
-                }
-                for (chat_id, day, user_id), counts in sorted(days.items())
-            ],
-            index_elements=["chat_id", "day", "user_id"],
-            update=_merge_day,
-        )
-        await upsert(
-            self._session,
-            responses_table,
-            [
-                {"chat_id": chat_id, "message_id": message_id, **values}
-                for (chat_id, message_id), values in sorted(responses.items())
-            ],
-            index_elements=["chat_id", "message_id"],
-            update=_merge_response,
-        )
-
-    async def _originals(self, keys: Sequence[str]) -> dict[str, tuple[int | None, datetime]]:
-        """Author and time of the stored messages under `keys` (through the dedup key index)."""
-        e = events_table.c
-        found: dict[str, tuple[int | None, datetime]] = {}
-        for start in range(0, len(keys), _CHUNK):
-            rows = await self._session.execute(
-                select(e.dedup_key, e.user_id, e.occurred_at).where(
-                    e.dedup_key.in_(keys[start : start + _CHUNK])
+                _Fact(
+                    event.group.chat_id,
+                    event.actor.user_id if event.actor is not None else None,
+                    event.kind,
+                    event.occurred_at,
+                    _target(event.kind, event.message_id, event.reply_to_message_id),
                 )
-            )
-            found.update((key, (user_id, at)) for key, user_id, at in rows)
-        return found
+                for event in new_events
+            ],
+        )
 
     async def hour_totals(self, chat_id: int, since: datetime, until: datetime) -> list[HourTotals]:
         """The group's hours in [since, until), oldest first (hours with nothing are absent)."""
@@ -251,12 +152,138 @@ class SqlRollupRepository:
         return found
 
 
-def _target(event: EngagementEvent) -> int | None:
+class _Fact(NamedTuple):
+    """What the fold needs of one event."""
+
+    chat_id: int
+    user_id: int | None
+    kind: EventKind
+    occurred_at: datetime
+    target: int | None  # the message it replies or reacts to
+
+
+async def fold(session: AsyncSession, facts: Sequence[_Fact]) -> None:
+    """Add events to the rollups (each event once: the caller sees to that).
+
+    Replies and reactions are credited to the author of the message they answer, looked up
+    among stored messages (this batch's included); a response to a message recorded before
+    the bot joined, or to oneself, counts for the group but credits no one.
+    """
+    targets = {
+        EngagementEvent.message_key(fact.chat_id, fact.target)
+        for fact in facts
+        if fact.target is not None
+    }
+    originals = await _originals(session, sorted(targets)) if targets else {}
+    hours: dict[tuple[int, datetime], list[int]] = {}
+    days: dict[tuple[int, date, int], list[int]] = {}
+    responses: dict[tuple[int, int], dict[str, Any]] = {}
+    for chat_id, user_id, kind, occurred_at, target in facts:
+        hour = hours.setdefault((chat_id, _hour_of(occurred_at)), [0] * 5)
+        is_reply = kind is EventKind.MESSAGE and target is not None
+        if kind is EventKind.MESSAGE:
+            hour[0] += 1
+            hour[1] += is_reply
+        elif kind is EventKind.REACTION_ADDED:
+            hour[2] += 1
+        elif kind is EventKind.JOIN:
+            hour[3] += 1
+        elif kind in (EventKind.LEAVE, EventKind.KICK):
+            hour[4] += 1
+        if user_id is None or kind not in _ACTIVE:
+            continue
+        day = days.setdefault((chat_id, occurred_at.date(), user_id), [0] * 6)
+        day[0] |= 1 << occurred_at.hour
+        day[1] += kind is EventKind.MESSAGE
+        day[2] += is_reply
+        day[3] += kind is EventKind.REACTION_ADDED
+        if target is None:
+            continue
+        original = originals.get(EngagementEvent.message_key(chat_id, target))
+        if original is None or original[0] == user_id:
+            continue
+        author_id, posted_at = original
+        response = responses.setdefault(
+            (chat_id, target),
+            {
+                "author_id": author_id,
+                "posted_at": posted_at,
+                "first_reply_at": None,
+                "replies": 0,
+                "reactions": 0,
+            },
+        )
+        if is_reply:
+            response["replies"] += 1
+            first = response["first_reply_at"]
+            if first is None or occurred_at < first:
+                response["first_reply_at"] = occurred_at
+        else:
+            response["reactions"] += 1
+        if author_id is not None:
+            credited = days.setdefault((chat_id, occurred_at.date(), author_id), [0] * 6)
+            credited[4 if is_reply else 5] += 1
+    # Sorted by key: concurrent batches then lock rows in the same order (no deadlock).
+    await upsert(
+        session,
+        activity_hours_table,
+        [
+            {"chat_id": chat_id, "hour": hour, **dict(zip(_HOUR_COUNTERS, counts, strict=True))}
+            for (chat_id, hour), counts in sorted(hours.items())
+        ],
+        index_elements=["chat_id", "hour"],
+        update=_merge_hour,
+    )
+    await upsert(
+        session,
+        member_days_table,
+        [
+            {
+                "chat_id": chat_id,
+                "day": day,
+                "user_id": user_id,
+                "active_hours": counts[0],
+                **dict(zip(_DAY_COUNTERS, counts[1:], strict=True)),
+            }
+            for (chat_id, day, user_id), counts in sorted(days.items())
+        ],
+        index_elements=["chat_id", "day", "user_id"],
+        update=_merge_day,
+    )
+    await upsert(
+        session,
+        responses_table,
+        [
+            {"chat_id": chat_id, "message_id": message_id, **values}
+            for (chat_id, message_id), values in sorted(responses.items())
+        ],
+        index_elements=["chat_id", "message_id"],
+        update=_merge_response,
+    )
+
+
+async def _originals(
+    session: AsyncSession, keys: Sequence[str]
+) -> dict[str, tuple[int | None, datetime]]:
+    """Author and time of the stored messages under `keys` (through the dedup key index)."""
+    e = events_table.c
+    found: dict[str, tuple[int | None, datetime]] = {}
+    for start in range(0, len(keys), _CHUNK):
+        rows = await session.execute(
+            select(e.dedup_key, e.user_id, e.occurred_at).where(
+                e.dedup_key.in_(keys[start : start + _CHUNK])
+            )
+        )
+        found.update((key, (user_id, at)) for key, user_id, at in rows)
+    return found
+
+
+def _target(kind: EventKind, message_id: int | None, reply_to: int | None) -> int | None:
     """The message an event responds to: the one it replies to, or the one reacted to."""
-    if event.kind is EventKind.MESSAGE:
-        return event.reply_to_message_id
-    if event.kind is EventKind.REACTION_ADDED:
-        return event.message_id
+    if kind is EventKind.MESSAGE:
+        return reply_to
+    if kind is EventKind.REACTION_ADDED:
+        return message_id
     return None
 
 
@@ -293,3 +320,41 @@ async def move_rollups(session: AsyncSession, old_chat_id: int, new_chat_id: int
             session, table, columns, moved, index_elements=list(key), update=merge
         )
         await session.execute(delete(table).where(table.c.chat_id == old_chat_id))
+
+
+async def rebuild_rollups(session: AsyncSession, chunk: int = 20_000) -> int:
+    """Fold every stored event into empty rollups again, by the fold the recorder uses; return
+    how many events were read. For history recorded before the rollups existed (migration
+    0005), or a benchmark's bulk-loaded events. Run it with the bot stopped: a batch the bot
+    folds meanwhile would be counted twice."""
+    for table, _, _ in _ROLLUPS:
+        await session.execute(delete(table))
+    e = events_table.c
+    after, read = 0, 0
+    while True:
+        rows = (
+            await session.execute(
+                select(
+                    e.id,
+                    e.chat_id,
+                    e.user_id,
+                    e.kind,
+                    e.occurred_at,
+                    e.message_id,
+                    e.reply_to_message_id,
+                )
+                .where(e.id > after)
+                .order_by(e.id)
+                .limit(chunk)
+            )
+        ).all()
+        if not rows:
+            return read
+        facts = []
+        for _, chat_id, user_id, kind_value, occurred_at, message_id, reply_to in rows:
+            kind = EventKind(kind_value)
+            facts.append(
+                _Fact(chat_id, user_id, kind, occurred_at, _target(kind, message_id, reply_to))
+            )
+        await fold(session, facts)
+        after, read = rows[-1][0], read + len(rows)

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.domain.analytics import HourTotals, MemberDay, Response
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.services.engagement import EngagementRecorder
+from storage.analytics import rebuild_rollups
 from storage.models import responses_table
 from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
@@ -210,3 +211,15 @@ async def test_a_group_moving_to_a_supergroup_takes_its_rollups_along(
     alice = next(d for d in days if d.user_id == ALICE.user_id)
     assert (alice.messages, alice.active_hours) == (3, EXPECTED_DAYS[0].active_hours)
     assert responses == EXPECTED_RESPONSES
+
+
+async def test_a_rebuild_folds_stored_history_as_the_recorder_did(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    history = _history()
+    await _record(uow_factory, history[:3], history[3:])
+    async with uow_factory() as uow:
+        # Small chunks: a reply folded in a later chunk than its message still finds it.
+        assert await rebuild_rollups(uow.session, chunk=2) == len(history)
+        await uow.commit()
+    assert await _rollups(uow_factory) == (EXPECTED_HOURS, EXPECTED_DAYS, EXPECTED_RESPONSES)

@@ -2,7 +2,8 @@
 
 The messages are the shipped corpus (train and held-out, Chinese, English and Russian, promos
 and ordinary chat), cycled; each figure is a per-message cost in microseconds (p50, p99, mean
-of single calls; mean per message for batches, which share one scikit-learn call).
+of single calls). The scikit-learn lines are the same model called through its pipeline, one
+message and 256 at a time, for comparison with the weight table the detector uses.
 
 Run: `python -m benchmarks.promo [--messages 5000]`.
 """
@@ -16,7 +17,7 @@ from collections.abc import Callable, Sequence
 from importlib import resources
 
 from bot.detectors.promo import PromoDetector
-from bot.detectors.promo_model import read_labelled, train
+from bot.detectors.promo_model import model_text, read_labelled, train
 from bot.domain.promo import PromoInput, RepeatedTexts, judge_by_rules, normalise
 
 
@@ -41,7 +42,7 @@ def per_call_us(call: Callable[[str], object], texts: Sequence[str]) -> list[flo
 def line(name: str, timings: list[float]) -> str:
     cuts = statistics.quantiles(timings, n=100)
     return (
-        f"{name:<34} p50 {cuts[49]:7.1f} µs  p99 {cuts[98]:7.1f} µs  "
+        f"{name:<38} p50 {cuts[49]:7.1f} µs  p99 {cuts[98]:7.1f} µs  "
         f"mean {statistics.fmean(timings):7.1f} µs"
     )
 
@@ -73,18 +74,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(
         line(
             "model, scikit-learn single call",
-            per_call_us(lambda t: model.probabilities([t]), sklearn_sample),
+            per_call_us(lambda t: model.pipeline.predict_proba([model_text(t)]), sklearn_sample),
         )
     )
+    batches = [normalised[i : i + 256] for i in range(0, len(normalised), 256)]
+    start_ns = time.perf_counter_ns()
+    for batch in batches:
+        model.pipeline.predict_proba([model_text(text) for text in batch])
+    mean = (time.perf_counter_ns() - start_ns) / 1000 / len(normalised)
+    print(f"{'model, scikit-learn batches of 256':<38} mean {mean:7.1f} µs per message")
     verdicts = per_call_us(lambda t: detector.judge(PromoInput(t, chat_id=1, member_id=2)), texts)
-    print(line("whole verdict, single calls", verdicts))
-    for size in (32, 256):
-        batches = [texts[i : i + size] for i in range(0, len(texts), size)]
-        start_ns = time.perf_counter_ns()
-        for batch in batches:
-            detector.judge_many([PromoInput(text, chat_id=1, member_id=2) for text in batch])
-        mean = (time.perf_counter_ns() - start_ns) / 1000 / len(texts)
-        print(f"{'whole verdict, batches of ' + str(size):<34} mean {mean:7.1f} µs per message")
+    print(line("whole verdict (rules, model, repeats)", verdicts))
     return 0
 
 

@@ -117,6 +117,9 @@ def test_each_content_signal_fires(text: str, signal: Signal) -> None:
         "我买了一个一个试",
         "email me at a.b@example",
         "Привет всем, как дела?",
+        "I want to learn Rust",  # not "earn"
+        "an ideal setup",  # not "deal"
+        "see you at 3pm meeting room",  # not "pm me"
     ],
 )
 def test_ordinary_chat_fires_nothing(text: str) -> None:

@@ -161,7 +161,7 @@ _NOT_A_QUESTION = (
         _any(
             r"(?:你|您|大家|最近|今天)(?:还)?好吗|"
             r"(?:最近|你|您|大家)(?:过得)?(?:怎么样|咋样|如何)|吃(?:饭)?了(?:吗|没|么)|"
-            r"(?:有人)?在吗|在不在|(?:在)?干[嘛吗啥]呢|(?:睡|起床)了(?:吗|没)|"
+            r"(?:^|[,\s])(?:(?:有人|你|您|大家)?在吗)+|在不在|(?:在)?干[嘛吗啥]呢|(?:睡|起床)了(?:吗|没)|"
             r"周末(?:过得)?(?:怎么样|咋样)|好久不见"
         ),
         _END_PUNCTUATION,
@@ -370,6 +370,9 @@ _CUES = (
             )
             + r"\b",
             r"(?:when|where)\s+" + _AUX + r"\b",
+            r"(?:what|which)\s+\w+\s+(?:do|does|did|is|are|was|were|should|can|will|would)\b",
+            r"(?:in|on|at|for|from|to|with|by)\s+(?:what|which|whom|whose)\b",
+            r"wen\s+\w+",
             r"(?:where|when|who|how|what)'?s\s+\w",
             r"(?:why(?!\s+(?:i|we|he|she|they)\b)|y\s+(?:is|does|do|did|are))\b",
             r"which\s+(?!is\s+why)\w+",
@@ -382,6 +385,10 @@ _CUES = (
             + _SUBJECT
             # "do it!", "had a great day": an imperative or a statement, not an inversion.
             + r"\b(?<!do it)(?<!did it)(?<!have a)(?<!had a)(?<!has a)(?<!have an)(?<!had an)",
+            # Where a clause starts, an auxiliary asks about whatever follows ("does ubuntu
+            # support …", "are schools closed …"), but for the set phrases that start statements.
+            r"(?:do|does|did|is|are|was|were|can|could|will|would|should|has|have)\s+"
+            r"(?!(?:it|wait|confirm|be|do|love|a|an|not|so|too|what|fun|to|been|never|no)\b)\w+",
         ),
         script=LATIN,
     ),
@@ -419,6 +426,16 @@ _CUES = (
             "как|что|почему|зачем|где|куда|откуда|когда|кто|какой|какая|какое|какие|каким|какую|"
             "каких|сколько|чей|чья|чьё|чем|кому|кого|чего|отчего|шо|чё|че"
         ),
+        r"\b",
+        script=CYRILLIC,
+    ),
+    # "во сколько", "для чего": a preposition before an interrogative
+    _p(
+        Cue.INTERROGATIVE,
+        INTERROGATIVE,
+        _START,
+        r"(?:в|во|на|с|со|для|от|до|из|о|об|по|к|за|через)\s+",
+        _any("сколько|чего|чем|кого|кому|каком|какой|какую|каких|что|когда"),
         r"\b",
         script=CYRILLIC,
     ),
@@ -538,6 +555,11 @@ _HEDGE = _p(
         r"(?:左右|吧)\?+$",
     ),
 )
+# Traditional characters (Taiwan, Hong Kong) that the Chinese cues spell in simplified form.
+_SIMPLIFIED = str.maketrans(
+    "請問麼嗎為誰幾這樣沒對個時裡兒說辦會還幫號點歲樓級遠長貴錢們與過給讓現開關設發試種",
+    "请问么吗为谁几这样没对个时里儿说办会还帮号点岁楼级远长贵钱们与过给让现开关设发试种",
+)
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _LINKS = re.compile(r"(?:https?://|www\.|t\.me/)\S+|@\w+|/\w+(?:@\w+)?(?=\s|$)")
 _WORD = re.compile(r"\w")
@@ -546,8 +568,9 @@ _TRAILING_SYMBOLS = re.compile(r"[^\w?!]+$")  # emoji, dots and spaces after the
 
 def normalise(text: str) -> str:
     """The text as the cues read it: NFKC (full-width ？ becomes ?), no zero-width characters,
-    no links, mentions or commands, straight apostrophes, spaces folded, lower case."""
-    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text))
+    traditional characters of the cues as simplified, no links, mentions or commands, straight
+    apostrophes, spaces folded, lower case."""
+    text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text)).translate(_SIMPLIFIED)
     text = _LINKS.sub(" ", text).replace("’", "'").replace("‘", "'")
     return " ".join(text.split()).lower()
 

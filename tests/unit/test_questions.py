@@ -44,6 +44,11 @@ HELDOUT = Path(__file__).parents[1] / "data" / "questions" / "heldout.tsv"
         "传感器找不到，需要先配对吗",  # ends in 对吗, but no tag
         "any chance the app gets a widget",
         "这个链接是真的假的",
+        "請問這個字怎麼念",  # traditional characters
+        "项目方还在吗",  # 在吗 after whom it asks about is no bump
+        "does ubuntu support secure boot out of the box",  # an auxiliary starts the message
+        "what age did your kids start sleeping through the night",
+        "во сколько ресет на евро серверах",
         "这个软件在哪下载",
         "как поменять язык в боте",
         "подскажите, где найти ключ",
@@ -100,6 +105,9 @@ def test_questions(text: str) -> None:
         "多少钱都值",
         "那又怎样，只是测试",
         "anyone?",
+        "在吗在吗",
+        "Can confirm, works on android",
+        "will do",
         "上线激动吗！🚀",  # an exclamation, emoji after it or not
     ],
 )

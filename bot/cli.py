@@ -29,6 +29,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks.ingest import main as bench_main
 
         return bench_main(args_list[2:])
+    if args_list[:2] == ["bench", "analytics"]:
+        from benchmarks.analytics import main as bench_analytics_main
+
+        return bench_analytics_main(args_list[2:])
     if args_list[:1] == ["eval-questions"]:
         from bot.questions_eval import main as eval_questions_main
 
@@ -53,7 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     commands.add_parser("eval-promo", help="score the promo detector on a labelled file (--help)")
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
-    bench.add_argument("name", choices=["ingest"], help="`bench ingest --help`: options")
+    bench.add_argument(
+        "name", choices=["ingest", "analytics"], help="`bench ingest --help`: options"
+    )
     args = parser.parse_args(args_list)
 
     redactor = bot_logging.configure("INFO")

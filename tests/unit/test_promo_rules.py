@@ -97,10 +97,13 @@ def signals_of(text: str) -> set[Signal]:
         ("马上下单", Signal.CALL_TO_ACTION),
         ("扫码进群", Signal.CALL_TO_ACTION),
         ("点击链接", Signal.CALL_TO_ACTION),
+        ("有兴趣的朋友联系我", Signal.CALL_TO_ACTION),
         ("пишите мне", Signal.CALL_TO_ACTION),
         ("переходи по ссылке", Signal.CALL_TO_ACTION),
         ("earn $500 per day", Signal.MONEY_OFFER),
         ("日赚500", Signal.MONEY_OFFER),
+        ("收入稳定", Signal.MONEY_OFFER),
+        ("we invest your savings", Signal.MONEY_OFFER),
         ("пассивный доход", Signal.MONEY_OFFER),
     ],
 )

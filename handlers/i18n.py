@@ -57,6 +57,13 @@ def gettext(locale: str, message: str, **values: object) -> str:
     return text.format(**values) if values else text
 
 
+def ngettext(locale: str, singular: str, plural: str, count: int, **values: object) -> str:
+    """The form of `singular`/`plural` the locale uses for `count` ({n} is the count, written
+    the locale's way), with its other {placeholders} filled."""
+    text = translations(locale).ngettext(singular, plural, count)
+    return text.format(n=number(locale, count), **values)
+
+
 def _babel_locale(locale: str) -> str:
     return "zh_Hans_CN" if locale == "zh_Hans" else "en"
 

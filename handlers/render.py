@@ -9,7 +9,7 @@ from bot.domain.rights import Gap, Readiness
 from bot.ports import Erasure, Footprint
 from bot.services.group_settings import SettingsResult
 from bot.services.stats import StatsReport
-from handlers.i18n import NATIVE_NAMES, day, number, pick_locale
+from handlers.i18n import NATIVE_NAMES, day, ngettext, number, pick_locale
 from handlers.i18n import gettext as _
 
 if TYPE_CHECKING:
@@ -84,9 +84,7 @@ def health(report: HealthReport, locale: str) -> str:
                 decisions=number(locale, report.decisions),
                 errors=number(locale, report.watcher_errors),
             ),
-            *(
-                f"{_(locale, label)}: {_value(locale, value)}" for label, value in report.lines
-            ),
+            *(f"{_(locale, label)}: {_value(locale, value)}" for label, value in report.lines),
         ]
     )
 
@@ -136,7 +134,14 @@ def group_settings(result: SettingsResult, locale: str) -> str:
         text,
     ]
     if result.erased:
-        lines.append(_(locale, "Erased the stored text of {count} messages.", count=result.erased))
+        lines.append(
+            ngettext(
+                locale,
+                "Erased the stored text of {n} message.",
+                "Erased the stored text of {n} messages.",
+                result.erased,
+            )
+        )
     lines.append(_(locale, "Change with: {form}", form=SETTINGS_USAGE))
     return "\n".join(lines)
 
@@ -209,11 +214,11 @@ def footprint(groups: list[Footprint], locale: str) -> str:
             "• "
             + _(
                 locale,
-                "{title} ({status}): {events} events, {messages} of them messages, "
+                "{title} ({status}): {events}, {messages} of them messages, "
                 "{texts} with their text; first seen {first}, last seen {last}",
                 title=group.title,
                 status=_(locale, _STATUS.get(group.status, group.status)),
-                events=number(locale, group.events),
+                events=_events(locale, group.events),
                 messages=number(locale, group.messages),
                 texts=number(locale, group.stored_texts),
                 first=day(locale, group.first_seen_at),
@@ -233,12 +238,21 @@ def footprint(groups: list[Footprint], locale: str) -> str:
 def erase_question(groups: list[Footprint], locale: str) -> str:
     return _(
         locale,
-        "This erases everything I have stored about you in {groups} groups: your profile, your "
-        "memberships and {events} events. Your messages stay in the groups; only my records go. "
+        "This erases everything I have stored about you in {groups}: your profile, your "
+        "memberships and {events}. Your messages stay in the groups; only my records go. "
         "Erase?",
-        groups=number(locale, len(groups)),
-        events=number(locale, sum(group.events for group in groups)),
+        groups=_groups(locale, len(groups)),
+        events=_events(locale, sum(group.events for group in groups)),
     )
+
+
+# Counted nouns inside longer sentences, each in the form its count takes (Babel's ngettext).
+def _groups(locale: str, count: int) -> str:
+    return ngettext(locale, "{n} group", "{n} groups", count)
+
+
+def _events(locale: str, count: int) -> str:
+    return ngettext(locale, "{n} event", "{n} events", count)
 
 
 def erase_buttons(locale: str) -> tuple[str, str]:
@@ -248,10 +262,10 @@ def erase_buttons(locale: str) -> tuple[str, str]:
 def erased(erasure: Erasure, locale: str) -> str:
     return _(
         locale,
-        "Erased {events} events in {groups} groups, with your profile and memberships. What you "
-        "do in these groups from now on is recorded again, as for every member.",
-        events=number(locale, erasure.events),
-        groups=number(locale, erasure.groups),
+        "Erased {events} in {groups}, with your profile and memberships. What you do in these "
+        "groups from now on is recorded again, as for every member.",
+        events=_events(locale, erasure.events),
+        groups=_groups(locale, erasure.groups),
     )
 
 

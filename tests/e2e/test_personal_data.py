@@ -38,7 +38,7 @@ async def test_a_member_sees_and_erases_their_data(community: Community, db_url:
 
         sim.start_private(bob.id, text="/forgetme")
         question = await _reply_with(sim, bob.id, "Erase?")
-        assert "in 1 groups" in question["text"] and "3 events" in question["text"]
+        assert "in 1 group:" in question["text"] and "3 events" in question["text"]
         query = sim.press_button(bob.id, question["message_id"], bob.id, data="forgetme:erase")
         await eventually(lambda: sim.callback_answer(query) is not None)
         await eventually(lambda: "Erased 3 events" in _text(sim, bob.id, question["message_id"]))

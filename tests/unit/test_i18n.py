@@ -84,3 +84,39 @@ def test_placeholders_are_filled_in_both_languages() -> None:
 def test_numbers_use_the_locale() -> None:
     assert i18n.number("en", 12345) == "12,345"
     assert i18n.number("zh_Hans", 12345) == "12,345"
+
+
+def _plural_strings() -> set[tuple[str, str]]:
+    """(singular, plural) pairs passed to ngettext in handlers/render.py."""
+    tree = ast.parse((ROOT / "handlers" / "render.py").read_text())
+    return {
+        (node.args[1].value, node.args[2].value)
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and getattr(node.func, "id", "") == "ngettext"
+        and all(isinstance(arg, ast.Constant) for arg in node.args[1:3])
+    }
+
+
+def test_every_plural_has_a_chinese_translation() -> None:
+    pairs = _plural_strings()
+    assert len(pairs) >= 3
+    missing = sorted(
+        plural
+        for singular, plural in pairs
+        if i18n.translations("zh_Hans").ngettext(singular, plural, 2) in (singular, plural)
+    )
+    assert missing == []
+
+
+@pytest.mark.parametrize(
+    ("count", "words"), [(1, "1 message."), (2, "2 messages."), (0, "0 messages.")]
+)
+def test_english_counts_take_their_plural(count: int, words: str) -> None:
+    text = i18n.ngettext(
+        "en",
+        "Erased the stored text of {n} message.",
+        "Erased the stored text of {n} messages.",
+        count,
+    )
+    assert text == f"Erased the stored text of {words}"

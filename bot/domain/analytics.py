@@ -7,10 +7,12 @@ measure never needs the raw events and can be tested on hand-built histories.
 
 from __future__ import annotations
 
+from bisect import insort
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from itertools import pairwise
 from statistics import median
 from zoneinfo import ZoneInfo
@@ -66,16 +68,25 @@ class Membership:
 # --- local time -------------------------------------------------------------------------------
 
 
-def active_utc_hours(day: MemberDay) -> list[datetime]:
-    """The UTC hours a member was active on `day`, on the hour."""
-    start = datetime.combine(day.day, time.min, tzinfo=UTC)
-    mask = day.active_hours
-    return [start + timedelta(hours=h) for h in range(24) if mask >> h & 1]
+@lru_cache(maxsize=8192)
+def _local_split(zone: ZoneInfo, day: date) -> tuple[tuple[date, int], ...]:
+    """The local dates a UTC day's 24 hours fall on, each with the mask of its hours.
+
+    A report reads many member-days but few distinct days, so the zone arithmetic runs once
+    per day, not once per member and hour.
+    """
+    start = datetime.combine(day, time.min, tzinfo=UTC)
+    masks: dict[date, int] = {}
+    for hour in range(24):
+        local = (start + timedelta(hours=hour)).astimezone(zone).date()
+        masks[local] = masks.get(local, 0) | 1 << hour
+    return tuple(masks.items())
 
 
 def local_active_days(day: MemberDay, zone: ZoneInfo) -> set[date]:
     """The local dates a UTC member-day's active hours fall on (one or two)."""
-    return {moment.astimezone(zone).date() for moment in active_utc_hours(day)}
+    mask = day.active_hours
+    return {local for local, hours in _local_split(zone, day.day) if mask & hours}
 
 
 def active_days_by_member(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[int, set[date]]:
@@ -518,13 +529,19 @@ class ChurnWarning:
     threshold_days: int  # silence beyond this raised the flag
 
 
-def _threshold(active: Sequence[date], rules: ChurnRules) -> tuple[float, int] | None:
-    """The usual gap and the flagging threshold from sorted active days, if there are enough."""
-    if len(active) < rules.min_active_days:
+def _threshold(gaps: Sequence[int], rules: ChurnRules) -> tuple[float, int] | None:
+    """The usual gap and the flagging threshold from the sorted gaps between a member's active
+    days, if they have enough active days for a rhythm."""
+    if len(gaps) + 1 < rules.min_active_days:
         return None
-    usual = median((b - a).days for a, b in pairwise(active))
+    mid = len(gaps) // 2
+    usual = gaps[mid] if len(gaps) % 2 else (gaps[mid - 1] + gaps[mid]) / 2
     limit = max(rules.floor_days, round(rules.gap_multiple * usual))
     return usual, min(limit, rules.latest_flag_days)
+
+
+def _gaps(active: Sequence[date]) -> list[int]:
+    return sorted((b - a).days for a, b in pairwise(active))
 
 
 def churn_warnings(
@@ -535,7 +552,7 @@ def churn_warnings(
     warnings = []
     for user_id, dates in active_days_by_member(days, zone).items():
         active = sorted(d for d in dates if d <= today)
-        found = _threshold(active, rules)
+        found = _threshold(_gaps(active), rules)
         if found is None:
             continue
         usual, limit = found
@@ -574,14 +591,17 @@ def back_test(
     leads: list[int] = []
     for dates in active_days_by_member(days, zone).values():
         active = sorted(d for d in dates if d <= today)
+        gaps: list[int] = []  # sorted, between the active days up to `last`
         for n, last in enumerate(active):
+            if n:
+                insort(gaps, (last - active[n - 1]).days)
             later = active[n + 1] if n + 1 < len(active) else None
             silence = (later - last).days - 1 if later else (today - last).days
             gone = silence >= rules.gone_days
             if later is None and not gone:
                 # Still silent: too early to tell whether a warning would be right.
                 continue
-            found = _threshold(active[: n + 1], rules)
+            found = _threshold(gaps, rules)
             if found is None:
                 missed += gone
                 continue

@@ -28,12 +28,12 @@ from sklearn.pipeline import Pipeline
 
 from bot.domain.promo import normalise
 
-NGRAMS = (1, 4)
+NGRAMS = (1, 4)  # `_ngrams` slices exactly these sizes
 # Links are the rules' to judge (by kind: docs, shortener, invite); left in, the model learns
 # that "https" sells, because most links in any corpus are in promos.
+_LINKS = re.compile(r"(?:https?://|www\.)\S+|\S+\.(?:com|org|net|io|ru|cn|me)\b\S*")
 # Every digit reads as 0: "$5,520" and "$350000" are the same kind of figure.
 _DIGITS = re.compile(r"\d")
-_LINKS = re.compile(r"(?:https?://|www\.)\S+|\S+\.(?:com|org|net|io|ru|cn|me)\b\S*")
 # Promos say what they are early; a long message's tail only costs time.
 MODEL_CHARS = 500
 

@@ -75,10 +75,10 @@ def test_the_budget_is_the_most_promos_that_keep_the_share_within_the_cap(
 
 
 def test_the_cap_is_exact_at_its_edge() -> None:
-    # 3 promos in 20 messages is exactly 15%: within the cap. In floats, 0.15 × 19 − 2 falls
-    # a hair short of 0.85 and the last promo that fits would be refused.
-    assert promos_that_fit(messages=19, promos=2, policy=POLICY) == 1
-    assert promos_that_fit(messages=20, promos=3, policy=POLICY) == 0
+    # 6 promos in 40 messages is exactly 15%: within the cap. In floats, (0.15 × 39 − 5) / 0.85
+    # comes out a hair under 1 and the last promo that fits would be refused.
+    assert promos_that_fit(messages=39, promos=5, policy=POLICY) == 1
+    assert promos_that_fit(messages=40, promos=6, policy=POLICY) == 0
 
 
 @pytest.mark.parametrize(

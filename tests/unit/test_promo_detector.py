@@ -99,10 +99,12 @@ def test_hard_negatives_are_not_promos(model: PromoModel, text: str) -> None:
 
 
 def test_a_short_text_gives_the_model_little_say(model: PromoModel) -> None:
-    detector = PromoDetector(model)
-    short = detector.judge(PromoInput("100% legit"))
-    longer = detector.judge(PromoInput("100% legit platform, withdraw your profit any time"))
-    assert short.score < longer.score
+    text = "100% legit"  # nine characters outside spaces: the model has 9/24 of its say
+    verdict = PromoDetector(model).judge(PromoInput(text))
+    weights = {reason.signal: reason.weight for reason in verdict.reasons}
+    assert weights.get(Signal.MODEL, 0.0) == pytest.approx(
+        model.probability(normalise(text)) * 9 / 24, abs=1e-3
+    )
 
 
 def test_a_batch_gives_the_verdicts_single_calls_give(model: PromoModel) -> None:

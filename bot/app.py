@@ -194,6 +194,8 @@ class GroupOps:
             username=str(result.get("username", "")),
             reads_all_group_messages=bool(result.get("can_read_all_group_messages", False)),
         )
+        # For links that open the private chat with the bot (t.me/<username>?start=…).
+        self.dispatcher.workflow_data["bot_username"] = self.identity.username
         await prepare_database(self.settings)
         await self.delivery.resume_pending()
         await self.recorder.start()

@@ -6,6 +6,8 @@ the group's to read.
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
@@ -19,10 +21,21 @@ from handlers.replies import locale_of, reply
 
 ERASE = "forgetme:erase"
 KEEP = "forgetme:keep"
+# The group's pointer opens the private chat with `t.me/<bot>?start=<command>`; Telegram then
+# sends "/start <command>" there, which runs the command itself.
+DEEP_LINKED = ("mydata", "forgetme")
 
 
 async def _is_erase_answer(query: CallbackQuery) -> bool:
     return query.data in (ERASE, KEEP)
+
+
+async def _opened_for(message: Message) -> dict[str, str] | bool:
+    """A private chat opened from a group's pointer ("/start mydata"): which command."""
+    words = (message.text or "").split()
+    if len(words) == 2 and words[0] == "/start" and words[1] in DEEP_LINKED:
+        return {"deep_link": words[1]}
+    return False
 
 
 def router() -> Router:
@@ -31,12 +44,42 @@ def router() -> Router:
     personal.message.register(my_data, Command("mydata"), in_private)
     personal.message.register(forget_me, Command("forgetme"), in_private)
     personal.message.register(only_in_private, Command("mydata", "forgetme"), in_group)
+    personal.message.register(deep_linked, in_private, _opened_for)
     personal.callback_query.register(erase_answer, _is_erase_answer)
     return personal
 
 
-async def only_in_private(message: Message, command: CommandObject, gateway: ChatGateway) -> None:
-    await reply(message, gateway, render.private_only(locale_of(message), command.command))
+async def only_in_private(
+    message: Message, command: CommandObject, gateway: ChatGateway, bot_username: str = ""
+) -> None:
+    """Point to the private chat, with a button that opens it on this very command."""
+    locale = locale_of(message)
+    text = render.private_only(locale, command.command)
+    if not bot_username:
+        await reply(message, gateway, text)
+        return
+    button = {
+        "text": render.open_private_chat(locale),
+        "url": f"https://t.me/{bot_username}?start={command.command}",
+    }
+    params: dict[str, Any] = {
+        "chat_id": message.chat.id,
+        "text": text,
+        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
+        "reply_markup": {"inline_keyboard": [[button]]},
+    }
+    if message.is_topic_message:
+        params["message_thread_id"] = message.message_thread_id
+    await gateway.call("sendMessage", params, priority=Priority.REPLY)
+
+
+async def deep_linked(
+    message: Message, deep_link: str, gateway: ChatGateway, personal_data: PersonalDataService
+) -> None:
+    if deep_link == "mydata":
+        await my_data(message, gateway, personal_data)
+    else:
+        await forget_me(message, gateway, personal_data)
 
 
 async def my_data(

@@ -201,6 +201,10 @@ def private_only(locale: str, command: str) -> str:
     )
 
 
+def open_private_chat(locale: str) -> str:
+    return _(locale, "Open my private chat")
+
+
 def nothing_stored(locale: str) -> str:
     return _(locale, "I have stored nothing about you.")
 

@@ -20,9 +20,9 @@ from babel.support import NullTranslations, Translations
 LOCALES_DIR = Path(__file__).parent / "locales"
 DOMAIN = "groupops"
 DEFAULT_LOCALE = "en"
-SUPPORTED = ("en", "zh_Hans")
+SUPPORTED = ("en", "zh_Hans", "ru")
 # Each language by its own name (never translated), so anyone can find theirs.
-NATIVE_NAMES = {"en": "English", "zh_Hans": "简体中文"}
+NATIVE_NAMES = {"en": "English", "zh_Hans": "简体中文", "ru": "Русский"}
 
 
 def pick_locale(language_code: str | None, fallback: str = DEFAULT_LOCALE) -> str:
@@ -34,6 +34,8 @@ def pick_locale(language_code: str | None, fallback: str = DEFAULT_LOCALE) -> st
         return "zh_Hans"  # Simplified first: most of our Chinese-speaking groups use it
     if tag.startswith("en"):
         return "en"
+    if tag == "ru" or tag.startswith("ru-"):
+        return "ru"
     return fallback
 
 
@@ -65,7 +67,7 @@ def ngettext(locale: str, singular: str, plural: str, count: int, **values: obje
 
 
 def _babel_locale(locale: str) -> str:
-    return "zh_Hans_CN" if locale == "zh_Hans" else "en"
+    return {"zh_Hans": "zh_Hans_CN", "ru": "ru"}.get(locale, "en")
 
 
 def number(locale: str, value: int | float) -> str:

@@ -63,7 +63,9 @@ def test_every_rendered_string_has_a_chinese_translation() -> None:
         ("zh-CN", "zh_Hans"),
         ("zh", "zh_Hans"),
         ("en-GB", "en"),
-        ("ru", "en"),
+        ("ru", "ru"),
+        ("ru-RU", "ru"),
+        ("uk", "en"),
         (None, "en"),
         ("", "en"),
     ],
@@ -120,3 +122,17 @@ def test_english_counts_take_their_plural(count: int, words: str) -> None:
         count,
     )
     assert text == f"Erased the stored text of {words}"
+
+
+def test_every_rendered_string_has_a_russian_translation() -> None:
+    strings = _render_strings() | _settings_problems()
+    missing = sorted(s for s in strings if gettext("ru", s) == s)
+    assert missing == []
+    plural = i18n.translations("ru")
+    untranslated = sorted(p for s, p in _plural_strings() if plural.ngettext(s, p, 5) == p)
+    assert untranslated == []
+
+
+@pytest.mark.parametrize(("count", "words"), [(1, "1 группа"), (3, "3 группы"), (5, "5 групп")])
+def test_russian_counts_take_their_three_forms(count: int, words: str) -> None:
+    assert i18n.ngettext("ru", "{n} group", "{n} groups", count) == words

@@ -46,6 +46,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     run = commands.add_parser("run", help="run the bot (long polling, or --webhook)")
     run.add_argument("--webhook", action="store_true", help="serve a webhook instead of polling")
     commands.add_parser("migrate", help="upgrade the database to the latest schema")
+    commands.add_parser(
+        "rebuild-rollups", help="fold stored events into the analytics rollups again (bot stopped)"
+    )
     commands.add_parser("simulator", help="run the Telegram Bot API simulator (--help: options)")
     demo = commands.add_parser("demo", help="the bot, the simulator and a small community")
     demo.add_argument(
@@ -74,6 +77,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
             print(f"database is at the latest schema: {redactor.redact(settings.database_url)}")
             return 0
+        if args.command == "rebuild-rollups":
+            print(f"rollups rebuilt from {asyncio.run(_rebuild_rollups(settings)):,} events")
+            return 0
         return asyncio.run(_run(settings, webhook=args.webhook))
     except SettingsError as exc:
         return _fail(redactor, exc, 2)
@@ -94,6 +100,24 @@ async def _migrate(settings: Settings) -> None:
 
     await preflight.check_database(settings.database_url)
     await upgrade_to_head(settings.database_url)
+
+
+async def _rebuild_rollups(settings: Settings) -> int:
+    """Fold history into the rollups (e.g. events recorded before migration 0005)."""
+    from storage.analytics import rebuild_rollups
+    from storage.engine import create_engine, session_factory
+
+    await preflight.check_database(settings.database_url)
+    # The bot's lock: a running bot folding its own batches meanwhile would count them twice.
+    async with preflight.instance_lock(settings.database_url):
+        engine = create_engine(settings.database_url)
+        try:
+            async with session_factory(engine)() as session:
+                events = await rebuild_rollups(session)
+                await session.commit()
+        finally:
+            await engine.dispose()
+    return events
 
 
 async def _run(settings: Settings, *, webhook: bool) -> int:

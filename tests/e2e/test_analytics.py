@@ -3,8 +3,25 @@ wrong argument the accepted forms."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from sqlalchemy import delete
+
 from simulator import Simulator
+from storage.engine import create_engine, session_factory
+from storage.migrate import upgrade_to_head
+from storage.models import activity_hours_table, member_days_table, responses_table
+from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import Community, eventually, polling_bot, settings_for
+from tests.e2e.test_cli import _groupops
+from tests.storage.test_analytics_rollups import (
+    EXPECTED_DAYS,
+    EXPECTED_HOURS,
+    EXPECTED_RESPONSES,
+    _history,
+    _record,
+    _rollups,
+)
 
 
 def _texts(sim: Simulator, chat_id: int) -> list[str]:
@@ -79,3 +96,21 @@ async def test_analytics_commands_refuse_non_admins_and_wrong_forms(
     assert wrong_period == "“7x” is not a period. Use: /top [7d|30d|90d]"
     assert no_arguments == "/heatmap takes no arguments. Use: /heatmap"
     assert "/top" in private
+
+
+async def test_rebuild_rollups_folds_history_from_the_command_line(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'r.db'}"
+    await upgrade_to_head(url)
+    engine = create_engine(url)
+    try:
+        factory = SqlUnitOfWorkFactory(session_factory(engine))
+        await _record(factory, _history())
+        async with factory() as uow:  # as a database recorded before migration 0005 would be
+            for table in (activity_hours_table, member_days_table, responses_table):
+                await uow.session.execute(delete(table))
+            await uow.commit()
+        code, out, _ = await _groupops("rebuild-rollups", cwd=tmp_path, DATABASE_URL=url)
+        assert (code, out) == (0, "rollups rebuilt from 8 events\n")
+        assert await _rollups(factory) == (EXPECTED_HOURS, EXPECTED_DAYS, EXPECTED_RESPONSES)
+    finally:
+        await engine.dispose()

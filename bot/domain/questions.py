@@ -12,10 +12,11 @@ Before the cues are counted, the words that look like a question but ask no huma
 taken out and named: greetings and chit-chat ("how are you?", 你好吗, как дела), reactions
 ("lol what?", 真的吗), tag questions ("…, right?", 对吧), rhetorical forms ("who cares?",
 怎么可能) and interrogatives used as pronouns (什么都行, 我也不知道为什么, что-то). An
-exclamation or a short hedged reply ("maybe tomorrow?") counts against. English and Russian
-interrogatives count only where a clause starts, because mid-sentence they are mostly
-conjunctions ("that's why", "я думаю, что"); Chinese marks no clause start, so its cues count
-anywhere and the pronoun uses are taken out instead.
+exclamation, banter (lol, 哈哈, 🙄), taking it back ("never mind") and a short hedged reply
+("maybe tomorrow?") count against. English and Russian interrogatives count only where a clause
+starts, because mid-sentence they are mostly conjunctions ("that's why", "я думаю, что");
+Chinese marks no clause start, so its cues count anywhere and the pronoun uses are taken out
+instead. Traditional characters are read as simplified.
 
 The figures (`groupops eval-questions tests/data/questions/heldout.tsv`) are in README.md.
 """
@@ -498,26 +499,10 @@ _CUES = (
         Cue.HELP_REQUEST,
         HELP_REQUEST,
         _any(
-            "подскаж",
-            "помогите",
-            r"помоги\b",
+            r"подскаж|помогите|помоги\b|посоветуй|скиньте|скинь\b|киньте|пришлите|поделитесь|хелп",
             r"кто-нибудь\s+(?:знает|сталкивался|пробовал|может)",
-            r"кто\s+(?:знает|сталкивался|пробовал|может\s+помочь)",
-            r"есть\s+кто",
-            r"нужна\s+помощь",
-            r"нужен\s+совет",
-            r"не\s+знаете",
-            "посоветуйте",
-            r"посоветуй\b",
-            r"как\s+быть",
-            r"что\s+делать",
-            "скиньте",
-            r"скинь\b",
-            "киньте",
-            "пришлите",
-            "поделитесь",
-            r"вопрос\s*:",
-            "хелп",
+            r"кто\s+(?:знает|сталкивался|пробовал|может\s+помочь)|есть\s+кто",
+            r"нужна\s+помощь|нужен\s+совет|не\s+знаете|как\s+быть|что\s+делать|вопрос\s*:",
             r"не\s+могу\s+(?:понять|разобраться|найти)",
         ),
         script=CYRILLIC,
@@ -593,6 +578,7 @@ def detect_question(text: str) -> QuestionVerdict:
         match = cue.regex.search(rest) if cue.script in scripts else None
         if match:
             reasons.append(Reason(cue.cue, _words(match), cue.weight))
+    # Mood only lowers a score: it is looked for only where something asks.
     if any(reason.weight > 0 for reason in reasons) or "?" in rest:
         for mood in _MOOD:
             match = mood.regex.search(rest)

@@ -400,7 +400,9 @@ for _number, _names in enumerate(
 ):
     _DAYS.update(dict.fromkeys(_names.split(), _number))
 _EVERY_DAY = frozenset({"daily", "everyday", "every day", "每天", "ежедневно"})
-_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
+_TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm)?$")
+# Range marks people type, with any spaces around them: "Mon - Fri", "9:00–18:00", "周一至周五".
+_RANGE = re.compile(r"\s*(?:-|–|—|~|至|到)\s*")
 SHIFT_USAGE = "Mon-Fri 09:00-18:00"
 
 
@@ -445,8 +447,8 @@ class Rota:
 
 
 def parse_shift(text: str) -> Shift:
-    """Read `Mon-Fri 09:00-18:00` (also `Sat,Sun 10-16`, `daily 22:00-06:00`, `周一-周五 9-18`)."""
-    words = normalise(text).replace("–", "-").replace("—", "-").replace("~", "-").split()
+    """Read `Mon-Fri 09:00-18:00` (or `Sat,Sun 10-16`, `daily 9am-6pm`, `周一至周五 9-18`)."""
+    words = _RANGE.sub("-", normalise(text)).split()
     if len(words) < 2:
         raise ShiftInputError("Give days and hours, like {usage}.", {"usage": SHIFT_USAGE})
     days = _parse_days(" ".join(words[:-1]))
@@ -574,9 +576,12 @@ def _parse_days(text: str) -> frozenset[int]:
 
 def _parse_time(word: str, text: str) -> time:
     match = _TIME.match(word)
-    if not match or int(match.group(1)) > 23 or int(match.group(2) or 0) > 59:
+    hour, minute = (int(match.group(1)), int(match.group(2) or 0)) if match else (24, 0)
+    if match and match.group(3):  # 12am is midnight, 12pm noon
+        hour = hour % 12 + (12 if match.group(3) == "pm" else 0) if hour <= 12 else 24
+    if hour > 23 or minute > 59:
         raise ShiftInputError("“{text}” has no hours like 09:00-18:00.", {"text": text.strip()})
-    return time(int(match.group(1)), int(match.group(2) or 0))
+    return time(hour, minute)
 
 
 def _parse_end(word: str, text: str) -> time:

@@ -372,6 +372,10 @@ def test_only_the_asker_reopens_and_only_an_faq_answer(clock: FakeClock) -> None
         ("周六、周日 10-16", Shift(frozenset({5, 6}), time(10), time(16))),
         ("пн-пт 09:00–18:00", Shift(WEEKDAYS, time(9), time(18))),
         ("Monday 08:00-12:00", Shift(frozenset({0}), time(8), time(12))),
+        ("Mon - Fri 09:00 – 18:00", Shift(WEEKDAYS, time(9), time(18))),
+        ("周一至周五 9:00-18:00", Shift(WEEKDAYS, time(9), time(18))),
+        ("Sat 9am-6pm", Shift(frozenset({5}), time(9), time(18))),
+        ("Sun 12pm-12am", Shift(frozenset({6}), time(12), time(0))),
     ],
 )
 def test_reads_shifts(text: str, shift: Shift) -> None:
@@ -387,6 +391,7 @@ def test_reads_shifts(text: str, shift: Shift) -> None:
         ("Mon-Fri 25:00-18:00", "has no hours"),
         ("Mon-Fri 09:60-18:00", "has no hours"),
         ("Mon-Fri nine-five", "has no hours"),
+        ("Mon-Fri 13pm-18:00", "has no hours"),
         ("Weekdays 09:00-18:00", "not days of the week"),
         ("Mon-Xyz 09:00-18:00", "not days of the week"),
     ],

@@ -21,6 +21,7 @@ from bot.features import Feature, MenuEntry, Runtime
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.analytics import (
+    NAMED_PER_SEGMENT,
     AnalyticsService,
     AtRiskReport,
     Overview,
@@ -234,8 +235,8 @@ def segments_text(report: SegmentReport, locale: str) -> str:
         members = [s.user_id for s in report.scores if s.segment is segment]
         if not members:
             continue
-        shown = ", ".join(_name(report.names, user, locale) for user in members[:3])
-        more = len(members) - 3
+        shown = ", ".join(_name(report.names, user, locale) for user in members[:NAMED_PER_SEGMENT])
+        more = len(members) - NAMED_PER_SEGMENT
         lines.append(
             _(
                 locale,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from bisect import insort
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
@@ -399,6 +399,47 @@ def _segment(r: int, f: int, c: int, is_new: bool) -> Segment:
     return Segment.LOST
 
 
+@dataclass(slots=True)
+class _History:
+    """What segments need of one member's days, gathered in one pass."""
+
+    active: set[date] = field(default_factory=set)  # local days in the lookback
+    earliest: date | None = None  # the first local day active at all
+    first_post: date | None = None  # the first local day with a message
+    first_day: date | None = None  # the first UTC day with any row
+    messages: int = 0
+    replies: int = 0
+    replies_received: int = 0
+    earned: int = 0  # replies and reactions received
+
+
+def _histories(
+    days: Iterable[MemberDay], zone: ZoneInfo, first: date, today: date
+) -> dict[int, _History]:
+    histories: dict[int, _History] = {}
+    for day in days:
+        history = histories.get(day.user_id)
+        if history is None:
+            history = histories[day.user_id] = _History()
+        mask = day.active_hours
+        earliest = day.day
+        if mask:
+            local = [d for d, hours in _local_split(zone, day.day) if mask & hours]
+            earliest = local[0]  # the split runs in time order
+            history.active.update(d for d in local if first <= d <= today)
+            if history.earliest is None or earliest < history.earliest:
+                history.earliest = earliest
+        if day.messages and (history.first_post is None or earliest < history.first_post):
+            history.first_post = earliest
+        if history.first_day is None or day.day < history.first_day:
+            history.first_day = day.day
+        history.messages += day.messages
+        history.replies += day.replies
+        history.replies_received += day.replies_received
+        history.earned += day.replies_received + day.reactions_received
+    return histories
+
+
 def segments(
     days: Iterable[MemberDay],
     memberships: Iterable[Membership],
@@ -409,9 +450,6 @@ def segments(
     """Score and segment every member active in the lookback, most recent first."""
     rules = rules or SegmentRules()
     first = today - timedelta(days=rules.lookback_days - 1)
-    per_member: dict[int, list[MemberDay]] = {}
-    for day in days:
-        per_member.setdefault(day.user_id, []).append(day)
     known = {m.user_id: m for m in memberships}
     invited: dict[int, int] = {}
     for member in known.values():
@@ -422,76 +460,68 @@ def segments(
             and joined.astimezone(zone).date() >= first
         ):
             invited[member.invited_by_user_id] = invited.get(member.invited_by_user_id, 0) + 1
-    facts = []
-    for user_id, history in per_member.items():
-        active = set().union(*(local_active_days(d, zone) for d in history))
-        active = {d for d in active if first <= d <= today}
-        if not active:
-            continue
-        facts.append((user_id, history, max(active), len(active)))
+    facts = [
+        (user_id, history, max(history.active))
+        for user_id, history in _histories(days, zone, first, today).items()
+        if history.active
+    ]
     if not facts:
         return []
-    silent = [(today - last).days for _, _, last, _ in facts]
-    earned = [
-        sum(d.replies_received + d.reactions_received for d in history)
-        for _, history, _, _ in facts
-    ]
     if len(facts) >= rules.quantile_min_members:
         # Fewer days silent is better: score recency on negated days.
-        recency_cuts: Sequence[float] = _quintile_cuts([-s for s in silent])
-        frequency_cuts: Sequence[float] = _quintile_cuts([n for *_, n in facts])
-        contribution_cuts: Sequence[float] = _quintile_cuts(earned)
+        recency_cuts: Sequence[float] = _quintile_cuts([(last - today).days for *_, last in facts])
+        frequency_cuts: Sequence[float] = _quintile_cuts([len(h.active) for _, h, _ in facts])
+        contribution_cuts: Sequence[float] = _quintile_cuts([h.earned for _, h, _ in facts])
     else:
         recency_cuts = [-d for d in rules.recency_days]
         frequency_cuts, contribution_cuts = rules.frequency_days, rules.contribution
     scores = []
-    for (user_id, history, last, count), quiet, gained in zip(facts, silent, earned, strict=True):
+    for user_id, history, last in facts:
         membership = known.get(user_id)
         seen = (
             membership.first_seen_at.astimezone(zone).date()
             if membership
-            else min(d.day for d in history)
+            else history.first_day or last
         )
+        quiet = (today - last).days
         r = _score(-quiet, recency_cuts)
-        f = _score(count, frequency_cuts)
-        c = _score(gained, contribution_cuts)
+        f = _score(len(history.active), frequency_cuts)
+        c = _score(history.earned, contribution_cuts)
         scores.append(
             MemberScore(
                 user_id=user_id,
                 last_active=last,
                 days_silent=quiet,
-                active_days=count,
-                contribution=gained,
+                active_days=len(history.active),
+                contribution=history.earned,
                 recency=r,
                 frequency=f,
                 contribution_score=c,
                 segment=_segment(r, f, c, (today - seen).days < rules.new_days),
-                tags=_tags(history, seen, invited.get(user_id, 0), zone, rules),
+                tags=_tags(history, seen, invited.get(user_id, 0), rules),
             )
         )
     scores.sort(key=lambda s: (s.days_silent, -s.active_days, s.user_id))
     return scores
 
 
-def _tags(
-    history: Sequence[MemberDay], seen: date, invited: int, zone: ZoneInfo, rules: SegmentRules
-) -> frozenset[Tag]:
-    messages = sum(d.messages for d in history)
+def _tags(history: _History, seen: date, invited: int, rules: SegmentRules) -> frozenset[Tag]:
     tags = set()
+    messages = history.messages
     if messages >= rules.tag_min_messages:
-        if sum(d.replies_received for d in history) >= rules.tag_share * messages:
+        if history.replies_received >= rules.tag_share * messages:
             tags.add(Tag.ASKER)
-        if sum(d.replies for d in history) >= rules.tag_share * messages:
+        if history.replies >= rules.tag_share * messages:
             tags.add(Tag.ANSWERER)
-    posting = [d for d in history if d.messages]
-    if posting:
-        first_post = min(min(local_active_days(d, zone), default=d.day) for d in posting)
+    first_post = history.first_post
+    if (
+        first_post is not None
         # Active on an earlier day without posting: they reacted (or edited) first.
-        reacted_before = any(
-            day < first_post for d in history for day in local_active_days(d, zone)
-        )
-        if reacted_before and (first_post - seen).days >= rules.lurker_days:
-            tags.add(Tag.LURKER_TURNED_POSTER)
+        and history.earliest is not None
+        and history.earliest < first_post
+        and (first_post - seen).days >= rules.lurker_days
+    ):
+        tags.add(Tag.LURKER_TURNED_POSTER)
     if invited >= rules.promoter_invites:
         tags.add(Tag.PROMOTER)
     return frozenset(tags)

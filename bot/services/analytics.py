@@ -34,6 +34,7 @@ MONTH_DAYS = 30  # monthly active members and stickiness look back this far
 HEATMAP_DAYS = 90
 HISTORY_DAYS = 180  # churn rhythms and the back-test read this much history
 SEGMENT_DAYS = 90
+NAMED_PER_SEGMENT = 3  # /segments names the most recently active few of each segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,7 +57,7 @@ class TopReport:
 @dataclass(frozen=True, slots=True)
 class SegmentReport:
     scores: list[MemberScore]
-    names: dict[int, str]
+    names: dict[int, str]  # of the first NAMED_PER_SEGMENT members of each segment
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +138,12 @@ class AnalyticsService:
                 span.zone,
                 span.last,
             )
-            names = await uow.rollups.names([s.user_id for s in scores])
+            named: dict[str, list[int]] = {}
+            for score in scores:
+                shown = named.setdefault(score.segment, [])
+                if len(shown) < NAMED_PER_SEGMENT:
+                    shown.append(score.user_id)
+            names = await uow.rollups.names([user for users in named.values() for user in users])
         return SegmentReport(scores, names)
 
     async def at_risk(self, chat_id: int) -> AtRiskReport:

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from bot.domain.events import EventKind
 from bot.services.ops_notices import MISSING_RIGHTS
 from handlers import render
-from simulator import FaultKind, Simulator
+from simulator import BotAccount, FaultKind, Simulator
 from storage.engine import create_engine
 from storage.models import events_table, members_table
 from tests.e2e.conftest import Community, count_events, eventually, polling_bot, settings_for
@@ -71,14 +71,19 @@ async def test_forgetme_in_a_group_points_to_the_private_chat_and_erases_nothing
     assert await count_events(sqlite_url, user_id=member.id, kind=EventKind.MESSAGE.value) == 2
 
 
+def _bot_with_an_ops_chat(sim: Simulator, username: str, title: str) -> tuple[BotAccount, int, int]:
+    """A bot that is an admin of its ops chat, and a group of `title` it is not in yet."""
+    bot = sim.create_bot(username=username)
+    owner = sim.create_user(first_name="Owner")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    sim.add_bot(ops, bot.id, admin=True)
+    return bot, ops, sim.create_group(title=title, creator_id=owner.id)
+
+
 async def test_rights_taken_while_running_are_reported_to_the_ops_chat(
     sim: Simulator, sqlite_url: str
 ) -> None:
-    bot = sim.create_bot(username="groupops_rights_bot")
-    owner = sim.create_user(first_name="Owner")
-    ops = sim.create_group(title="Mods", creator_id=owner.id)
-    group = sim.create_group(title="Public", creator_id=owner.id)
-    sim.add_bot(ops, bot.id, admin=True)
+    bot, ops, group = _bot_with_an_ops_chat(sim, "groupops_rights_bot", "Public")
     sim.add_bot(group, bot.id, admin=True)  # every right, before the bot runs
     async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
         before = len(_replies(sim, ops))
@@ -90,11 +95,7 @@ async def test_rights_taken_while_running_are_reported_to_the_ops_chat(
 
 
 async def test_a_refused_send_is_reported_to_the_ops_chat(sim: Simulator, sqlite_url: str) -> None:
-    bot = sim.create_bot(username="groupops_refused_bot")
-    owner = sim.create_user(first_name="Owner")
-    ops = sim.create_group(title="Mods", creator_id=owner.id)
-    group = sim.create_group(title="Muted", creator_id=owner.id)
-    sim.add_bot(ops, bot.id, admin=True)
+    bot, ops, group = _bot_with_an_ops_chat(sim, "groupops_refused_bot", "Muted")
     async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
         # Added as a plain member and muted before it can say hello: the welcome is refused.
         sim.add_bot(group, bot.id, admin=False)

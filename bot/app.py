@@ -25,7 +25,7 @@ from bot.scheduler import Ticker
 from bot.services.admins import AdminDirectory
 from bot.services.decisions import DecisionApplier
 from bot.services.engagement import EngagementRecorder
-from bot.services.ops_notices import OpsNotices
+from bot.services.ops_notices import READINESS, OpsNotices
 from bot.services.readiness import ReadinessService
 from bot.services.watching import WatchPipeline
 from handlers import commands, health, membership, render
@@ -268,7 +268,9 @@ class GroupOps:
         for group, report in await self.readiness.check_known_groups(skip):
             if ops is not None:
                 text = render.readiness(report, group.title, pick_locale(group.language))
-                await self.delivery.send_message(ops, text, priority=Priority.REPLY)
+                sent = await self.delivery.send_message(ops, text, priority=Priority.REPLY)
+                if not sent.ok:
+                    await self.ops_notices.untold(group.chat_id, READINESS)
 
     async def stop(self) -> None:
         """Finish handlers, write buffered events, drain delivery, close connections."""
@@ -340,4 +342,6 @@ class GroupOps:
                 chat = await self.delivery.call("getChat", {"chat_id": chat_id})
                 title = chat.result.get("title") if chat.ok and chat.result else None
             text = render.refusal(about.topic, title or str(chat_id), pick_locale(about.language))
-            await self.delivery.send_message(ops, text, priority=Priority.MODERATION)
+            sent = await self.delivery.send_message(ops, text, priority=Priority.MODERATION)
+            if not sent.ok:
+                await self.ops_notices.untold(chat_id, about.topic)

@@ -92,6 +92,8 @@ async def _report_readiness(
     report = await readiness.check(update.chat.id)
     if report is None:
         return
+    # A report about the group is in the group's language; a new group's is the adder's.
+    locale = pick_locale(await readiness.group_language(update.chat.id), fallback=locale)
     target = ops_chat_id if ops_chat_id is not None else update.chat.id
     if report.ready and ops_chat_id is None:
         return  # nothing to fix and nowhere private to say so: stay quiet in the group

@@ -201,6 +201,14 @@ def private_only(locale: str, command: str) -> str:
     )
 
 
+def counts_only_what_it_sees(locale: str) -> str:
+    return _(
+        locale,
+        "ℹ️ With privacy mode on and no admin rights here, I see only commands: these figures "
+        "count only what I can see. Make me an admin to count everything.",
+    )
+
+
 def open_private_chat(locale: str) -> str:
     return _(locale, "Open my private chat")
 

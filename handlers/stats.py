@@ -11,6 +11,7 @@ from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.analytics import AnalyticsService
 from bot.services.engagement import EngagementRecorder
+from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
 from handlers import render
 from handlers.analytics import overview_text, period_or_usage
@@ -34,8 +35,11 @@ async def stats_command(
     admins: AdminDirectory,
     gateway: ChatGateway,
     recorder: EngagementRecorder,
+    readiness: ReadinessService,
 ) -> None:
-    text = await _answer(message, command, stats, analytics, admins, recorder, locale_of(message))
+    text = await _answer(
+        message, command, stats, analytics, admins, recorder, readiness, locale_of(message)
+    )
     await reply(message, gateway, text)
 
 
@@ -46,6 +50,7 @@ async def _answer(
     analytics: AnalyticsService,
     admins: AdminDirectory,
     recorder: EngagementRecorder,
+    readiness: ReadinessService,
     locale: str,
 ) -> str:
     if not await sent_by_admin(message, admins):
@@ -56,7 +61,11 @@ async def _answer(
     # Count everything received so far, this command included: read our own writes.
     await recorder.durable()
     report = render.stats_report(await stats.group_report(message.chat.id), locale)
-    return f"{report}\n{overview_text(await analytics.overview(message.chat.id, days), locale)}"
+    text = f"{report}\n{overview_text(await analytics.overview(message.chat.id, days), locale)}"
+    if not await readiness.sees_all_messages(message.chat.id):
+        # Privacy mode on and no admin here: Telegram sends the bot commands only.
+        text = f"{text}\n{render.counts_only_what_it_sees(locale)}"
+    return text
 
 
 async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:

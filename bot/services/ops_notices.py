@@ -58,7 +58,8 @@ class OpsNotices:
             return AboutGroup(chat_id, topic, None, "en")
         return AboutGroup(chat_id, topic, group.title, group.language)
 
-    async def left_groups(self) -> set[int]:
-        """The groups the bot was found to be out of, and not yet seen back in."""
+    async def untold(self, chat_id: int, topic: str) -> None:
+        """The note about `topic` did not reach the ops chat: tell it again next time."""
         async with self._uow_factory() as uow:
-            return await uow.ops_notices.chats_with(BOT_REMOVED)
+            await uow.ops_notices.forget(chat_id, topic)
+            await uow.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection
+from typing import Any
 
 from bot.domain.rights import NEEDED_RIGHTS, Readiness, assess
 from bot.ports import ChatGateway, GroupSettings, Priority, UnitOfWorkFactory
@@ -35,8 +36,21 @@ class ReadinessService:
         checked = await self._check(chat_id)
         return None if checked is None else checked[0]
 
-    async def _check(self, chat_id: int) -> tuple[Readiness, bool] | None:
-        """The bot's gaps in one group, and whether the ops chat has not heard them yet."""
+    async def sees_all_messages(self, chat_id: int) -> bool:
+        """Whether the bot sees every message in a group: privacy mode off, or an admin there."""
+        if self._reads_all:
+            return True
+        member = await self._member(chat_id)
+        return member is not None and member.get("status") in {"administrator", "creator"}
+
+    async def group_language(self, chat_id: int) -> str | None:
+        """The language a group chose for notices about it (`/settings language`), if known."""
+        async with self._uow_factory() as uow:
+            group = await uow.groups.get(chat_id)
+        return None if group is None else group.language
+
+    async def _member(self, chat_id: int) -> dict[str, Any] | None:
+        """The bot's own chat member record in a group; None when Telegram would not say."""
         outcome = await self._gateway.call(
             "getChatMember",
             {"chat_id": chat_id, "user_id": self._bot_user_id},
@@ -45,7 +59,13 @@ class ReadinessService:
         if not outcome.ok or not isinstance(outcome.result, dict):
             log.warning("chat %s: cannot read the bot's status (%s)", chat_id, outcome.reason)
             return None
-        member = outcome.result
+        return outcome.result
+
+    async def _check(self, chat_id: int) -> tuple[Readiness, bool] | None:
+        """The bot's gaps in one group, and whether the ops chat has not heard them yet."""
+        member = await self._member(chat_id)
+        if member is None:
+            return None
         status = str(member.get("status", "member"))
         if status in {"left", "kicked"}:
             async with self._uow_factory() as uow:

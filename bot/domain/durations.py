@@ -2,8 +2,9 @@
 
 A duration is one or more parts, largest unit first, each unit once: `90s`, `10m`, `2h`,
 `1d12h`, `1h 30m`. A bare number is seconds, because that is how the settings are stored.
-Units may be spelled out (`10 min`, `2 hours`) or in Chinese (`10分钟`, `2小时`, `1天`), and
-full-width digits count (NFKC), since people type on phones with Chinese keyboards.
+Units may be spelled out (`10 min`, `2 hours`), in Chinese (`10分钟`, `2小时`, `1天`) or in
+Russian (`10 мин`, `2ч`), and full-width digits count (NFKC), since people type on phones with
+Chinese keyboards.
 """
 
 from __future__ import annotations
@@ -16,12 +17,17 @@ MIN_SECONDS = 1
 # A year: far beyond any sensible hand-off, and short enough that a typo like 9999999d is refused.
 MAX_SECONDS = 366 * 86_400
 
+
+def _spellings(seconds: int, words: str) -> dict[str, int]:
+    return dict.fromkeys(words.split(), seconds)
+
+
 # Each unit by the words people use for it, and its length in seconds.
-_UNITS: dict[str, int] = {
-    **dict.fromkeys(("d", "day", "days", "天"), 86_400),
-    **dict.fromkeys(("h", "hr", "hrs", "hour", "hours", "小时", "时"), 3_600),
-    **dict.fromkeys(("m", "min", "mins", "minute", "minutes", "分钟", "分"), 60),
-    **dict.fromkeys(("s", "sec", "secs", "second", "seconds", "秒"), 1),
+_UNITS = {
+    **_spellings(86_400, "d day days 天 д дн день дня дней"),
+    **_spellings(3_600, "h hr hrs hour hours 小时 时 ч час часа часов"),
+    **_spellings(60, "m min mins minute minutes 分钟 分 м мин минута минуты минут"),
+    **_spellings(1, "s sec secs second seconds 秒 с сек секунда секунды секунд"),
 }
 _PART = re.compile(r"\s*(\d+)\s*([^\d\s]*)")
 _SHORT = ((86_400, "d"), (3_600, "h"), (60, "m"), (1, "s"))

@@ -1,5 +1,5 @@
-"""Durations typed in commands: every accepted form, every refusal (translated, with the rota's
-shift refusals), and the short form back."""
+"""Durations typed in commands: every accepted form, every refusal (translated into Chinese and
+Russian, with the rota's shift refusals), and the short form back."""
 
 from __future__ import annotations
 
@@ -41,6 +41,9 @@ DOMAIN = Path(__file__).resolve().parents[2] / "bot" / "domain"
         ("2小时", 7_200),
         ("1天12小时", 129_600),
         ("45秒", 45),
+        ("10 мин", 600),
+        ("1д12ч", 129_600),
+        ("2 часа 30 минут", 9_000),
         ("１０ｍ", 600),  # full-width, from a Chinese keyboard
         ("0h5m", 300),  # a zero part is harmless while the total is positive
         ("366d", MAX_SECONDS),
@@ -113,7 +116,8 @@ def _problems(path: Path, error: str) -> set[str]:
     ("module", "error", "count"),
     [("durations.py", "DurationInputError", 5), ("handoff.py", "ShiftInputError", 3)],
 )
-def test_every_refusal_has_a_chinese_translation(module: str, error: str, count: int) -> None:
+def test_every_refusal_is_translated(module: str, error: str, count: int) -> None:
     problems = _problems(DOMAIN / module, error)
     assert len(problems) == count  # the walker found them, not nothing
-    assert sorted(p for p in problems if gettext("zh_Hans", p) == p) == []
+    for locale in ("zh_Hans", "ru"):
+        assert sorted(p for p in problems if gettext(locale, p) == p) == [], locale

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from bot.config import Settings
 from bot.services.ops_notices import BOT_REMOVED
 from handlers import render
 from simulator import Simulator
@@ -34,54 +35,64 @@ async def _set_language(db_url: str, chat_id: int, language: str) -> None:
         await engine.dispose()
 
 
+@dataclasses.dataclass
+class OpsWorld:
+    """A bot serving one group, with the moderators' chat as its ops chat."""
+
+    sim: Simulator
+    bot_id: int
+    owner_id: int
+    ops: int
+    group: int
+    settings: Settings
+
+
+async def _known_group(sim: Simulator, db_url: str, title: str, *, ops_admin: bool) -> OpsWorld:
+    """The bot in an ops chat and an admin in a group, both recorded by a first run."""
+    bot = sim.create_bot(username="groupops_ops_bot", can_read_all_group_messages=True)
+    owner = sim.create_user(first_name="Owner", language_code="en")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    group = sim.create_group(title=title, creator_id=owner.id)
+    sim.add_bot(ops, bot.id, admin=ops_admin)
+    sim.add_bot(group, bot.id, admin=True)
+    settings = settings_for(sim, bot, db_url, ops_chat_id=ops)
+    async with polling_bot(settings, sim):
+        sim.post(ops, owner.id, text="the mods talk here")
+        sim.post(group, owner.id, text="hello")
+        await eventually(lambda: count_events(db_url, chat_id=group))
+        await eventually(lambda: count_events(db_url, chat_id=ops))
+    return OpsWorld(sim, bot.id, owner.id, ops, group, settings)
+
+
 async def test_a_removed_group_is_told_once_and_then_left_alone(
     sim: Simulator, sqlite_url: str
 ) -> None:
-    bot = sim.create_bot(username="groupops_notices_bot", can_read_all_group_messages=True)
-    owner = sim.create_user(first_name="Owner")
-    ops = sim.create_group(title="Mods", creator_id=owner.id)
-    gone = sim.create_group(title="Gone", creator_id=owner.id)
-    sim.add_bot(ops, bot.id, admin=False)  # lacking every right there is no one's concern
-    sim.add_bot(gone, bot.id, admin=True)
-    settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
-    async with polling_bot(settings, sim):
-        sim.post(ops, owner.id, text="the mods talk here")
-        sim.post(gone, owner.id, text="hello")
-        await eventually(lambda: count_events(sqlite_url, chat_id=gone))
-        await eventually(lambda: count_events(sqlite_url, chat_id=ops))
-    sim.ban(gone, bot.id)
-    checks = _status_checks(sim, bot.id, gone)
-    told = len(_texts(sim, ops))
+    # The bot lacks every right in the ops chat: that is no one's concern.
+    world = await _known_group(sim, sqlite_url, "Gone", ops_admin=False)
+    sim.ban(world.group, world.bot_id)
+    checks = _status_checks(sim, world.bot_id, world.group)
+    told = len(_texts(sim, world.ops))
     note = render.refusal(BOT_REMOVED, "Gone", "en")
     for restart in range(3):
-        async with polling_bot(settings, sim):
+        async with polling_bot(world.settings, sim):
             if restart == 0:  # the note leaves while the bot runs, not as it stops
-                await eventually(lambda: note in _texts(sim, ops))
-    assert _texts(sim, ops)[told:] == [note]
-    assert _status_checks(sim, bot.id, gone) == checks + 1  # the check that found it out
-    assert not any("needs a hand" in text for text in _texts(sim, ops))
+                await eventually(lambda: note in _texts(sim, world.ops))
+    assert _texts(sim, world.ops)[told:] == [note]
+    assert _status_checks(sim, world.bot_id, world.group) == checks + 1  # the one that found out
+    assert not any("needs a hand" in text for text in _texts(sim, world.ops))
 
 
 async def test_what_a_group_lacks_is_told_once_in_its_language(
     sim: Simulator, sqlite_url: str
 ) -> None:
-    bot = sim.create_bot(username="groupops_lacks_bot")
-    owner = sim.create_user(first_name="Owner")
-    ops = sim.create_group(title="Mods", creator_id=owner.id)
-    group = sim.create_group(title="公开群", creator_id=owner.id)
-    sim.add_bot(ops, bot.id, admin=True)
-    sim.add_bot(group, bot.id, admin=True)
-    settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
-    async with polling_bot(settings, sim):
-        sim.post(group, owner.id, text="你好")
-        await eventually(lambda: count_events(sqlite_url, chat_id=group))
-    await _set_language(sqlite_url, group, "zh-hans")
-    sim.promote(group, bot.id, rights={"can_delete_messages", "can_invite_users"})
-    told = len(_texts(sim, ops))
+    world = await _known_group(sim, sqlite_url, "公开群", ops_admin=True)
+    await _set_language(sqlite_url, world.group, "zh-hans")
+    sim.promote(world.group, world.bot_id, rights={"can_delete_messages", "can_invite_users"})
+    told = len(_texts(sim, world.ops))
     for _ in range(3):
-        async with polling_bot(settings, sim):
+        async with polling_bot(world.settings, sim):
             pass
-    notes = [text for text in _texts(sim, ops)[told:] if "公开群" in text]
+    notes = [text for text in _texts(sim, world.ops)[told:] if "公开群" in text]
     assert len(notes) == 1, notes
     assert notes[0].startswith("⚠️ groupops 在“公开群”中还需要以下设置")
 
@@ -89,52 +100,35 @@ async def test_what_a_group_lacks_is_told_once_in_its_language(
 async def test_a_rights_report_while_running_is_in_the_groups_language(
     sim: Simulator, sqlite_url: str
 ) -> None:
-    bot = sim.create_bot(username="groupops_lang_bot", can_read_all_group_messages=True)
-    owner = sim.create_user(first_name="Owner", language_code="en")
-    ops = sim.create_group(title="Mods", creator_id=owner.id)
-    group = sim.create_group(title="Группа", creator_id=owner.id)
-    sim.add_bot(ops, bot.id, admin=True)
-    sim.add_bot(group, bot.id, admin=True)
-    settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
-    async with polling_bot(settings, sim):
-        sim.post(group, owner.id, text="привет")
-        await eventually(lambda: count_events(sqlite_url, chat_id=group))
-    await _set_language(sqlite_url, group, "ru")
-    async with polling_bot(settings, sim):
-        told = len(_texts(sim, ops))
-        sim.promote(group, bot.id, rights={"can_delete_messages"})  # by the English-speaking owner
-        await eventually(lambda: any("Группа" in text for text in _texts(sim, ops)[told:]))
-    (note,) = [text for text in _texts(sim, ops)[told:] if "Группа" in text]
+    world = await _known_group(sim, sqlite_url, "Группа", ops_admin=True)
+    await _set_language(sqlite_url, world.group, "ru")
+    async with polling_bot(world.settings, sim):
+        told = len(_texts(sim, world.ops))
+        # Promoted by the owner, whose Telegram speaks English.
+        sim.promote(world.group, world.bot_id, rights={"can_delete_messages"})
+        await eventually(lambda: any("Группа" in text for text in _texts(sim, world.ops)[told:]))
+    (note,) = [text for text in _texts(sim, world.ops)[told:] if "Группа" in text]
     assert note.startswith("⚠️ groupops нужна помощь в «Группа»")
 
 
 async def test_a_note_that_did_not_arrive_is_told_at_the_next_start(
     sim: Simulator, sqlite_url: str
 ) -> None:
-    bot = sim.create_bot(username="groupops_muted_bot", can_read_all_group_messages=True)
-    owner = sim.create_user(first_name="Owner")
-    ops = sim.create_group(title="Mods", creator_id=owner.id)
-    gone = sim.create_group(title="Gone", creator_id=owner.id)
-    sim.add_bot(ops, bot.id, admin=False)
-    sim.add_bot(gone, bot.id, admin=True)
-    settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
-    async with polling_bot(settings, sim):
-        sim.post(gone, owner.id, text="hello")
-        await eventually(lambda: count_events(sqlite_url, chat_id=gone))
-    sim.ban(gone, bot.id)
-    sim.restrict(ops, bot.id)  # the ops chat cannot hear it this time
+    world = await _known_group(sim, sqlite_url, "Gone", ops_admin=False)
+    sim.ban(world.group, world.bot_id)
+    sim.restrict(world.ops, world.bot_id)  # the ops chat cannot hear it this time
 
     def refused_in_ops() -> bool:
-        calls = sim.calls(bot.id)
-        return any(c.params.get("chat_id") == ops and c.error_code == 400 for c in calls)
+        calls = sim.calls(world.bot_id)
+        return any(c.params.get("chat_id") == world.ops and c.error_code == 400 for c in calls)
 
-    async with polling_bot(settings, sim):
+    async with polling_bot(world.settings, sim):
         await eventually(refused_in_ops)
     note = render.refusal(BOT_REMOVED, "Gone", "en")
-    assert note not in _texts(sim, ops)
-    sim.promote(ops, bot.id)
-    async with polling_bot(settings, sim):
-        await eventually(lambda: note in _texts(sim, ops))
-    async with polling_bot(settings, sim):
+    assert note not in _texts(sim, world.ops)
+    sim.promote(world.ops, world.bot_id)
+    async with polling_bot(world.settings, sim):
+        await eventually(lambda: note in _texts(sim, world.ops))
+    async with polling_bot(world.settings, sim):
         pass
-    assert _texts(sim, ops).count(note) == 1
+    assert _texts(sim, world.ops).count(note) == 1

@@ -136,3 +136,25 @@ def test_every_rendered_string_has_a_russian_translation() -> None:
 @pytest.mark.parametrize(("count", "words"), [(1, "1 группа"), (3, "3 группы"), (5, "5 групп")])
 def test_russian_counts_take_their_three_forms(count: int, words: str) -> None:
     assert i18n.ngettext("ru", "{n} group", "{n} groups", count) == words
+
+
+def _menu_descriptions() -> set[str]:
+    """The descriptions of every MenuEntry written in handlers/ (Telegram's command menus)."""
+    found: set[str] = set()
+    for path in (ROOT / "handlers").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Call)
+                and getattr(node.func, "id", "") == "MenuEntry"
+                and len(node.args) == 3
+                and isinstance(node.args[2], ast.Constant)
+            ):
+                found.add(node.args[2].value)
+    return found
+
+
+@pytest.mark.parametrize("locale", [locale for locale in i18n.SUPPORTED if locale != "en"])
+def test_every_menu_entry_is_translated(locale: str) -> None:
+    descriptions = _menu_descriptions()
+    assert len(descriptions) >= 7
+    assert sorted(d for d in descriptions if gettext(locale, d) == d) == []

@@ -134,9 +134,30 @@ def test_link_kinds_do_not_double_count_a_plain_link() -> None:
 
 
 def test_forwarded_from_channel_and_url_buttons_are_inputs() -> None:
-    message = PromoInput("hello everyone", forwarded_from_channel=True, url_buttons=2)
-    fired = {reason.signal for reason in rule_signals(message, normalise(message.text))}
-    assert fired == {Signal.FORWARDED_FROM_CHANNEL, Signal.URL_BUTTON}
+    message = PromoInput(
+        "hello everyone", forwarded_from_channel=True, url_buttons=("https://example.com",)
+    )
+    fired = [reason.signal for reason in rule_signals(message, normalise(message.text))]
+    assert sorted(fired) == sorted([Signal.LINK, Signal.FORWARDED_FROM_CHANNEL, Signal.URL_BUTTON])
+
+
+def test_hidden_links_and_button_links_are_read_by_kind() -> None:
+    message = PromoInput(
+        "click here",
+        links=("https://T.me/+AbCdEf",),
+        url_buttons=("https://bit.ly/x", "https://bit.ly/y"),
+    )
+    fired = [reason.signal for reason in rule_signals(message, normalise(message.text))]
+    assert sorted(fired) == sorted(
+        [Signal.CALL_TO_ACTION, Signal.INVITE_LINK, Signal.SHORTENER, Signal.URL_BUTTON]
+    )
+
+
+def test_a_hidden_link_of_a_kind_the_text_shows_counts_once() -> None:
+    message = PromoInput("see https://example.com", links=("https://example.org",))
+    assert rule_signals(message, normalise(message.text)) == [
+        Reason(Signal.LINK, WEIGHTS[Signal.LINK])
+    ]
 
 
 def test_first_messages_count_only_with_another_signal() -> None:

@@ -63,7 +63,8 @@ class PromoInput:
     chat_id: int = 0
     member_id: int | None = None
     forwarded_from_channel: bool = False
-    url_buttons: int = 0  # inline keyboard buttons that open a URL
+    links: tuple[str, ...] = ()  # URLs the text hides (text_link entities)
+    url_buttons: tuple[str, ...] = ()  # URLs of inline keyboard buttons
     first_messages: bool = False  # among the member's first messages in the group
 
 
@@ -217,6 +218,12 @@ def rule_signals(
     `repeats` remembers this message as a side effect, so call once per message.
     """
     reasons = content_signals(normalised)
+    seen = {reason.signal for reason in reasons}
+    for url in (*message.links, *message.url_buttons):
+        kind = _link_kind(url.strip().lower())
+        if kind not in seen:
+            seen.add(kind)
+            reasons.append(Reason(kind, WEIGHTS[kind]))
     if message.forwarded_from_channel:
         reasons.append(
             Reason(Signal.FORWARDED_FROM_CHANNEL, WEIGHTS[Signal.FORWARDED_FROM_CHANNEL])

@@ -1,4 +1,4 @@
-"""The mapping reads the updates the simulator sends (Telegram's shapes) for every kind we record."""
+"""The mapping reads what the simulator sends (Telegram's shapes) for every kind we record."""
 
 from __future__ import annotations
 

@@ -105,6 +105,13 @@ def signals_of(text: str) -> set[Signal]:
         ("收入稳定", Signal.MONEY_OFFER),
         ("we invest your savings", Signal.MONEY_OFFER),
         ("пассивный доход", Signal.MONEY_OFFER),
+        ("退订回T", Signal.MASS_MAILING),
+        ("Reply STOP to opt out", Signal.MASS_MAILING),
+        ("Отписаться от рассылки: ответьте СТОП", Signal.MASS_MAILING),
+        ("text WIN to 80088", Signal.CALL_TO_ACTION),
+        ("回复1立即办理", Signal.CALL_TO_ACTION),
+        ("回复KT办理", Signal.CALL_TO_ACTION),
+        ("отправьте 1 на номер 0500", Signal.CALL_TO_ACTION),
     ],
 )
 def test_each_content_signal_fires(text: str, signal: Signal) -> None:

@@ -29,6 +29,7 @@ class Signal(StrEnum):
     DISCOUNT = "discount"
     CALL_TO_ACTION = "call_to_action"
     MONEY_OFFER = "money_offer"  # earnings, investment returns, giveaways
+    MASS_MAILING = "mass_mailing"  # an unsubscribe footer: 退订回T, reply STOP, отписаться
     FORWARDED_FROM_CHANNEL = "forwarded_from_channel"
     URL_BUTTON = "url_button"
     REPEATED = "repeated"  # the same text from other members or in other groups
@@ -48,6 +49,7 @@ WEIGHTS: dict[Signal, float] = {
     Signal.DISCOUNT: 0.3,
     Signal.CALL_TO_ACTION: 0.3,
     Signal.MONEY_OFFER: 0.35,
+    Signal.MASS_MAILING: 0.45,
     Signal.FORWARDED_FROM_CHANNEL: 0.3,
     Signal.URL_BUTTON: 0.45,
     Signal.REPEATED: 0.35,
@@ -167,6 +169,9 @@ _CALL_TO_ACTION = re.compile(
     r"|hurry"
     r"|act now|check out (?:my|our)|visit (?:my|our)|follow (?:me|us|the link)|tap the link"
     r"|call (?:us|now)\b|book (?:now|today|a)\b|enrol+ now|apply now"
+    r"|(?:reply|text|txt|send) \w+ to \d{3,}|reply (?:yes|claim|book|win)\b"
+    r"|回复\s?[a-z0-9]{1,3}(?:办理|领取|订购)?(?![a-z0-9])|отправьте \S+ на (?:номер )?\d+"
+    r"|ответьте (?:да|стоп)\b"
     r"|下单|扫码|扫一扫|点击链接|点击下方|点链接|戳链接|加群|进群|入群|私信|咨询|速来|抢购|立即|马上|赶紧|欢迎选购"
     r"|关注(?:我|频道|公众号)|订阅|拍下|二维码|长按|欢迎(?:光临|来电|合作|加盟)|报名|预约"
     r"|联系我|加入我们|来电咨询"
@@ -183,6 +188,9 @@ _MONEY_OFFER = re.compile(
     r"|зараб|доход|пассивн|инвест|прибыл|выплат|без вложений|удалённ|удаленн|бонус|розыгрыш"
     r"|гарантир|гарантия результата"
 )
+_MASS_MAILING = re.compile(
+    r"退订|拒收请回复|reply stop|text stop|opt out|unsubscribe|отписат|для отказа от рассылки"
+)
 _EARN = re.compile(r"\bearn(?:ed|ing|s)?\b")  # not "learn"
 # Each signal's patterns. Python's re skips ahead fast only through a pattern whose every
 # branch starts with a literal; the few words that need a leading \b get a small pattern each.
@@ -193,6 +201,7 @@ _TEXT_CHECKS = (
     (Signal.DISCOUNT, (_DISCOUNT, _DISCOUNT_WORDS)),
     (Signal.CALL_TO_ACTION, (_CALL_TO_ACTION,)),
     (Signal.MONEY_OFFER, (_MONEY_OFFER, _EARN)),
+    (Signal.MASS_MAILING, (_MASS_MAILING,)),
 )
 
 

@@ -36,6 +36,7 @@ from handlers.polling import UpdatePoller
 from handlers.transport import AiogramTransport
 from handlers.webhook import webhook_app
 from storage.engine import SQLITE_CHECKPOINT_SECONDS, checkpoint, create_engine, session_factory
+from storage.errors import is_transient
 from storage.migrate import is_up_to_date, upgrade_to_head
 from storage.uow import SqlUnitOfWorkFactory
 
@@ -146,6 +147,7 @@ class GroupOps:
             batch_size=settings.ingest_batch_size,
             flush_interval=settings.ingest_flush_ms / 1000,
             max_buffer=settings.ingest_queue_size,
+            transient=is_transient,
         )
         self.admins = AdminDirectory(self.delivery, self.clock, settings.admin_cache_seconds)
         runtime = Runtime(

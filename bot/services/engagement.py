@@ -33,6 +33,7 @@ class RecorderMetrics:
     duplicates: int = 0
     batches: int = 0
     failed_flushes: int = 0
+    quarantined: int = 0  # events the database refused, left out so the rest goes on
 
 
 class EngagementRecorder:
@@ -47,6 +48,7 @@ class EngagementRecorder:
         flush_interval: float = 0.05,
         max_buffer: int = 10_000,
         retry_delay: float = 0.5,
+        transient: Callable[[BaseException], bool] = lambda exc: True,
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
@@ -54,6 +56,7 @@ class EngagementRecorder:
         self._flush_interval = flush_interval
         self._max_buffer = max_buffer
         self._retry_delay = retry_delay
+        self._transient = transient
         self._buffer: list[EngagementEvent] = []
         self._enqueued = 0  # sequence number of the last event accepted
         self._committed = 0  # sequence number of the last event committed
@@ -81,13 +84,26 @@ class EngagementRecorder:
             self._closing = False
             self._task = asyncio.create_task(self._run(), name="engagement-writer")
 
-    async def stop(self) -> None:
-        """Write whatever is buffered, then stop the writer."""
+    async def stop(self, within: float = 3.0) -> None:
+        """Write whatever is buffered, then stop the writer; give up after `within` seconds.
+
+        Events still unwritten then were never durable, so their updates were never confirmed:
+        Telegram sends them again after the restart.
+        """
         if self._task is None:
             return
         self._closing = True
         self._wake.set()
-        await self._task
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), within)
+        except TimeoutError:
+            log.warning(
+                "stopped with %d events unwritten; Telegram will send their updates again",
+                len(self._buffer),
+            )
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
         self._task = None
 
     async def record(
@@ -177,11 +193,15 @@ class EngagementRecorder:
                     await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
             batch = self._buffer[: self._batch_size]
             try:
-                await self._write(batch)
-            except Exception:
+                await self._write_or_isolate(batch)
+            except Exception as exc:
+                # Logged by type only: a database error may quote names or texts it refused.
                 self.metrics.failed_flushes += 1
-                log.exception(
-                    "writing %d events failed; retrying in %.1fs", len(batch), self._retry_delay
+                log.warning(
+                    "writing %d events failed (%s); retrying in %.1fs",
+                    len(batch),
+                    type(exc).__name__,
+                    self._retry_delay,
                 )
                 await asyncio.sleep(self._retry_delay)
                 continue
@@ -200,6 +220,30 @@ class EngagementRecorder:
             else:
                 still.append((target, future))
         self._waiters = still
+
+    async def _write_or_isolate(self, batch: list[EngagementEvent]) -> None:
+        """Write a batch; if the database refuses it (not a passing fault), write it in halves
+        to find the events it cannot store, and quarantine those (counted, logged by key)."""
+        try:
+            await self._write(batch)
+        except Exception as exc:
+            if self._transient(exc):
+                raise
+            if len(batch) == 1:
+                (event,) = batch
+                self.metrics.quarantined += 1
+                self._decisions.pop(event.dedup_key, None)
+                log.error(
+                    "event %s (%s in chat %s) cannot be stored (%s): left out",
+                    event.dedup_key,
+                    event.kind.value,
+                    event.group.chat_id,
+                    type(exc).__name__,
+                )
+                return
+            middle = len(batch) // 2
+            await self._write_or_isolate(batch[:middle])
+            await self._write_or_isolate(batch[middle:])
 
     async def _write(self, batch: list[EngagementEvent]) -> None:
         now = self._clock.now()

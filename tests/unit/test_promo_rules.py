@@ -15,6 +15,8 @@ from bot.domain.promo import (
     rule_signals,
 )
 from bot.domain.promo.signals import WEIGHTS, Reason
+from bot.domain.watching import WatchedMessage
+from tests.unit.test_services import message
 
 
 @pytest.mark.parametrize(
@@ -252,3 +254,25 @@ def test_one_weak_signal_is_not_a_promo(text: str) -> None:
 )
 def test_disguised_promos_are_promos(text: str) -> None:
     assert judge_by_rules(PromoInput(text)).is_promo
+
+
+def test_a_watched_message_becomes_a_promo_input() -> None:
+    event = message(7, user=42, text="see the button")
+    watched = WatchedMessage(
+        event,
+        "see the button",
+        forward_origin="channel",
+        links=("https://t.me/+abc",),
+        url_buttons=("https://bit.ly/x",),
+    )
+    assert PromoInput.of(watched, first_messages=True) == PromoInput(
+        "see the button",
+        chat_id=event.group.chat_id,
+        member_id=42,
+        forwarded_from_channel=True,
+        links=("https://t.me/+abc",),
+        url_buttons=("https://bit.ly/x",),
+        first_messages=True,
+    )
+    from_a_user = WatchedMessage(event, "hi", forward_origin="user")
+    assert not PromoInput.of(from_a_user).forwarded_from_channel

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.domain.promo.fingerprints import RepeatedTexts
+from bot.domain.watching import WatchedMessage
 
 
 class Signal(StrEnum):
@@ -68,6 +69,20 @@ class PromoInput:
     links: tuple[str, ...] = ()  # URLs the text hides (text_link entities)
     url_buttons: tuple[str, ...] = ()  # URLs of inline keyboard buttons
     first_messages: bool = False  # among the member's first messages in the group
+
+    @classmethod
+    def of(cls, watched: WatchedMessage, *, first_messages: bool = False) -> PromoInput:
+        """A watched message as the promo checks see it (the watcher knows `first_messages`)."""
+        actor = watched.event.actor
+        return cls(
+            text=watched.text,
+            chat_id=watched.chat_id,
+            member_id=actor.user_id if actor else None,
+            forwarded_from_channel=watched.forward_origin == "channel",
+            links=watched.links,
+            url_buttons=watched.url_buttons,
+            first_messages=first_messages,
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""One event the database refuses cannot stop ingestion; passing faults are retried; stop is bounded."""
+"""One event the database refuses cannot stop ingestion; passing faults retry; stop is bounded."""
 
 from __future__ import annotations
 

@@ -83,7 +83,7 @@ class UpdateIntake:
             mapped = map_update(raw, self._recorder.keeps_text)
             update_id: int = raw["update_id"]
         except UNREADABLE as exc:
-            self._skip(raw, exc)
+            self.skip(raw, exc)
             return None
         if update_id in self._recent:
             self.repeated += 1
@@ -106,7 +106,7 @@ class UpdateIntake:
         try:
             update = Update.model_validate(raw, context={"bot": self._bot})
         except UNREADABLE as exc:
-            self._skip(raw, exc)
+            self.skip(raw, exc)
             return None
         await self._slots.acquire()
         task = asyncio.create_task(self._dispatch(update))
@@ -146,7 +146,8 @@ class UpdateIntake:
         if len(self._recent) > RECENT_UPDATES:
             del self._recent[next(iter(self._recent))]
 
-    def _skip(self, raw: Mapping[str, Any], exc: BaseException) -> None:
+    def skip(self, raw: Mapping[str, Any], exc: BaseException) -> None:
+        """Count and log an update that cannot be read (without its content)."""
         self.skipped += 1
         update_id = raw.get("update_id", "?") if isinstance(raw, Mapping) else "?"
         log.warning("unreadable update %s skipped: %s", update_id, type(exc).__name__)

@@ -372,8 +372,8 @@ class ChatGateway(Protocol):
         self, chat_id: int, message_id: int, *, priority: Priority = Priority.MODERATION
     ) -> Outcome: ...
 
-    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin]:
-        """The group's admins; empty when the bot cannot see them."""
+    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin] | None:
+        """The group's admins; None when Telegram could not be asked (an outage, a refusal)."""
         ...
 
     async def get_chat_member_status(self, chat_id: int, user_id: int) -> ChatAdmin | None:

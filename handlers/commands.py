@@ -11,8 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from aiogram import Router
+from aiogram.filters import ExceptionTypeFilter
+from aiogram.types import ErrorEvent
 
+from bot.ports import ChatGateway
+from bot.services.admins import AdminsUnknown
 from handlers.filters import first_delivery, looks_like_command
+from handlers.i18n import gettext
+from handlers.replies import locale_of, reply
 
 
 def router(features: Sequence[Callable[[], Router]]) -> Router:
@@ -21,4 +27,16 @@ def router(features: Sequence[Callable[[], Router]]) -> Router:
     # A command Telegram redelivers after a crash is answered once (its event is a duplicate).
     commands.message.filter(looks_like_command, first_delivery)
     commands.include_routers(*(make() for make in features))
+    commands.errors.register(admins_unknown, ExceptionTypeFilter(AdminsUnknown))
     return commands
+
+
+async def admins_unknown(event: ErrorEvent, gateway: ChatGateway) -> None:
+    """A moderator command whose caller could not be checked: say so, not "admins only"."""
+    message = event.update.message
+    if message is not None:
+        text = gettext(
+            locale_of(message),
+            "I can't check who the group's admins are right now. Please try again in a minute.",
+        )
+        await reply(message, gateway, text)

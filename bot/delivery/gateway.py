@@ -242,11 +242,11 @@ class Delivery:
         params = {"chat_id": chat_id, "message_id": message_id}
         return await self.call("deleteMessage", params, priority=priority, chat_id=chat_id)
 
-    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin]:
-        """The group's admins; empty when the bot cannot see them."""
+    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin] | None:
+        """The group's admins; None when Telegram could not be asked (an outage, a refusal)."""
         outcome = await self.call("getChatAdministrators", {"chat_id": chat_id}, chat_id=chat_id)
         if not outcome.ok or not isinstance(outcome.result, list):
-            return []
+            return None
         return [admin for raw in outcome.result if (admin := _chat_admin(raw)) is not None]
 
     async def get_chat_member_status(self, chat_id: int, user_id: int) -> ChatAdmin | None:

@@ -9,6 +9,14 @@ from bot.ports import ChatAdmin, ChatGateway, Clock
 log = logging.getLogger(__name__)
 
 
+class AdminsUnknown(Exception):
+    """Telegram could not be asked who a group's admins are, and none were known before."""
+
+    def __init__(self, chat_id: int) -> None:
+        super().__init__(f"the admins of chat {chat_id} cannot be checked right now")
+        self.chat_id = chat_id
+
+
 class AdminDirectory:
     """Caches each group's administrators for `ttl` seconds; `forget` drops a group's entry."""
 
@@ -28,13 +36,19 @@ class AdminDirectory:
         return user_id in await self.admins(chat_id)
 
     async def admins(self, chat_id: int) -> dict[int, ChatAdmin]:
+        """The group's admins by user id; raises `AdminsUnknown` when they cannot be checked."""
         now = self._clock.now().timestamp()
         cached = self._cache.get(chat_id)
         if cached is not None and now - cached[0] < self._ttl:
             return cached[1]
-        admins = {
-            admin.user_id: admin for admin in await self._gateway.get_chat_administrators(chat_id)
-        }
+        fetched = await self._gateway.get_chat_administrators(chat_id)
+        if fetched is None:
+            # A failed look-up is no answer: keep the last known list rather than "no admins".
+            if cached is not None:
+                log.warning("admins of chat %s not refreshed; using the last known", chat_id)
+                return cached[1]
+            raise AdminsUnknown(chat_id)
+        admins = {admin.user_id: admin for admin in fetched}
         self._cache[chat_id] = (now, admins)
         log.debug("refreshed %d admins of chat %s", len(admins), chat_id)
         return admins

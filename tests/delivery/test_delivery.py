@@ -474,7 +474,7 @@ async def test_admins_are_parsed_from_chat_members(
     assert admin is not None and admin.rights == {"can_delete_messages"}
     assert await delivery.get_chat_member_status(GROUP, 3) is None
     transport.fail("getChatAdministrators", KICKED)
-    assert await delivery.get_chat_administrators(GROUP) == []
+    assert await delivery.get_chat_administrators(GROUP) is None
 
 
 # --- stopping ---------------------------------------------------------------------------------

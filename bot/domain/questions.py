@@ -39,6 +39,7 @@ HELP_REQUEST = 0.6
 EXCLAMATION = -0.35
 BANTER = -0.3
 WITHDRAWN = -0.6
+PROMPT = -1.0
 HEDGE = -0.4
 HEDGE_LENGTH = 30  # an unsure answer is short; a long message starting "maybe" can still ask
 
@@ -110,16 +111,20 @@ def _p(cue: Cue, weight: float, *parts: str, script: str | None = None) -> _Patt
 # Where an English or Russian clause starts: the message's start, after a sentence mark, comma
 # or dash, past any greetings and fillers there ("hey guys, so how do i …", "ребята, как …"),
 # or after a conjunction ("… but why"). A filler mid-sentence starts nothing: "you guys are".
-_START = _any(
-    _any(r"^", r"[.!?;:,。\n]\s*", r"\s[-–—]+\s*")
-    + "(?:"
+_FILLERS = (
+    "(?:"
     + _any(
-        "ok|okay|hey|hi|hello|guys|all|everyone|folks|um+|uh+|hm+|oh|pls|please|sorry|so|"
-        "quick question|question|q|ребята|народ|всем привет|привет"
+        "ok|okay|hey|hi|hello|hiya|heya|yo|gm|morning|evening|guys|all|everyone|folks|um+|uh+|"
+        "hm+|oh|pls|please|sorry|so|quick question|question|q|ребята|народ|всем привет|привет"
     )
-    + r"\b[\s,:]*)*",
+    + r"\b[\s,:]*)*"
+)
+_START = _any(
+    _any(r"^", r"[.!?;:,。\n]\s*", r"\s[-–—]+\s*") + _FILLERS,
     r"\b" + _any("and|but|so|also|btw|а|и|но|так|ну") + r"\s+",
 )
+# Where a sentence starts: not after a comma, where "…, will ask" is a statement.
+_SENTENCE_START = _any(r"^", r"[.!?\n]\s*") + _FILLERS
 _AUX = _any(
     "is|are|was|were|am|do|does|did|can|could|would|will|should|shall|may|might|must|has|have|had|"
     "'s|s|'re|r|u|to|dont|don't|doesnt|doesn't|cant|can't|isnt|isn't|arent|aren't|wont|won't|"
@@ -141,8 +146,8 @@ _NOT_A_QUESTION = (
         _any(
             r"how\s+(?:are|r)\s+(?:you|u|ya|y'all|you all|things|we)"
             r"(?:\s+(?:all|guys|doing|today|going))*",
-            r"how'?s\s+(?:it\s+going|everyone|everybody|life|your\s+(?:day|weekend|week))",
-            r"how\s+(?:is|was)\s+(?:everyone|everybody|your\s+(?:day|weekend|week|trip))",
+            r"(?:how|hw)'?s\s+(?:it\s+going|everyone|everybody|life|(?:your|ur)\s+(?:day|weekend|week))",
+            r"(?:how|hw)\s+(?:is|was)\s+(?:everyone|everybody|(?:your|ur)\s+(?:day|weekend|week|trip))",
             r"how\s+(?:you|ya)\s+doin[g']?",
             r"how\s+have\s+you\s+been",
             r"how've\s+you\s+been",
@@ -372,11 +377,11 @@ _CUES = (
                 r"other|day|size|model|app|tool|plugin|settings?|command",
             )
             + r"\b",
-            r"(?:when|where)\s+" + _AUX + r"\b",
+            r"(?:when|where|whr|wher)\s+" + _AUX + r"\b",
             r"(?:what|which)\s+\w+\s+(?:do|does|did|is|are|was|were|should|can|will|would)\b",
             r"(?:in|on|at|for|from|to|with|by)\s+(?:what|which|whom|whose)\b",
             r"wen\s+\w+",
-            r"(?:where|when|who|how|what)'?s\s+\w",
+            r"(?:where|when|who|how|what|whr)'?s\s+\w",
             r"(?:why(?!\s+(?:i|we|he|she|they)\b)|y\s+(?:is|does|do|did|are))\b",
             r"which\s+(?!is\s+why)\w+",
             r"(?:who|whom|whose)\s+" + _any(_AUX, "else|here|knows|got|wants") + r"\b",
@@ -388,11 +393,18 @@ _CUES = (
             + _SUBJECT
             # "do it!", "had a great day": an imperative or a statement, not an inversion.
             + r"\b(?<!do it)(?<!did it)(?<!have a)(?<!had a)(?<!has a)(?<!have an)(?<!had an)",
-            # Where a clause starts, an auxiliary asks about whatever follows ("does ubuntu
-            # support …", "are schools closed …"), but for the set phrases that start statements.
-            r"(?:do|does|did|is|are|was|were|can|could|will|would|should|has|have)\s+"
-            r"(?!(?:it|wait|confirm|be|do|love|a|an|not|so|too|what|fun|to|been|never|no)\b)\w+",
         ),
+        script=LATIN,
+    ),
+    # Where a sentence starts, an auxiliary asks about whatever follows ("does ubuntu support …",
+    # "are schools closed …"), but for the set phrases that start statements ("will do").
+    _p(
+        Cue.INTERROGATIVE,
+        INTERROGATIVE,
+        _SENTENCE_START,
+        r"(?:do|does|did|is|are|was|were|can|could|will|would|should|has|have)\s+",
+        r"(?!(?:it|wait|confirm|be|do|love|a|an|not|so|too|what|fun|to|been|never|no|check|ask|"
+        r"try|see|say|look|work|help|relate|get|go|let|make|take|send|also|just|only|still)\b)\w+",
         script=LATIN,
     ),
     # Chinese interrogatives and particles, anywhere (a clause boundary is rarely marked).
@@ -449,7 +461,11 @@ _CUES = (
         HELP_REQUEST,
         r"\b",
         _any(
-            r"(?:please|pls|plz|plss)\s+(?:help|send|share|tell|explain|dm)",
+            r"(?:please|pls|plz|plss)\s+(?:help|hlp|halp|send|share|tell|explain|dm)",
+            r"lf\s+(?:someone|somebody|anyone)",
+            r"my\s+question\s+is",
+            r"(?:i'?d|i\s+would)\s+like\s+to\s+know",
+            r"i\s+want\s+to\s+know\s+(?:how|if|whether|what|why|where|when|which)",
             r"help\s+(?:me|pls|plz|please|needed)",
             "halp",
             r"help!",
@@ -490,7 +506,7 @@ _CUES = (
         _any(
             r"请问|求助|求教|请教|求问|求解|求救|有人知道|有谁知道|谁知道|有没有人|"
             r"有人(?:会|懂|用过|遇到|了解|试过|碰到|知道|能|可以)|"
-            r"(?:大佬|大神)(?:们|,|求|帮|请|有|知道|看)|帮忙|帮帮|帮我|麻烦(?:问|看|帮|各位|大家)|"
+            r"(?:大佬|大神)们?(?:求|帮|请|有|知道|看)|帮忙|帮帮|帮我|麻烦(?:问|看|帮|各位|大家)|"
             r"求推荐|推荐一下|怎么办|咋办|咋整|怎么弄|怎么搞|怎么解决|咨询一下|"
             r"(?:^|想|请|弱弱地?|顺便|再)问(?:一)?下|想问|求指导|指点|不懂就问|救命|在线等|"
             r"急[,!。]|求(?:建议|意见|方法|链接|资源|分享|解答|攻略|帮助|带|提示|教程|解释|科普|告知)"
@@ -522,6 +538,16 @@ _MOOD = (
             "哈哈|笑死|233+|天哪|天啊|卧槽|我去",
         ),
     ),
+    # A prompt to the group ("question of the day: …? reply below!") wants replies, not a human.
+    _p(
+        Cue.RHETORICAL,
+        PROMPT,
+        _any(
+            r"question\s+of\s+the\s+(?:day|week)|\bqotd\b",
+            r"(?:reply|comment|answer|vote)\s+(?:below|in\s+the\s+comments)",
+            "每日一问|今日话题|评论区告诉|欢迎留言",
+        ),
+    ),
     _p(
         Cue.WITHDRAWN,
         WITHDRAWN,
@@ -547,6 +573,8 @@ _SIMPLIFIED = str.maketrans(
     "請問麼嗎為誰幾這樣沒對個時裡兒說辦會還幫號點歲樓級遠長貴錢們與過給讓現開關設發試種",
     "请问么吗为谁几这样没对个时里儿说办会还帮号点岁楼级远长贵钱们与过给让现开关设发试种",
 )
+# Chat spellings of the interrogatives (肿么办 is 怎么办).
+_CHINESE_SLANG = (("肿么", "怎么"), ("神马", "什么"), ("虾米", "什么"), ("木有", "没有"))
 _ZERO_WIDTH = re.compile("[\u200b-\u200f\u2060-\u2064\ufeff\u00ad]")
 _LINKS = re.compile(r"(?:https?://|www\.|t\.me/)\S+|@\w+|/\w+(?:@\w+)?(?=\s|$)")
 _WORD = re.compile(r"\w")
@@ -558,6 +586,9 @@ def normalise(text: str) -> str:
     traditional characters of the cues as simplified, no links, mentions or commands, straight
     apostrophes, spaces folded, lower case."""
     text = _ZERO_WIDTH.sub("", unicodedata.normalize("NFKC", text)).translate(_SIMPLIFIED)
+    if _SCRIPTS[HAN].search(text):
+        for slang, plain in _CHINESE_SLANG:
+            text = text.replace(slang, plain)
     text = _LINKS.sub(" ", text).replace("’", "'").replace("‘", "'")
     return " ".join(text.split()).lower()
 

@@ -49,6 +49,12 @@ HELDOUT = Path(__file__).parents[1] / "data" / "questions" / "heldout.tsv"
         "does ubuntu support secure boot out of the box",  # an auxiliary starts the message
         "what age did your kids start sleeping through the night",
         "во сколько ресет на евро серверах",
+        "pls hlp cant send msgs",  # chat spellings
+        "whr can i find the docs",
+        "yo where's the link for the meetup",
+        "肿么办，密码忘了",
+        "这是神马情况",
+        "my question is whether the pro plan includes support",
         "这个软件在哪下载",
         "как поменять язык в боте",
         "подскажите, где найти ключ",
@@ -108,6 +114,10 @@ def test_questions(text: str) -> None:
         "在吗在吗",
         "Can confirm, works on android",
         "will do",
+        "I know someone who knows docker, will ask",  # no sentence starts after a comma
+        "hw was ur weekend",
+        "Question of the day: what's your favorite snack? reply below!",
+        "大佬们辛苦了",
         "上线激动吗！🚀",  # an exclamation, emoji after it or not
     ],
 )

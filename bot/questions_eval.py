@@ -9,6 +9,7 @@ Cyrillic is ru, anything else en). With `--errors`, the misjudged lines follow w
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -148,8 +149,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not labelled:
         print(f"groupops eval-questions: {args.file}: no labelled lines", file=sys.stderr)
         return 2
-    for line in report(labelled) + (errors(labelled) if args.errors else []):
-        print(line)
+    try:
+        print("\n".join(report(labelled) + (errors(labelled) if args.errors else [])), flush=True)
+    except BrokenPipeError:  # `| head -1` read what it wanted; Python would complain at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
     return 0
 
 

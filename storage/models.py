@@ -12,6 +12,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -189,6 +190,8 @@ class EventRow(Base):
     inviter_id: Mapped[int | None]
     invite_link: Mapped[str | None] = mapped_column(Text)
     sender_chat_id: Mapped[int | None]
+    # Set on a message judged a promo, when its decision is applied (migration 0007).
+    promo_score: Mapped[float | None] = mapped_column(Float)
 
 
 class OutboxRow(Base):
@@ -319,3 +322,96 @@ class OpsNoticeRow(Base):
 
 
 ops_notices_table = cast(Table, OpsNoticeRow.__table__)
+
+
+# --- the ad-share cap (migration 0007) ----------------------------------------------------------
+
+
+class PromoHourRow(Base):
+    """Per UTC hour and author: promos that stayed, and messages the bot removed.
+
+    The budget reads these beside `activity_hours` (removed messages leave the denominator, as
+    they leave the group). `user_id` 0 is a promo without a member (a channel posting as chat).
+    """
+
+    __tablename__ = "promo_hours"
+    __table_args__ = (Index(None, "user_id"),)  # erasure
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    hour: Mapped[datetime] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    promos: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    removed: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
+class AdCapSettingsRow(Base):
+    """A group's cap, window and policy; `version` is bumped by each operator reservation,
+    so that reservations for one group queue on this row."""
+
+    __tablename__ = "adcap_settings"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    cap: Mapped[float] = mapped_column(Float)
+    window_seconds: Mapped[int] = mapped_column(Integer)
+    policy: Mapped[str] = mapped_column(String(16))
+    mute_seconds: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    version: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
+class AdCapExemptionRow(Base):
+    """A partner whose promos are never removed in one group (they still count)."""
+
+    __tablename__ = "adcap_exemptions"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+
+
+class PromoReservationRow(Base):
+    """Budget an operator promo took: it counts as a promo (and a message) from `reserved_at`."""
+
+    __tablename__ = "promo_reservations"
+    __table_args__ = (Index(None, "chat_id", "reserved_at"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    key: Mapped[str] = mapped_column(String(191), unique=True)
+    reserved_at: Mapped[datetime]
+
+
+class RemovedPromoRow(Base):
+    """A promo the bot removed, kept 48 hours so it can be restored (text, author, reason)."""
+
+    __tablename__ = "removed_promos"
+    __table_args__ = (Index(None, "removed_at"), Index(None, "user_id"))
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int | None]
+    author: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str] = mapped_column(String(32))
+    removed_at: Mapped[datetime]
+
+
+class PromoFeedbackRow(Base):
+    """A moderator's /promo or /notpromo mark on a message, for the next retrain."""
+
+    __tablename__ = "promo_feedback"
+    __table_args__ = (Index(None, "author_id"),)
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    author_id: Mapped[int | None]
+    text: Mapped[str] = mapped_column(Text)
+    is_promo: Mapped[bool] = mapped_column(Boolean)
+    marked_by: Mapped[int | None]
+    marked_at: Mapped[datetime]
+
+
+promo_hours_table = cast(Table, PromoHourRow.__table__)
+adcap_settings_table = cast(Table, AdCapSettingsRow.__table__)
+adcap_exemptions_table = cast(Table, AdCapExemptionRow.__table__)
+promo_reservations_table = cast(Table, PromoReservationRow.__table__)
+removed_promos_table = cast(Table, RemovedPromoRow.__table__)
+promo_feedback_table = cast(Table, PromoFeedbackRow.__table__)

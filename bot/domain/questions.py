@@ -239,6 +239,8 @@ _NOT_A_QUESTION = (
             r"so\s+what(?=[\s?!.,]*(?:$|it'?s|,))",
             r"how\s+did\s+i\s+(?:not|never|miss)",
             r"why\s+did(?:n'?t)?\s+(?:nobody|no\s+one|anyone)\s+tell\s+me",
+            r"did\s+you\s+know\s+(?:that|about)",  # trivia and pitches: the answer follows
+            r"(?:have\s+you\s+)?ever\s+wondered",
         ),
         r"\b[^?]*",
         _END_PUNCTUATION,

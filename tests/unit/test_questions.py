@@ -118,6 +118,8 @@ def test_questions(text: str) -> None:
         "hw was ur weekend",
         "Question of the day: what's your favorite snack? reply below!",
         "大佬们辛苦了",
+        "Ever wondered why your bot is slow? Here's the answer: batching.",
+        "did you know that groups with rules grow faster?",
         "上线激动吗！🚀",  # an exclamation, emoji after it or not
     ],
 )
@@ -234,6 +236,18 @@ def test_the_command_meets_the_goal_on_the_held_out_set(capsys: pytest.CaptureFi
     baseline_f1 = float(baseline.split(" F1 ")[1].split()[0])
     assert f1 >= 0.85
     assert f1 > baseline_f1 + 0.2
+
+
+def test_errors_lists_each_misjudged_line_with_its_reasons(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    labelled = tmp_path / "labelled.tsv"
+    labelled.write_text("1\thow do i fix this\n0\tanyone know how to export?\n", encoding="utf-8")
+    assert cli_main(["eval-questions", str(labelled), "--errors"]) == 0
+    misjudged = capsys.readouterr().out.splitlines()[3:]
+    assert len(misjudged) == 1
+    assert misjudged[0].startswith("line 2: label 0 score 1.0: anyone know how to export?")
+    assert "help_request(anyone know)" in misjudged[0]
 
 
 def test_the_command_says_what_is_wrong_with_the_file(

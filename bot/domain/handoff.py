@@ -29,7 +29,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from zoneinfo import ZoneInfo
 
-from bot.domain.questions import normalise
+from bot.domain.questions import detect_question, normalise
 
 # The asker's own messages this soon after the question's last one add to it ("…on Android",
 # "I tried restarting"): in chat people send a question in pieces, mostly within a minute or
@@ -69,7 +69,11 @@ class OpenQuestion:
 
 @dataclass(frozen=True, slots=True)
 class SeenMessage:
-    """A message in the question's chat, as the answered rules need it."""
+    """A message in the question's chat, as the answered rules need it.
+
+    `text` is its text or caption. A reply with none (a sticker) answers nothing; give media
+    that may answer (a screenshot, a file) a word of text, such as its kind.
+    """
 
     author_id: int
     message_id: int
@@ -113,9 +117,14 @@ def is_no_answer(text: str) -> bool:
 
 
 def says_solved(text: str) -> bool:
-    """Whether the asker says the question is solved ("fixed it, thanks", "解决了")."""
+    """Whether the asker says the question is solved ("fixed it, thanks", "解决了"); asking
+    whether it is ("solved now?", "可以了吗") is not saying so."""
     said = normalise(text)
-    return bool(_SOLVED.search(said)) and not _NOT_SOLVED.search(said)
+    return (
+        bool(_SOLVED.search(said))
+        and not _NOT_SOLVED.search(said)
+        and not detect_question(text).is_question
+    )
 
 
 def judge_message(
@@ -386,19 +395,21 @@ def _shown(handoff: Handoff, state: HandoffState) -> tuple[HandoffAction, ...]:
 # --- rota and office hours ---------------------------------------------------------------------
 
 # Day names people type, by weekday (Monday is 0), in English, Chinese and Russian.
-_DAYS: dict[str, int] = {}
-for _number, _names in enumerate(
-    (
-        "mon monday 周一 星期一 一 пн понедельник",
-        "tue tues tuesday 周二 星期二 二 вт вторник",
-        "wed weds wednesday 周三 星期三 三 ср среда",
-        "thu thur thurs thursday 周四 星期四 四 чт четверг",
-        "fri friday 周五 星期五 五 пт пятница",
-        "sat saturday 周六 星期六 六 сб суббота",
-        "sun sunday 周日 周天 星期日 星期天 日 вс воскресенье",
+_DAYS = {
+    name: number
+    for number, names in enumerate(
+        (
+            "mon monday 周一 星期一 一 пн понедельник",
+            "tue tues tuesday 周二 星期二 二 вт вторник",
+            "wed weds wednesday 周三 星期三 三 ср среда",
+            "thu thur thurs thursday 周四 星期四 四 чт четверг",
+            "fri friday 周五 星期五 五 пт пятница",
+            "sat saturday 周六 星期六 六 сб суббота",
+            "sun sunday 周日 周天 星期日 星期天 日 вс воскресенье",
+        )
     )
-):
-    _DAYS.update(dict.fromkeys(_names.split(), _number))
+    for name in names.split()
+}
 _EVERY_DAY = frozenset({"daily", "everyday", "every day", "每天", "ежедневно"})
 _TIME = re.compile(r"^(\d{1,2})(?::(\d{2}))?(am|pm)?$")
 # Range marks people type, with any spaces around them: "Mon - Fri", "9:00–18:00", "周一至周五".

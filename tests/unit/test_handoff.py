@@ -150,7 +150,16 @@ def test_the_asker_says_it_is_solved(clock: FakeClock, text: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "text", ["still not fixed", "it isn't solved", "还没解决", "не решено", "how do I fix it"]
+    "text",
+    [
+        "still not fixed",
+        "it isn't solved",
+        "还没解决",
+        "не решено",
+        "how do I fix it",
+        "solved now?",
+        "可以了吗",
+    ],
 )
 def test_not_solved_is_not_solved(text: str) -> None:
     assert not says_solved(text)

@@ -14,6 +14,21 @@ from handlers import render
 from handlers.filters import in_group
 from handlers.replies import locale_of, reply, sent_by_admin
 
+# The form that fits the setting an admin tried (a wrong zone needs the time zone form, not all
+# five); an unknown setting gets them all.
+_FORMS = {
+    "timezone": "/settings timezone Europe/Berlin",
+    "tz": "/settings timezone Europe/Berlin",
+    "language": "/settings language zh",
+    "lang": "/settings language zh",
+    "text": "/settings text on 30 · /settings text off",
+}
+
+
+def _form_for(args: str | None) -> str:
+    words = (args or "").split()
+    return _FORMS.get(words[0].lower(), USAGE) if words else USAGE
+
 
 def router() -> Router:
     """A fresh router, for `handlers.commands` (which lets only commands through)."""
@@ -37,7 +52,8 @@ async def settings_command(
         try:
             change = parse_settings(command.args)
         except SettingsInputError as error:
-            text = render.usage(locale, "settings", USAGE, error.problem, **error.values)
+            form = _form_for(command.args)
+            text = render.usage(locale, "settings", form, error.problem, **error.values)
         else:
             result = await group_settings.apply(message.chat.id, message.chat.title or "", change)
             text = render.group_settings(result, locale)

@@ -125,6 +125,13 @@ _START = _any(
 )
 # Where a sentence starts: not after a comma, where "…, will ask" is a statement.
 _SENTENCE_START = _any(r"^", r"[.!?\n]\s*") + _FILLERS
+# Russian puts a comma before every subordinate что, как, когда ("то, что я искал", "я знаю,
+# как"), so a Russian question starts a sentence, or follows a greeting or "а", "и", "ну".
+_RUSSIAN_START = _any(
+    _any(r"^", r"[.!?\n]\s*")
+    + r"(?:(?:ребят\w*|народ|друзья|коллеги|люди|всем\s+привет|привет)\b[\s,:!]*)*",
+    r"\b(?:а|и|но|ну)\s+",
+)
 _AUX = _any(
     "is|are|was|were|am|do|does|did|can|could|would|will|should|shall|may|might|must|has|have|had|"
     "'s|s|'re|r|u|to|dont|don't|doesnt|doesn't|cant|can't|isnt|isn't|arent|aren't|wont|won't|"
@@ -269,7 +276,7 @@ _NOT_A_QUESTION = (
             r"кого\s+это\s+волнует",
             r"а\s+что\s+такого",
             r"почему\s+бы\s+и\s+нет",
-            r"кто\s+бы\s+мог\s+подумать",
+            r"кто\s+бы\s+(?:мог\s+подумать|сомневался|знал)",
             r"ну\s+и\s+что",
             r"что\s+за\s+(?:бред|фигня|ерунда|дичь|жесть)",
             r"(?:да\s+|а\s+)?кто\s+(?:его\s+)?знает(?=[\s?!.,]*(?:$|кто))",
@@ -319,6 +326,7 @@ _NOT_A_QUESTION = (
             r"\bтак\s+как\b",
             r"\bкак\s+(?:и|будто|всегда|обычно|раз|только|же\s+я)\b",
             r"\b(?:вряд|едва|чуть)\s+ли\b",
+            r"\bчто\s+ж\b",
             r"\bне\s+знаю\s+(?:почему|зачем|как)\b",
         ),
         script=CYRILLIC,
@@ -434,11 +442,11 @@ _CUES = (
         script=HAN,
     ),
     _p(Cue.PARTICLE, SOFT_PARTICLE, r"呢", _CLAUSE_END, script=HAN),
-    # Russian: interrogatives where a clause starts, and the particle ли.
+    # Russian: interrogatives where a sentence starts, and the particle ли.
     _p(
         Cue.INTERROGATIVE,
         INTERROGATIVE,
-        _START,
+        _RUSSIAN_START,
         _any(
             "как|что|почему|зачем|где|куда|откуда|когда|кто|какой|какая|какое|какие|каким|какую|"
             "каких|сколько|чей|чья|чьё|чем|кому|кого|чего|отчего|шо|чё|че"
@@ -450,7 +458,7 @@ _CUES = (
     _p(
         Cue.INTERROGATIVE,
         INTERROGATIVE,
-        _START,
+        _RUSSIAN_START,
         r"(?:в|во|на|с|со|для|от|до|из|о|об|по|к|за|через)\s+",
         _any("сколько|чего|чем|кого|кому|каком|какой|какую|каких|что|когда"),
         r"\b",

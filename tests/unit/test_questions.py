@@ -49,6 +49,7 @@ HELDOUT = Path(__file__).parents[1] / "data" / "questions" / "heldout.tsv"
         "does ubuntu support secure boot out of the box",  # an auxiliary starts the message
         "what age did your kids start sleeping through the night",
         "во сколько ресет на евро серверах",
+        "ребят, как настроить вебхук",
         "pls hlp cant send msgs",  # chat spellings
         "whr can i find the docs",
         "yo where's the link for the meetup",
@@ -103,6 +104,9 @@ def test_questions(text: str) -> None:
         "что-то не работает, ну и ладно",
         "серьёзно?",
         "вряд ли",
+        "это как раз то, что я искал",  # Russian subordinate clauses follow a comma
+        "я знаю, как это исправить: перезапустите бота",
+        "кто бы сомневался",
         "you guys are the best",  # a filler mid-sentence starts no clause
         "why I left: too many ads",
         "isn't this what we asked for last year",

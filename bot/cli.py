@@ -85,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(redactor, exc, 2)
     except StartupError as exc:
         return _fail(redactor, exc, 1)
+    except KeyboardInterrupt:
+        return 130  # Ctrl-C before the bot took over the signal: nothing to report
+    except Exception as exc:
+        # A bug, not an operator's mistake: its traceback is worth having, through the log,
+        # so that the token in a library's error message is hidden like everywhere else.
+        log.critical("stopped by an unexpected error", exc_info=exc)
+        return 1
 
 
 def _fail(redactor: bot_logging.RedactSecrets, exc: Exception, code: int) -> int:

@@ -73,3 +73,24 @@ def test_secrets_in_a_traceback(log: logging.Logger, shown: list[str]) -> None:
 def test_a_message_without_secrets_is_unchanged(log: logging.Logger, shown: list[str]) -> None:
     log.info("started as @%s (id %s) at 14:35:02", "groupops_bot", 7000000001)
     assert shown == ["started as @groupops_bot (id 7000000001) at 14:35:02"]
+
+
+def test_an_unexpected_error_shows_its_traceback_without_the_token(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from bot import cli
+
+    async def crash(settings: Settings, *, webhook: bool) -> int:
+        raise RuntimeError(f"cannot reach http://x/bot{TOKEN}/getUpdates")
+
+    monkeypatch.setattr(cli, "_run", crash)
+    monkeypatch.setattr(cli, "load_settings", lambda: Settings(_env_file=None, bot_token=TOKEN))  # type: ignore[call-arg]
+    try:
+        assert cli.main(["run"]) == 1
+    finally:  # main() configured the process's logging; give the test run its own back
+        logging.getLogger().handlers.clear()
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.captureWarnings(False)
+    err = capsys.readouterr().err
+    assert "Traceback" in err and "stopped by an unexpected error" in err
+    assert _leaks(err) == []

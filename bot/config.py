@@ -40,6 +40,7 @@ class Settings(BaseSettings):
     ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
     ingest_queue_size: int = Field(default=10_000, ge=100)
     admin_cache_seconds: int = Field(default=300, ge=0)
+    commands_per_minute: int = Field(default=5, ge=1)
     text_retention_sweep_minutes: int = Field(default=60, ge=1, le=24 * 60)
 
     @field_validator("default_timezone")

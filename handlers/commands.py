@@ -16,7 +16,7 @@ from aiogram.types import ErrorEvent
 
 from bot.ports import ChatGateway
 from bot.services.admins import AdminsUnknown
-from handlers.filters import first_delivery, looks_like_command
+from handlers.filters import first_delivery, looks_like_command, within_command_rate
 from handlers.i18n import gettext
 from handlers.replies import locale_of, reply
 
@@ -25,7 +25,7 @@ def router(features: Sequence[Callable[[], Router]]) -> Router:
     """A fresh parent router over fresh feature routers (a router joins one dispatcher only)."""
     commands = Router(name="commands")
     # A command Telegram redelivers after a crash is answered once (its event is a duplicate).
-    commands.message.filter(looks_like_command, first_delivery)
+    commands.message.filter(looks_like_command, first_delivery, within_command_rate)
     commands.include_routers(*(make() for make in features))
     commands.errors.register(admins_unknown, ExceptionTypeFilter(AdminsUnknown))
     return commands

@@ -11,7 +11,12 @@ from typing import Protocol
 from aiogram.types import ChatMemberUpdated, Message
 
 from bot.domain.events import EngagementEvent
+from bot.domain.rate import CommandRate, RateVerdict
+from bot.ports import ChatGateway, Clock
+from bot.services.admins import AdminDirectory, AdminsUnknown
+from handlers.i18n import gettext
 from handlers.mapping import GROUP_TYPES
+from handlers.replies import locale_of, reply
 
 
 async def in_group(event: Message | ChatMemberUpdated) -> bool:
@@ -42,3 +47,34 @@ async def first_delivery(message: Message, intake: Deliveries) -> bool:
     return await intake.first_delivery(
         EngagementEvent.message_key(message.chat.id, message.message_id)
     )
+
+
+async def within_command_rate(
+    message: Message,
+    command_rate: CommandRate,
+    clock: Clock,
+    admins: AdminDirectory,
+    gateway: ChatGateway,
+) -> bool:
+    """A member's commands past their rate are not run: the first gets one notice, the rest
+    silence (a flood of commands cannot fill the group's outbound limit). Admins are exempt;
+    they are looked up only once a member is past the limit."""
+    user = message.from_user
+    if user is None or message.sender_chat is not None:
+        return True  # an anonymous admin or a channel: not a member's flood
+    verdict = command_rate.check(message.chat.id, user.id, clock.now().timestamp())
+    if verdict is RateVerdict.RUN:
+        return True
+    if message.chat.type in GROUP_TYPES:
+        try:
+            if await admins.is_admin(message.chat.id, user.id, None):
+                return True
+        except AdminsUnknown:
+            pass
+    if verdict is RateVerdict.NOTICE:
+        text = gettext(
+            locale_of(message),
+            "You are sending commands too fast; I will answer again in a minute.",
+        )
+        await reply(message, gateway, text)
+    return False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -29,6 +30,9 @@ log = logging.getLogger(__name__)
 # Ids of updates accepted lately: a copy arriving while the first is in flight (two webhook
 # deliveries at once) is dropped before anything acts on it.
 RECENT_UPDATES = 10_000
+# Updates waiting for a handler, across chats; past that an update is dropped (and counted)
+# rather than holding up ingestion.
+HANDLERS_WAITING = 1_000
 # Telegram redelivers only what was not confirmed: at most a few batches below the highest
 # update id stored before a restart.
 REDELIVERY_SPAN = 10_000
@@ -63,6 +67,9 @@ class UpdateIntake:
         self._gate = RouteGate(dispatcher)
         self._slots = asyncio.Semaphore(max_handlers)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._handler_lanes: dict[int, deque[tuple[Update, asyncio.Future[None]]]] = {}
+        self._waiting = 0
+        self.shed = 0
         self._recent: dict[int, None] = {}
         self.accepted = 0
         self.skipped = 0
@@ -73,11 +80,13 @@ class UpdateIntake:
         """The update types some router observes (ask Telegram for these and what we record)."""
         return self._gate.update_types
 
-    async def accept(self, raw: Mapping[str, Any]) -> asyncio.Task[None] | None:
+    async def accept(self, raw: Mapping[str, Any]) -> asyncio.Future[None] | None:
         """Record one raw update's events, judge its message, start its handlers.
 
         An update we cannot read is logged and skipped. Returns the handlers' task, if a router
-        takes the update (for callers that wait on it).
+        takes the update (for callers that wait on it). Handlers of one chat run one at a time,
+        in order; `accept` never waits for them, so a reply held up by one chat's flood limit
+        holds up neither ingestion nor other chats.
         """
         try:
             mapped = map_update(raw, self._recorder.keeps_text)
@@ -108,11 +117,21 @@ class UpdateIntake:
         except UNREADABLE as exc:
             self.skip(raw, exc)
             return None
-        await self._slots.acquire()
-        task = asyncio.create_task(self._dispatch(update))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return task
+        if self._waiting >= HANDLERS_WAITING:
+            self.shed += 1
+            log.warning("%d updates wait for handlers: update %s dropped", self._waiting, update_id)
+            return None
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        key = _chat_key(update)
+        lane = self._handler_lanes.get(key)
+        if lane is None:
+            lane = self._handler_lanes[key] = deque()
+            task = asyncio.create_task(self._serve(key, lane), name=f"handlers-{key}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        lane.append((update, done))
+        self._waiting += 1
+        return done
 
     async def durable(self) -> None:
         """Wait until every accepted update's message is judged and its events committed."""
@@ -124,10 +143,16 @@ class UpdateIntake:
         await self._pipeline.settled()
         return await self._recorder.first_delivery(dedup_key)
 
-    async def drain(self) -> None:
-        """Wait for running handlers and for every message to be judged (at shutdown)."""
-        while self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+    async def drain(self, within: float = 3.0) -> None:
+        """Let handlers finish for up to `within` seconds, then drop the rest (logged); wait for
+        every message to be judged (at shutdown)."""
+        if self._tasks:
+            _, late = await asyncio.wait(list(self._tasks), timeout=within)
+            if late:
+                log.warning("stopping: %d updates' handlers dropped unfinished", self._waiting)
+                for task in late:
+                    task.cancel()
+                await asyncio.gather(*late, return_exceptions=True)
         await self._pipeline.settled()
 
     async def _recorded_before(self, update_id: int, dedup_key: str) -> bool:
@@ -153,10 +178,35 @@ class UpdateIntake:
         log.warning("unreadable update %s skipped: %s", update_id, type(exc).__name__)
         log.debug("unreadable update %s", update_id, exc_info=exc)
 
-    async def _dispatch(self, update: Update) -> None:
+    async def _serve(self, key: int, lane: deque[tuple[Update, asyncio.Future[None]]]) -> None:
+        """Run one chat's handlers in order, a bounded number of chats at once."""
         try:
-            await self._dispatcher.feed_update(self._bot, update)
-        except Exception:
-            log.exception("handler failed on update %s", update.update_id)
+            while lane:
+                update, done = lane[0]
+                async with self._slots:
+                    try:
+                        await self._dispatcher.feed_update(self._bot, update)
+                    except Exception:
+                        log.exception("handler failed on update %s", update.update_id)
+                lane.popleft()
+                self._waiting -= 1
+                done.set_result(None)
         finally:
-            self._slots.release()
+            if self._handler_lanes.get(key) is lane:
+                del self._handler_lanes[key]
+            for _, done in lane:
+                done.cancel()
+
+
+def _chat_key(update: Update) -> int:
+    """The chat whose handlers take this update in turn (the user's, for a button press
+    without its message)."""
+    event = update.event
+    chat = getattr(event, "chat", None)
+    if chat is None:
+        message = getattr(event, "message", None)
+        chat = getattr(message, "chat", None)
+    if chat is not None:
+        return int(chat.id)
+    user = getattr(event, "from_user", None)
+    return int(user.id) if user is not None else 0

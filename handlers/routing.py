@@ -47,6 +47,7 @@ RAW_TWINS: dict[Callable[..., Any], RawCheck] = {
     filters.in_private: lambda m: _chat_type(m) == "private",
     filters.looks_like_command: lambda m: isinstance(m.get("text"), str) and m["text"][:1] == "/",
     filters.first_delivery: _always,
+    filters.within_command_rate: _always,
 }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import unicodedata
 from collections import deque
 from collections.abc import Mapping
 from typing import Any
@@ -110,6 +111,7 @@ class UpdateIntake:
         elif mapped.events:
             await self._recorder.record(mapped.events)
         self.accepted += 1
+        raw = _without_format_characters(raw)
         if not self._gate.routes(raw):
             return None
         try:
@@ -196,6 +198,23 @@ class UpdateIntake:
                 del self._handler_lanes[key]
             for _, done in lane:
                 done.cancel()
+
+
+def _without_format_characters(raw: Mapping[str, Any]) -> Mapping[str, Any]:
+    """A command with invisible characters in it ("/settings" + a zero-width space, pasted
+    from elsewhere) read as the command it shows; anything else unchanged."""
+    message = raw.get("message")
+    if type(message) is not dict:
+        return raw
+    text = message.get("text")
+    if (
+        type(text) is not str
+        or text[:1] != "/"
+        or not any(unicodedata.category(c) == "Cf" for c in text)
+    ):
+        return raw
+    shown = "".join(c for c in text if unicodedata.category(c) != "Cf")
+    return {**raw, "message": {**message, "text": shown, "entities": []}}
 
 
 def _chat_key(update: Update) -> int:

@@ -29,7 +29,7 @@ _UNITS = {
     **_spellings(60, "m min mins minute minutes 分钟 分 м мин минута минуты минут"),
     **_spellings(1, "s sec secs second seconds 秒 с сек секунда секунды секунд"),
 }
-_PART = re.compile(r"\s*(\d+)\s*([^\d\s]*)")
+_PART = re.compile(r"\s*(\d{1,12})\s*([^\d\s]*)", re.ASCII)  # no 5,000-digit ints
 _SHORT = ((86_400, "d"), (3_600, "h"), (60, "m"), (1, "s"))
 
 
@@ -49,8 +49,8 @@ def parse_duration(text: str) -> int:
     typed = unicodedata.normalize("NFKC", text).strip().lower()
     if not typed:
         raise DurationInputError("Give a duration, like 90s, 10m, 2h or 1d12h.")
-    if typed.isdigit():
-        return _bounded(int(typed))
+    if typed.isascii() and typed.isdecimal():
+        return _bounded(int(typed[:12]) if len(typed) <= 12 else 10**12)
     total, position, last_unit = 0, 0, None
     while position < len(typed):
         part = _PART.match(typed, position)

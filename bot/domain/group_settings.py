@@ -132,7 +132,13 @@ def _text(rest: list[str]) -> StoreText | StopStoringText:
         return StoreText(DEFAULT_RETENTION_DAYS)
     if choice == "on" and len(rest) == 2:
         days = rest[1].lower().removesuffix("d")
-        if days.isdigit() and MIN_RETENTION_DAYS <= int(days) <= MAX_RETENTION_DAYS:
+        # ASCII digits only: "²".isdigit() holds but int("²") raises; and no 5,000-digit ints.
+        if (
+            days.isascii()
+            and days.isdecimal()
+            and len(days) <= 4
+            and MIN_RETENTION_DAYS <= int(days) <= MAX_RETENTION_DAYS
+        ):
             return StoreText(int(days))
         raise SettingsInputError(
             "Keep text for {low} to {high} days, not “{days}”.",

@@ -42,6 +42,9 @@ WITHDRAWN = -0.6
 PROMPT = -1.0
 HEDGE = -0.4
 HEDGE_LENGTH = 30  # an unsure answer is short; a long message starting "maybe" can still ask
+# A long message is read by its head and tail, where people put what they ask: the patterns cost
+# time in proportion to the text, and a 4,096-character message would take tens of milliseconds.
+HEAD_CHARS, TAIL_CHARS = 400, 200
 
 
 class Cue(StrEnum):
@@ -351,12 +354,15 @@ _NOT_A_QUESTION = (
 _REACTION = _p(
     Cue.REACTION,
     0,
-    r"^(?:",
+    # Atomic and possessive: "hahahaha…" splits into ha and haha in exponentially many ways,
+    # and a regex that may try them all lets one message stall the event loop.
+    r"^(?>(?>",
     _any(
-        "lol|lmao|haha+|ha|omg|wow|oh|uh|um|bruh|dude|wait|ok|okay|and|so|but|等等|等下|哈哈|呃|额|"
+        # longest first: an atomic group keeps the first alternative that matches
+        "lmao|lol|haha+|ha|omg|wow|oh|uh|um|bruh|dude|wait|okay|ok|and|so|but|等等|等下|哈哈|呃|额|"
         "啊"
     ),
-    r"\s*,?\s*)*",
+    r")\s*,?\s*)*+",
     _any(
         "what|wut|wat|wha|why|how|huh|eh|hm+|really|rly|seriously|srsly|sure|wtf|omg|lol|no way|"
         "for real|fr|is it|are you sure|u sure|you sure|you know|ya know|yes|no|yeah|nah|ok|okay|"
@@ -606,6 +612,8 @@ def normalise(text: str) -> str:
 def detect_question(text: str) -> QuestionVerdict:
     """Whether `text` asks something a human should answer, with its score and reasons."""
     rest = normalise(text)
+    if len(rest) > HEAD_CHARS + TAIL_CHARS:
+        rest = f"{rest[:HEAD_CHARS]}. {rest[-TAIL_CHARS:]}"
     scripts = {None} | {script for script, letters in _SCRIPTS.items() if letters.search(rest)}
     if _REACTION.regex.match(rest):
         return _verdict([Reason(Cue.REACTION, rest, 0)] if rest else [])

@@ -175,6 +175,21 @@ def test_the_score_is_the_sum_of_the_reasons_between_0_and_1() -> None:
     assert not weak.is_question
 
 
+def test_a_long_message_is_read_by_its_head_and_tail() -> None:
+    filler = "we moved the servers last week and everything went fine. " * 20
+    assert detect_question(filler + "anyone know how to reset the cache").is_question
+    assert detect_question("anyone know how to reset the cache " + filler).is_question
+    middle = filler + "anyone know how to reset the cache " + filler
+    assert not detect_question(middle).is_question
+
+
+def test_repeated_laughter_is_judged_at_once() -> None:
+    """Laughter splits into "ha" and "haha" in exponentially many ways; the reaction pattern is
+    atomic, so this returns at once (before, 40 of them took minutes: the suite would hang)."""
+    assert not detect_question("ha" * 40 + " x").is_question
+    assert not detect_question("lol " * 400 + "x").is_question
+
+
 def test_normalises_zero_width_full_width_links_and_case() -> None:
     assert normalise("Is\u200b IT？ https://t.me/x?start=1 @bob") == "is it?"
     assert detect_question("怎么\u200b办").is_question  # split by a zero-width space

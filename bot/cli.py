@@ -128,14 +128,15 @@ async def _rebuild_rollups(settings: Settings) -> int:
 
 
 async def _run(settings: Settings, *, webhook: bool) -> int:
-    from bot.app import GroupOps
-    from handlers.polling import PollingError
-
     token = settings.require_token()
     if webhook:
         preflight.check_webhook(settings)
     await preflight.check_bot_api(settings.telegram_api_base, token)
     await preflight.check_database(settings.database_url)
+    # aiogram takes seconds to import: a failed check should not wait for it.
+    from bot.app import GroupOps
+    from handlers.polling import PollingError
+
     async with preflight.instance_lock(settings.database_url):
         app = GroupOps(settings)
         stopping = asyncio.Event()

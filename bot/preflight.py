@@ -3,7 +3,9 @@
 The order is the point: the webhook settings, then the Bot API (getMe), then the database, then
 the single-instance lock, so a wrong token or address never creates or migrates a database.
 A check makes one attempt and says what it saw; retrying a wrong address for 14 s only to blame
-the token is what these replace.
+the token is what these replace. The getMe here is the one Bot API call outside delivery
+(invariant 2): before the bot starts there is nothing to queue or pace, and delivery's retries
+are what hid the cause.
 """
 
 from __future__ import annotations

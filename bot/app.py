@@ -36,7 +36,13 @@ from handlers.intake import UpdateIntake
 from handlers.polling import UpdatePoller
 from handlers.transport import AiogramTransport
 from handlers.webhook import webhook_app
-from storage.engine import SQLITE_CHECKPOINT_SECONDS, checkpoint, create_engine, session_factory
+from storage.engine import (
+    SQLITE_CHECKPOINT_SECONDS,
+    checkpoint,
+    create_engine,
+    scrub,
+    session_factory,
+)
 from storage.errors import is_transient
 from storage.migrate import is_up_to_date, upgrade_to_head
 from storage.uow import SqlUnitOfWorkFactory
@@ -152,7 +158,13 @@ class GroupOps:
         )
         self.admins = AdminDirectory(self.delivery, self.clock, settings.admin_cache_seconds)
         runtime = Runtime(
-            settings, self.clock, self.uow_factory, self.delivery, self.recorder, self.admins
+            settings,
+            self.clock,
+            self.uow_factory,
+            self.delivery,
+            self.recorder,
+            self.admins,
+            partial(scrub, self.engine),
         )
         self.features = [make(runtime) for make in features]
         self.services = merged_services(self.features)

@@ -77,6 +77,7 @@ class Runtime:
     gateway: ChatGateway
     recorder: EngagementRecorder
     admins: AdminDirectory
+    scrub: Callable[[], Awaitable[None]] | None = None  # after an erasure (storage.engine.scrub)
 
 
 FeatureFactory = Callable[[Runtime], Feature]

@@ -12,7 +12,7 @@ from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, Tick
 from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.stats import StatsService
-from handlers import analytics, health, help, personal_data, settings, stats
+from handlers import adcap, analytics, health, help, personal_data, settings, stats
 
 
 def stats_feature(runtime: Runtime) -> Feature:
@@ -30,7 +30,11 @@ def stats_feature(runtime: Runtime) -> Feature:
 
 def settings_feature(runtime: Runtime) -> Feature:
     service = GroupSettingsService(
-        runtime.uow_factory, runtime.clock, runtime.recorder, runtime.settings.default_timezone
+        runtime.uow_factory,
+        runtime.clock,
+        runtime.recorder,
+        runtime.settings.default_timezone,
+        runtime.scrub,
     )
     return Feature(
         name="settings",
@@ -60,7 +64,11 @@ def personal_data_feature(runtime: Runtime) -> Feature:
     return Feature(
         name="personal-data",
         routers=[personal_data.router],
-        services={"personal_data": PersonalDataService(runtime.uow_factory, runtime.recorder)},
+        services={
+            "personal_data": PersonalDataService(
+                runtime.uow_factory, runtime.recorder, runtime.scrub
+            )
+        },
         menu=[
             MenuEntry("all_private_chats", "mydata", "What groupops has stored about you"),
             MenuEntry("all_private_chats", "forgetme", "Erase what groupops has stored about you"),
@@ -86,4 +94,5 @@ FEATURES: tuple[FeatureFactory, ...] = (
     personal_data_feature,
     help_feature,
     analytics.feature,
+    adcap.adcap_feature,
 )

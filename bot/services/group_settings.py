@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -39,7 +40,9 @@ class GroupSettingsService:
         clock: Clock,
         recorder: EngagementRecorder,
         default_timezone: str,
+        scrub: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
+        self._scrub = scrub  # leaves no copy of erased text in the database's journal
         self._uow_factory = uow_factory
         self._clock = clock
         self._recorder = recorder
@@ -62,6 +65,8 @@ class GroupSettingsService:
             # Text buffered before the reload was kept; once it is written, erase it all.
             await self._recorder.durable()
             erased = await self._erase_before(chat_id, self._clock.now() + timedelta(seconds=1))
+            if self._scrub is not None:
+                await self._scrub()
         if wanted != current:
             log.info("group %s settings changed: %s", chat_id, change)
         return SettingsResult(wanted, wanted.timezone or self._default_timezone, erased)
@@ -86,6 +91,8 @@ class GroupSettingsService:
             erased += changed
         if erased:
             log.info("erased the text of %s messages past their retention", erased)
+            if self._scrub is not None:
+                await self._scrub()
         return erased
 
     async def _erase_before(self, chat_id: int, before: datetime) -> int:

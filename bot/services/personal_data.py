@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+from collections.abc import Awaitable, Callable
+
 from bot.ports import Erasure, Footprint, UnitOfWorkFactory
 from bot.services.engagement import EngagementRecorder
 
@@ -13,9 +15,15 @@ log = logging.getLogger(__name__)
 class PersonalDataService:
     """Reads and erases one person's records; the person is whoever Telegram says is asking."""
 
-    def __init__(self, uow_factory: UnitOfWorkFactory, recorder: EngagementRecorder) -> None:
+    def __init__(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        recorder: EngagementRecorder,
+        scrub: Callable[[], Awaitable[None]] | None = None,
+    ) -> None:
         self._uow_factory = uow_factory
         self._recorder = recorder
+        self._scrub = scrub  # leaves no copy of erased rows in the database's journal
 
     async def footprint(self, user_id: int) -> list[Footprint]:
         """What is stored about `user_id`, counting what is still being written."""
@@ -33,6 +41,8 @@ class PersonalDataService:
         async with self._uow_factory() as uow:
             erasure = await uow.members.erase(user_id)
             await uow.commit()
+        if self._scrub is not None:
+            await self._scrub()
         log.info(
             "erased the records of a member on request: %s events in %s groups",
             erasure.events,

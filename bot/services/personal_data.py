@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-
 from collections.abc import Awaitable, Callable
 
 from bot.ports import Erasure, Footprint, UnitOfWorkFactory

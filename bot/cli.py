@@ -151,6 +151,11 @@ async def _run(settings: Settings, *, webhook: bool) -> int:
             else:
                 await app.run_polling(stopping)
         except PollingError as exc:
+            if exc.status == 401:
+                raise StartupError(
+                    "BOT_TOKEN was refused while running (401 Unauthorized): it was revoked or "
+                    "changed in @BotFather; put the new token in .env"
+                ) from exc
             if exc.status != 409:
                 raise
             raise StartupError(

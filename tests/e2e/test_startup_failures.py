@@ -281,6 +281,28 @@ async def test_another_process_polling_the_token_stops_the_bot_cleanly(
     assert "another process is polling Telegram with this BOT_TOKEN" in line
 
 
+async def test_a_token_revoked_while_running_stops_the_bot_cleanly(
+    tmp_path: Path, sim: Simulator, sim_bot: str
+) -> None:
+    owner = sim.create_user(first_name="Owner")
+    group = sim.create_group(title="Makers", creator_id=owner.id)
+    bot_id = int(sim_bot.partition(":")[0])
+    sim.add_bot(group, bot_id, admin=True)
+    env = {"BOT_TOKEN": sim_bot, "TELEGRAM_API_BASE": sim.url}
+    async with _running("run", cwd=tmp_path, **env) as bot:
+        assert bot.stderr is not None
+        del sim.bots_by_token[sim_bot]  # as @BotFather's /revoke does
+        sim.post(group, owner.id, text="/help")  # ends the long poll; the next one is refused
+        rest = await asyncio.wait_for(bot.stderr.read(), timeout=30)
+        code = await bot.wait()
+    # While running, other refused calls are logged too; the last line says why it stopped.
+    output = rest.decode()
+    last = output.strip().splitlines()[-1]
+    assert code == 1 and "Traceback" not in output and "Unclosed" not in output
+    assert sim_bot not in output
+    assert last.startswith("groupops: BOT_TOKEN was refused while running (401 Unauthorized)")
+
+
 async def test_webhook_without_url_fails_before_anything(
     tmp_path: Path, sim: Simulator, sim_bot: str
 ) -> None:

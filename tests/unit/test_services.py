@@ -118,15 +118,23 @@ async def settle() -> None:
 async def test_full_batches_are_written_without_waiting_for_the_interval(db: Watched) -> None:
     recorder = EngagementRecorder(db, FakeClock(), batch_size=10, flush_interval=3600)
     await recorder.start()
-    await recorder.record([message(n) for n in range(5)])
-    await settle()  # the writer holds a partial batch and gives it an hour to fill
-    await recorder.record([message(n) for n in range(5, 25)])
-    await db.committed(2)  # two full batches, without waiting for the interval
     await settle()
-    assert len(await db.texts()) == 20  # the partial third batch waits for its interval
+    await recorder.record([message(n) for n in range(10)])
+    await db.committed(1)  # exactly a batch reaching an idle writer: written at once
+    await recorder.record([message(n) for n in range(10, 15)])
+    await settle()  # the writer holds a partial batch and gives it an hour to fill
+    await recorder.record([message(n) for n in range(15, 18)])
+    await settle()
+    assert db.commits == 1  # still partial: more events do not cut the interval short
+    await recorder.record([message(n) for n in range(18, 20)])
+    await db.committed(2)  # the batch filled while the writer waited: written at once
+    await recorder.record([message(n) for n in range(20, 35)])
+    await db.committed(3)
+    await settle()
+    assert len(await db.texts()) == 30  # the partial fourth batch waits for its interval
     await recorder.stop()
-    assert len(await db.texts()) == 25
-    assert db.commits == 3  # 10 + 10 + 5: batches, not a commit per event
+    assert len(await db.texts()) == 35
+    assert db.commits == 4  # 10 + 10 + 10 + 5: batches, not a commit per event
 
 
 async def test_an_idle_writer_flushes_a_partial_batch_after_the_interval(db: Watched) -> None:
@@ -148,6 +156,7 @@ async def test_redelivery_adds_nothing(db: Watched) -> None:
     await recorder.durable()
     await recorder.stop()
     assert len(await db.texts()) == 5
+    assert recorder.metrics.recorded == 10
     assert recorder.metrics.written == 5 and recorder.metrics.duplicates == 5
 
 

@@ -172,6 +172,7 @@ class GroupOps:
         for feature in self.features:
             for tick in feature.ticks:
                 self.ticker.every(tick.every, tick.job, name=tick.name)
+        self.ticker.every(timedelta(hours=6), self.recorder.forget_handled, name="seen-updates")
         if self.engine.dialect.name == "sqlite":
             self.ticker.every(
                 timedelta(seconds=SQLITE_CHECKPOINT_SECONDS),

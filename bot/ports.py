@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
 from types import TracebackType
 from typing import Any, Protocol, Self
 
+from bot.domain.adshare import Bucket
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.watching import Decision
@@ -141,6 +142,14 @@ class EventRepository(Protocol):
         """The highest update id stored: updates up to it may come again after a crash."""
         ...
 
+    async def first_seen(self, update_id: int, seen_at: datetime) -> bool:
+        """Note an update handled without an event; False if it was noted before."""
+        ...
+
+    async def forget_seen_before(self, before: datetime) -> int:
+        """Drop notes of updates Telegram can no longer send again."""
+        ...
+
     async def add_new(self, events: Sequence[EngagementEvent]) -> list[EngagementEvent]:
         """Insert events, skipping those whose dedup key is stored; return those that were new,
         in batch order."""
@@ -249,6 +258,155 @@ class OpsNoticeRepository(Protocol):
         ...
 
 
+# --- the ad-share cap (issue 9) ----------------------------------------------------------------
+
+
+class AdCapPolicyName(StrEnum):
+    """What happens to a member's promo over the budget."""
+
+    DELETE = "delete"  # removed, with a short reply naming the reason (the default)
+    WARN = "warn"  # left, with a warning; it counts
+    MUTE = "mute"  # removed, and the member muted for a while
+    REPORT = "report"  # left, and the ops chat told; it counts
+
+
+@dataclass(frozen=True, slots=True)
+class AdCapSettings:
+    """A group's ad-cap settings as stored (a group without a row has these defaults)."""
+
+    chat_id: int
+    cap: float = 0.15
+    window: timedelta = timedelta(days=7)
+    policy: AdCapPolicyName = AdCapPolicyName.DELETE
+    mute: timedelta = timedelta(0)  # for the mute policy
+
+
+@dataclass(frozen=True, slots=True)
+class RemovedPromo:
+    """A promo the bot removed, kept 48 hours so it can be restored."""
+
+    chat_id: int
+    message_id: int
+    user_id: int | None
+    author: str  # the name to restore it under
+    text: str
+    reason: str  # a `PromoRuling`
+    removed_at: datetime
+    notice_id: int | None = None  # the bot's reply saying why
+
+
+@dataclass(frozen=True, slots=True)
+class JudgedMessage:
+    """A recorded message as the ad share sees it: who, when, and its promo score if any."""
+
+    chat_id: int
+    message_id: int
+    user_id: int | None
+    occurred_at: datetime
+    promo_score: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """What decides a member's standing: when they joined and how many messages they sent."""
+
+    joined_at: datetime | None  # None: never seen joining (there before the bot)
+    messages: int
+
+
+class AdShareRepository(Protocol):
+    """Promo counts (a rollup), settings, exemptions, reservations and removed promos."""
+
+    async def settings(self, chat_id: int) -> AdCapSettings:
+        """The group's settings, or the defaults."""
+        ...
+
+    async def save_settings(self, settings: AdCapSettings) -> None: ...
+
+    async def exemptions(self, chat_id: int) -> set[int]: ...
+
+    async def set_exempt(self, chat_id: int, user_id: int, exempt: bool) -> None: ...
+
+    async def buckets(self, chat_id: int, since: datetime, until: datetime) -> list[Bucket]:
+        """Per UTC hour from `since`: messages still in the group and promos among them,
+        operators' reservations included (each is a promo and a message)."""
+        ...
+
+    async def top_sources(self, chat_id: int, since: datetime, limit: int) -> list[tuple[int, int]]:
+        """(member, promos) for the members with most promos since `since`, most first."""
+        ...
+
+    async def count_promo(
+        self, chat_id: int, message_id: int, user_id: int | None, score: float, removed: bool
+    ) -> bool:
+        """Store the verdict on the message's event and count it (as removed or as a promo),
+        once: False when the event already carries a verdict or is not stored."""
+        ...
+
+    async def judged(self, chat_id: int, message_id: int) -> JudgedMessage | None:
+        """A recorded message with its promo score, or None if it is not stored."""
+        ...
+
+    async def recount(
+        self, message: JudgedMessage, *, promo: bool, removed: bool, was_removed: bool
+    ) -> None:
+        """Correct one message's count after a moderator's mark: its verdict on the event
+        (score 1.0 or none) and the rollup (promo or not, removed or not)."""
+        ...
+
+    async def standing(self, chat_id: int, user_id: int) -> Standing | None:
+        """A member's join time and messages recorded, or None for a member never recorded."""
+        ...
+
+    async def user_named(self, chat_id: int, username: str) -> int | None:
+        """The member of the group with this @username, if one was recorded."""
+        ...
+
+    async def lock_budget(self, chat_id: int) -> None:
+        """Hold the group's budget until the commit: a second reservation waits here."""
+        ...
+
+    async def reserve(self, chat_id: int, key: str, at: datetime) -> bool:
+        """Record an operator's promo under `key`; False if that key was reserved before."""
+        ...
+
+    async def keep_removed(self, promo: RemovedPromo) -> None: ...
+
+    async def removed(self, chat_id: int, message_id: int) -> RemovedPromo | None:
+        """The removed promo that was message `message_id`, or whose notice it is."""
+        ...
+
+    async def forget_removed(self, chat_id: int, message_id: int) -> None: ...
+
+    async def removed_by(self, user_id: int) -> list[RemovedPromo]:
+        """The person's removed promos still kept (for /mydata)."""
+        ...
+
+    async def purge_removed(self, before: datetime) -> int:
+        """Erase removed promos kept since before `before`; return how many."""
+        ...
+
+    async def add_feedback(
+        self,
+        message: JudgedMessage,
+        text: str,
+        is_promo: bool,
+        marked_by: int | None,
+        at: datetime,
+    ) -> None:
+        """A moderator's mark, for the next retrain (the latest mark on a message wins)."""
+        ...
+
+    async def feedback(self) -> list[tuple[str, bool]]:
+        """Every mark: (text, is promo)."""
+        ...
+
+    async def erase_member(self, user_id: int) -> int:
+        """Forget a person's removed promos, marks on their messages and their name on promo
+        counts (the counts stay); return the texts erased."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -273,6 +431,9 @@ class UnitOfWork(Protocol):
 
     @property
     def ops_notices(self) -> OpsNoticeRepository: ...
+
+    @property
+    def adshare(self) -> AdShareRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -16,7 +16,7 @@ from aiogram.types import ErrorEvent
 
 from bot.ports import ChatGateway
 from bot.services.admins import AdminsUnknown
-from handlers.filters import first_delivery, looks_like_command, within_command_rate
+from handlers.filters import first_delivery, first_press, looks_like_command, within_command_rate
 from handlers.i18n import gettext
 from handlers.replies import locale_of, reply
 
@@ -26,6 +26,7 @@ def router(features: Sequence[Callable[[], Router]]) -> Router:
     commands = Router(name="commands")
     # A command Telegram redelivers after a crash is answered once (its event is a duplicate).
     commands.message.filter(looks_like_command, first_delivery, within_command_rate)
+    commands.callback_query.filter(first_press)
     commands.include_routers(*(make() for make in features))
     commands.errors.register(admins_unknown, ExceptionTypeFilter(AdminsUnknown))
     return commands

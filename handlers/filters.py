@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from aiogram.types import ChatMemberUpdated, Message
+from aiogram.types import CallbackQuery, ChatMemberUpdated, Message, Update
 
 from bot.domain.events import EngagementEvent
 from bot.domain.rate import CommandRate, RateVerdict
@@ -37,16 +37,23 @@ async def looks_like_command(message: Message) -> bool:
 class Deliveries(Protocol):
     async def first_delivery(self, dedup_key: str) -> bool: ...
 
+    async def first_handling(self, update_id: int) -> bool: ...
 
-async def first_delivery(message: Message, intake: Deliveries) -> bool:
+
+async def first_delivery(message: Message, intake: Deliveries, event_update: Update) -> bool:
     """The message is not a redelivery of one already handled (a crash between our commit and
-    Telegram's confirmation makes Telegram send it again). Group messages only: those are
-    the ones recorded; a private message always passes."""
+    Telegram's confirmation makes Telegram send it again). A group message is known by its
+    recorded event; a private one by a note written before its handler runs."""
     if message.chat.type not in GROUP_TYPES:
-        return True
+        return await intake.first_handling(event_update.update_id)
     return await intake.first_delivery(
         EngagementEvent.message_key(message.chat.id, message.message_id)
     )
+
+
+async def first_press(query: CallbackQuery, intake: Deliveries, event_update: Update) -> bool:
+    """A button press is answered once, even when Telegram sends it again after a crash."""
+    return await intake.first_handling(event_update.update_id)
 
 
 async def within_command_rate(

@@ -145,6 +145,10 @@ class UpdateIntake:
         await self._pipeline.settled()
         return await self._recorder.first_delivery(dedup_key)
 
+    async def first_handling(self, update_id: int) -> bool:
+        """Whether an update handled without an event is handled for the first time."""
+        return await self._recorder.first_handling(update_id)
+
     async def drain(self, within: float = 3.0) -> None:
         """Let handlers finish for up to `within` seconds, then drop the rest (logged); wait for
         every message to be judged (at shutdown)."""

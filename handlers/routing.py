@@ -48,6 +48,7 @@ RAW_TWINS: dict[Callable[..., Any], RawCheck] = {
     filters.looks_like_command: lambda m: isinstance(m.get("text"), str) and m["text"][:1] == "/",
     filters.first_delivery: _always,
     filters.within_command_rate: _always,
+    filters.first_press: _always,
 }
 
 

@@ -298,6 +298,15 @@ class ResponseRow(Base):
     reactions: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
 
 
+class SeenUpdateRow(Base):
+    """An update handled without an event (a private command, a button press), by its id."""
+
+    __tablename__ = "seen_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    seen_at: Mapped[datetime]
+
+
 # Core tables for batched statements (the ORM's per-object bookkeeping is not needed there).
 groups_table = cast(Table, GroupRow.__table__)
 users_table = cast(Table, UserRow.__table__)
@@ -305,6 +314,7 @@ members_table = cast(Table, MemberRow.__table__)
 events_table = cast(Table, EventRow.__table__)
 outbox_table = cast(Table, OutboxRow.__table__)
 decisions_table = cast(Table, DecisionRow.__table__)
+seen_updates_table = cast(Table, SeenUpdateRow.__table__)
 activity_hours_table = cast(Table, ActivityHourRow.__table__)
 member_days_table = cast(Table, MemberDayRow.__table__)
 responses_table = cast(Table, ResponseRow.__table__)
@@ -392,6 +402,7 @@ class RemovedPromoRow(Base):
     text: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(String(32))
     removed_at: Mapped[datetime]
+    notice_id: Mapped[int | None]  # the bot's reply saying why (a /notpromo answers it)
 
 
 class PromoFeedbackRow(Base):

@@ -35,6 +35,7 @@ from storage.models import (
     members_table,
     ops_notices_table,
     outbox_table,
+    seen_updates_table,
     users_table,
 )
 from storage.upsert import insert_ignore, upsert, upsert_from_select
@@ -607,11 +608,26 @@ class SqlEventRepository:
         )
         return set(rows.scalars())
 
+    async def first_seen(self, update_id: int, seen_at: datetime) -> bool:
+        """Note an update handled without an event; False if it was noted before."""
+        inserted = await insert_ignore(
+            self._session,
+            seen_updates_table,
+            [{"update_id": update_id, "seen_at": seen_at}],
+            returning=["update_id"],
+        )
+        return bool(inserted)
+
+    async def forget_seen_before(self, before: datetime) -> int:
+        """Drop notes of updates Telegram can no longer send again."""
+        result = await self._session.execute(
+            delete(seen_updates_table).where(seen_updates_table.c.seen_at < before)
+        )
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
     async def latest_update_id(self) -> int | None:
         """The highest update id stored: updates up to it may come again after a crash."""
-        latest: int | None = await self._session.scalar(
-            select(func.max(events_table.c.update_id))
-        )
+        latest: int | None = await self._session.scalar(select(func.max(events_table.c.update_id)))
         return latest
 
     async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:

@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.domain.events import EngagementEvent, GroupMigrated, GroupRef
 from bot.domain.watching import Decision
@@ -149,6 +150,22 @@ class EngagementRecorder:
         """Which of these events are stored already (for updates that may be redeliveries)."""
         async with self._uow_factory() as uow:
             return await uow.events.recorded(dedup_keys)
+
+    async def first_handling(self, update_id: int) -> bool:
+        """Whether an update handled without an event (a private command, a button press) is
+        handled for the first time; noted durably before the handler runs, so a redelivery
+        after a crash is not answered again (at most once, like group commands)."""
+        async with self._uow_factory() as uow:
+            first = await uow.events.first_seen(update_id, self._clock.now())
+            await uow.commit()
+        return first
+
+    async def forget_handled(self, kept: timedelta = timedelta(days=7)) -> int:
+        """Drop notes of handled updates older than `kept` (Telegram resends for 24 hours)."""
+        async with self._uow_factory() as uow:
+            dropped = await uow.events.forget_seen_before(self._clock.now() - kept)
+            await uow.commit()
+        return dropped
 
     async def first_delivery(self, dedup_key: str) -> bool:
         """Whether the event recorded under `dedup_key` was new when written, not a redelivery.

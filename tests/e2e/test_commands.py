@@ -241,3 +241,28 @@ async def test_the_group_language_decides_the_start_up_report(
         await eventually(lambda: len(_replies(sim, ops)) > before)
     note = _replies(sim, ops)[before]
     assert "创客" in note and "我还不是这里的管理员" in note
+
+
+async def test_a_private_command_redelivered_after_a_restart_is_answered_once(
+    community: Community, db_url: str
+) -> None:
+    """Private chats record no events: a note written before the handler runs stands in."""
+    sim, owner = community.sim, community.owner
+    opened = sim.start_private(owner.id, community.bot.id)  # "/start", answered in life one
+    chat, message_id = opened["chat"]["id"], opened["message_id"]
+    command = {"update_id": 900_101, "message": {**opened, "text": "/help"}}
+    settings = settings_for(sim, community.bot, db_url)
+
+    def answers() -> int:
+        return sum(
+            m.get("reply_to_message", {}).get("message_id") == message_id for m in sim.sent(chat)
+        )
+
+    for life in range(2):  # the first life of the bot, then the one after the crash
+        async with polling_bot(settings, sim) as app:
+            handlers = await app.intake.accept(command)
+            assert handlers is not None
+            await handlers
+            if life == 0:
+                await eventually(lambda: answers() == 2)  # /start, then the /help
+    assert answers() == 2

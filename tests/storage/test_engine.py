@@ -28,17 +28,19 @@ async def test_sqlite_connections_are_tuned(sqlite_url: str) -> None:
                     "busy_timeout",
                     "synchronous",
                     "wal_autocheckpoint",
+                    "secure_delete",
                 )
             }
     finally:
         await engine.dispose()
-    # synchronous 1 is NORMAL.
+    # synchronous 2 is FULL: a commit is on disk before its offset is confirmed.
     assert pragmas == {
         "journal_mode": "wal",
         "foreign_keys": 1,
         "busy_timeout": SQLITE_BUSY_TIMEOUT_MS,
-        "synchronous": 1,
+        "synchronous": 2,
         "wal_autocheckpoint": SQLITE_AUTOCHECKPOINT_PAGES,
+        "secure_delete": 1,
     }
 
 

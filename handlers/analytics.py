@@ -21,6 +21,7 @@ from bot.features import Feature, MenuEntry, Runtime
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.analytics import (
+    LISTED_AT_RISK,
     NAMED_PER_SEGMENT,
     AnalyticsService,
     AtRiskReport,
@@ -35,7 +36,6 @@ from handlers.i18n import gettext as _
 from handlers.i18n import number
 from handlers.replies import locale_of, reply, sent_by_admin
 
-LISTED = 15  # members named in one list; the rest are counted
 SEGMENT_NAMES = {
     Segment.CHAMPION: "Champions",
     Segment.LOYAL: "Loyal",
@@ -261,7 +261,7 @@ def at_risk_text(report: AtRiskReport, locale: str) -> str:
     lines = [_(locale, "⚠️ Members silent for longer than their own rhythm")]
     if not report.warnings:
         lines.append(_(locale, "No one is drifting away right now."))
-    for warning in report.warnings[:LISTED]:
+    for warning in report.warnings[:LISTED_AT_RISK]:
         lines.append(
             _(
                 locale,
@@ -271,9 +271,13 @@ def at_risk_text(report: AtRiskReport, locale: str) -> str:
                 usual=number(locale, round(warning.usual_gap_days, 1)),
             )
         )
-    if len(report.warnings) > LISTED:
+    if len(report.warnings) > LISTED_AT_RISK:
         lines.append(
-            _(locale, "…and {more} more", more=number(locale, len(report.warnings) - LISTED))
+            _(
+                locale,
+                "…and {more} more",
+                more=number(locale, len(report.warnings) - LISTED_AT_RISK),
+            )
         )
     test = report.back_test
     if test.precision is None:

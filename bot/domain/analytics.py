@@ -8,13 +8,14 @@ measure never needs the raw events and can be tested on hand-built histories.
 from __future__ import annotations
 
 from bisect import insort
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from itertools import pairwise
 from statistics import median
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 
@@ -30,9 +31,12 @@ class HourTotals:
     leaves: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class MemberDay:
-    """One member's activity on one UTC day; bit h of `active_hours` is UTC hour h."""
+class MemberDay(NamedTuple):
+    """One member's activity on one UTC day; bit h of `active_hours` is UTC hour h.
+
+    A named tuple rather than a frozen dataclass: reports build one per member per active day
+    (125,000 for 90 days of a 300,000-event group), and a tuple is built three times faster.
+    """
 
     user_id: int
     day: date  # UTC
@@ -93,8 +97,14 @@ def active_days_by_member(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[int
     """Each member's active local dates."""
     found: dict[int, set[date]] = {}
     for day in days:
-        if day.active_hours:
-            found.setdefault(day.user_id, set()).update(local_active_days(day, zone))
+        mask = day.active_hours
+        if mask:
+            dates = found.get(day.user_id)
+            if dates is None:
+                dates = found[day.user_id] = set()
+            for local, hours in _local_split(zone, day.day):
+                if mask & hours:
+                    dates.add(local)
     return found
 
 
@@ -575,20 +585,23 @@ def _gaps(active: Sequence[date]) -> list[int]:
 
 
 def churn_warnings(
-    days: Iterable[MemberDay], zone: ZoneInfo, today: date, rules: ChurnRules | None = None
+    active: Mapping[int, set[date]], today: date, rules: ChurnRules | None = None
 ) -> list[ChurnWarning]:
-    """Members silent longer than their rhythm predicts, but not yet gone; longest silent first."""
+    """Members silent longer than their rhythm predicts, but not yet gone; longest silent first.
+
+    `active` is each member's active local days (`active_days_by_member`).
+    """
     rules = rules or ChurnRules()
     warnings = []
-    for user_id, dates in active_days_by_member(days, zone).items():
-        active = sorted(d for d in dates if d <= today)
-        found = _threshold(_gaps(active), rules)
+    for user_id, dates in active.items():
+        days = sorted(d for d in dates if d <= today)
+        found = _threshold(_gaps(days), rules)
         if found is None:
             continue
         usual, limit = found
-        silent = (today - active[-1]).days
+        silent = (today - days[-1]).days
         if limit < silent < rules.gone_days:
-            warnings.append(ChurnWarning(user_id, active[-1], silent, usual, limit))
+            warnings.append(ChurnWarning(user_id, days[-1], silent, usual, limit))
     warnings.sort(key=lambda w: (-w.days_silent, w.user_id))
     return warnings
 
@@ -608,7 +621,7 @@ class BackTest:
 
 
 def back_test(
-    days: Iterable[MemberDay], zone: ZoneInfo, today: date, rules: ChurnRules | None = None
+    active: Mapping[int, set[date]], today: date, rules: ChurnRules | None = None
 ) -> BackTest:
     """Replay the churn warning over every silence in the history.
 
@@ -619,13 +632,13 @@ def back_test(
     rules = rules or ChurnRules()
     flagged = right = missed = 0
     leads: list[int] = []
-    for dates in active_days_by_member(days, zone).values():
-        active = sorted(d for d in dates if d <= today)
+    for dates in active.values():
+        days = sorted(d for d in dates if d <= today)
         gaps: list[int] = []  # sorted, between the active days up to `last`
-        for n, last in enumerate(active):
+        for n, last in enumerate(days):
             if n:
-                insort(gaps, (last - active[n - 1]).days)
-            later = active[n + 1] if n + 1 < len(active) else None
+                insort(gaps, (last - days[n - 1]).days)
+            later = days[n + 1] if n + 1 < len(days) else None
             silence = (later - last).days - 1 if later else (today - last).days
             gone = silence >= rules.gone_days
             if later is None and not gone:

@@ -17,6 +17,7 @@ from bot.domain.analytics import (
     MemberDay,
     MemberScore,
     TopMember,
+    active_days_by_member,
     activity,
     back_test,
     churn_warnings,
@@ -35,6 +36,7 @@ HEATMAP_DAYS = 90
 HISTORY_DAYS = 180  # churn rhythms and the back-test read this much history
 SEGMENT_DAYS = 90
 NAMED_PER_SEGMENT = 3  # /segments names the most recently active few of each segment
+LISTED_AT_RISK = 15  # /atrisk names this many, most silent first
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +152,10 @@ class AnalyticsService:
         """Members silent beyond their rhythm, and how the warning did on this group's past."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, HISTORY_DAYS)
-            history = await self._days(uow, chat_id, span)
-            warnings = churn_warnings(history, span.zone, span.last)
-            names = await uow.rollups.names([w.user_id for w in warnings])
-        return AtRiskReport(warnings, back_test(history, span.zone, span.last), names)
+            active = active_days_by_member(await self._days(uow, chat_id, span), span.zone)
+            warnings = churn_warnings(active, span.last)
+            names = await uow.rollups.names([w.user_id for w in warnings[:LISTED_AT_RISK]])
+        return AtRiskReport(warnings, back_test(active, span.last), names)
 
     async def retention(self, chat_id: int, weeks: int = RETENTION_WEEKS) -> list[Cohort]:
         """Weekly join cohorts of the last `weeks` weeks and this one."""

@@ -17,6 +17,7 @@ from bot.domain.analytics import (
     Segment,
     SegmentRules,
     Tag,
+    active_days_by_member,
     activity,
     back_test,
     churn_warnings,
@@ -316,15 +317,17 @@ def test_tags_asker_answerer_lurker_turned_poster_and_promoter() -> None:
 MARCH_31 = date(2025, 3, 31)
 
 
+def _active(*days: MemberDay) -> dict[int, set[date]]:
+    return active_days_by_member(days, UTC_ZONE)
+
+
 def test_a_member_silent_beyond_their_rhythm_is_flagged_with_the_reason() -> None:
     every_other_day = on_days(1, date(2025, 3, 1), 11, every=2)  # last active on the 21st
     daily = on_days(2, date(2025, 3, 1), 28)  # last active on the 28th
     gone = on_days(3, date(2025, 1, 1), 10)  # silent since January: gone, not a warning
     too_few = on_days(4, date(2025, 3, 1), 3)  # no rhythm yet
     slow = on_days(5, date(2025, 1, 1), 7, every=10)  # every 10 days; last on 3/2
-    warnings = churn_warnings(
-        [*every_other_day, *daily, *gone, *too_few, *slow], UTC_ZONE, MARCH_31
-    )
+    warnings = churn_warnings(_active(*every_other_day, *daily, *gone, *too_few, *slow), MARCH_31)
     assert [(w.user_id, w.days_silent, w.usual_gap_days, w.threshold_days) for w in warnings] == [
         (5, 29, 10, 16),  # 3 x 10 days, capped to keep 14 days of lead
         (1, 10, 2, 7),  # 3 x 2 days, raised to the 7-day floor
@@ -332,8 +335,8 @@ def test_a_member_silent_beyond_their_rhythm_is_flagged_with_the_reason() -> Non
 
 
 def test_churn_on_an_empty_group() -> None:
-    assert churn_warnings([], UTC_ZONE, MARCH_31) == []
-    assert back_test([], UTC_ZONE, MARCH_31).precision is None
+    assert churn_warnings({}, MARCH_31) == []
+    assert back_test({}, MARCH_31).precision is None
 
 
 def test_back_test_counts_right_and_wrong_warnings_and_the_lead() -> None:
@@ -343,7 +346,7 @@ def test_back_test_counts_right_and_wrong_warnings_and_the_lead() -> None:
     q = [*on_days(2, date(2025, 1, 1), 10), *on_days(2, date(2025, 1, 21), 4)]
     # R is gone after two days: no rhythm, so missed.
     r = on_days(3, date(2025, 1, 1), 2)
-    result = back_test([*p, *q, *r], UTC_ZONE, MARCH_31)
+    result = back_test(_active(*p, *q, *r), MARCH_31)
     assert (result.flagged, result.went_silent, result.missed) == (3, 2, 1)
     assert result.precision == pytest.approx(2 / 3)
     assert result.median_lead_days == 22  # flagged after 8 silent days, gone after 30
@@ -351,13 +354,13 @@ def test_back_test_counts_right_and_wrong_warnings_and_the_lead() -> None:
 
 def test_back_test_leaves_out_silences_too_recent_to_judge() -> None:
     daily = on_days(1, date(2025, 3, 1), 20)  # silent 11 days by the 31st: undecided
-    assert back_test(daily, UTC_ZONE, MARCH_31) == back_test([], UTC_ZONE, MARCH_31)
+    assert back_test(_active(*daily), MARCH_31) == back_test({}, MARCH_31)
 
 
 def test_churn_rules_are_adjustable() -> None:
     every_other_day = on_days(1, date(2025, 3, 1), 11, every=2)
     strict = ChurnRules(floor_days=12)
-    assert churn_warnings(every_other_day, UTC_ZONE, MARCH_31, strict) == []
+    assert churn_warnings(_active(*every_other_day), MARCH_31, strict) == []
 
 
 # --- command arguments ----------------------------------------------------------------------

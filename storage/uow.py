@@ -7,6 +7,7 @@ from typing import Self
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
 from storage.repositories import (
     IngestLedger,
@@ -30,6 +31,7 @@ class SqlUnitOfWork:
     rollups: SqlRollupRepository
     decisions: SqlDecisionRepository
     ops_notices: SqlOpsNoticeRepository
+    adshare: SqlAdShareRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -58,6 +60,7 @@ class SqlUnitOfWork:
         self.rollups = SqlRollupRepository(session)
         self.decisions = SqlDecisionRepository(session)
         self.ops_notices = SqlOpsNoticeRepository(session)
+        self.adshare = SqlAdShareRepository(session)
         return self
 
     async def __aexit__(

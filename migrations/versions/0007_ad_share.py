@@ -6,7 +6,8 @@ hour and author, the promos that stayed and the messages the bot removed (those 
 denominator too, as they leave the group's history). `adcap_settings` holds a group's cap,
 window and policy, and `version`, which an operator's reservation bumps first so that two
 reservations for one group queue on that row. `removed_promos` keeps a removed promo's text
-for 48 hours so it can be restored; `promo_feedback` keeps moderators' /promo and /notpromo
+for 48 hours so it can be restored (`notice_id`: the bot's reply saying why, which /notpromo
+answers); `promo_feedback` keeps moderators' /promo and /notpromo
 marks for the next retrain.
 
 Revision ID: 0007
@@ -81,6 +82,7 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("reason", sa.String(length=32), nullable=False),
         sa.Column("removed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("notice_id", sa.BigInteger(), nullable=True),
         sa.PrimaryKeyConstraint("chat_id", "message_id", name=op.f("pk_removed_promos")),
     )
     op.create_index("ix_removed_promos_removed_at", "removed_promos", ["removed_at"])

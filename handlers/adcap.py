@@ -37,7 +37,7 @@ from bot.services.admins import AdminDirectory
 from bot.services.adshare import COUNT, REMOVE, AdCapReport, AdShareService, MarkOutcome
 from handlers import render
 from handlers.filters import in_group
-from handlers.i18n import day, number, pick_locale
+from handlers.i18n import day, ngettext, number, pick_locale
 from handlers.i18n import gettext as _
 from handlers.replies import locale_of, reply, sent_by_admin
 
@@ -288,10 +288,11 @@ def report_text(report: AdCapReport, locale: str) -> str:
     ]
     if budget.promos_that_fit > 0:
         lines.append(
-            _(
+            ngettext(
                 locale,
+                "Budget: {n} more promotion fits now.",
                 "Budget: {n} more promotions fit now.",
-                n=number(locale, budget.promos_that_fit),
+                budget.promos_that_fit,
             )
         )
     else:

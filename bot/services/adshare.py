@@ -63,6 +63,8 @@ KEPT_FOR = timedelta(hours=48)  # removed promos, for /notpromo and the restore 
 LONGEST_WINDOW = timedelta(days=30)  # the most `/adcap window` accepts; the tally holds this
 DISPLAY_WINDOW = timedelta(hours=24)  # the second share /adcap shows
 TOP_SOURCES = 5
+# Buckets are hours: the one `now` falls in starts before it and ends after.
+_AN_HOUR = timedelta(hours=1)
 
 # Judges one message (the detector: rules and, once loaded, the model).
 PromoJudge = Callable[[PromoInput], PromoVerdict]
@@ -443,7 +445,7 @@ class AdShareService:
         async with self._uow_factory() as uow:
             await uow.adshare.lock_budget(chat_id)
             settings = await uow.adshare.settings(chat_id)
-            stored = await uow.adshare.buckets(chat_id, now - settings.window, now)
+            stored = await uow.adshare.buckets(chat_id, now - settings.window, now + _AN_HOUR)
             policy = _policy(settings)
             fit = budget(stored, now, policy)
             tally = self._tallies.get(chat_id)
@@ -489,9 +491,7 @@ class AdShareService:
         if tally is None:
             now = self._clock.now()
             async with self._uow_factory() as uow:
-                stored = await uow.adshare.buckets(
-                    chat_id, now - LONGEST_WINDOW, now + timedelta(hours=1)
-                )
+                stored = await uow.adshare.buckets(chat_id, now - LONGEST_WINDOW, now + _AN_HOUR)
             tally = self._tallies[chat_id] = _Tally(stored)
         return tally
 

@@ -14,7 +14,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain.adshare import Bucket
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.watching import Decision
 
@@ -231,6 +231,10 @@ class RollupRepository(Protocol):
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         """Messages posted in [since, until) that got a reply or reaction from someone else."""
+        ...
+
+    async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
+        """Each member's messages and responses received over the UTC days [since, until]."""
         ...
 
     async def memberships(self, chat_id: int) -> list[Membership]:

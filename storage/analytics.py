@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, case, delete, literal, select, update
+from sqlalchemy import ColumnElement, Table, case, delete, func, literal, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
 from bot.domain.events import EngagementEvent, EventKind
 from storage.models import (
     activity_hours_table,
@@ -124,6 +124,22 @@ class SqlRollupRepository:
             .order_by(r.posted_at, r.message_id)
         )
         return [Response(*row) for row in rows]
+
+    async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
+        """Each member's messages and responses received over the UTC days [since, until],
+        summed in the database (one row a member, not one a member-day)."""
+        d = member_days_table.c
+        rows = await self._session.execute(
+            select(
+                d.user_id,
+                func.sum(d.messages),
+                func.sum(d.replies_received),
+                func.sum(d.reactions_received),
+            )
+            .where(d.chat_id == chat_id, d.day >= since, d.day <= until)
+            .group_by(d.user_id)
+        )
+        return [TopMember(*row) for row in rows]
 
     async def memberships(self, chat_id: int) -> list[Membership]:
         """Every membership of the group (cohorts, new and returning members, invitations)."""

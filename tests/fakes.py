@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.ports import (
     ChatAdmin,
@@ -193,6 +193,15 @@ class _Rollups:
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         return [r for r in self._data.responses.get(chat_id, []) if since <= r.posted_at < until]
+
+    async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
+        totals: dict[int, list[int]] = {}
+        for d in await self.member_days(chat_id, since, until):
+            counts = totals.setdefault(d.user_id, [0, 0, 0])
+            counts[0] += d.messages
+            counts[1] += d.replies_received
+            counts[2] += d.reactions_received
+        return [TopMember(user, *counts) for user, counts in totals.items()]
 
     async def memberships(self, chat_id: int) -> list[Membership]:
         return list(self._data.memberships.get(chat_id, []))

@@ -676,18 +676,14 @@ class TopMember:
     reactions_received: int
 
 
-def top_members(days: Iterable[MemberDay], limit: int = 10) -> list[TopMember]:
-    """The members who posted most, then earned most responses (ties by id)."""
-    totals: dict[int, list[int]] = {}
-    for day in days:
-        counts = totals.setdefault(day.user_id, [0, 0, 0])
-        counts[0] += day.messages
-        counts[1] += day.replies_received
-        counts[2] += day.reactions_received
+def top_members(totals: Iterable[TopMember], limit: int = 10) -> list[TopMember]:
+    """The members who posted most, then earned most responses (ties by id); members who only
+    reacted are left out."""
     ranked = sorted(
-        totals.items(), key=lambda item: (-item[1][0], -item[1][1] - item[1][2], item[0])
+        (t for t in totals if t.messages),
+        key=lambda t: (-t.messages, -t.replies_received - t.reactions_received, t.user_id),
     )
-    return [TopMember(user, *counts) for user, counts in ranked[:limit] if counts[0]]
+    return ranked[:limit]
 
 
 # --- command arguments ------------------------------------------------------------------------

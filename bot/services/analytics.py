@@ -126,7 +126,9 @@ class AnalyticsService:
         """Who posted most over the last `days` days (counted by UTC day)."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, days)
-            ranked = top_members(await self._days(uow, chat_id, span), limit)
+            last_utc = (span.until - timedelta(microseconds=1)).date()
+            totals = await uow.rollups.member_totals(chat_id, span.since.date(), last_utc)
+            ranked = top_members(totals, limit)
             names = await uow.rollups.names([m.user_id for m in ranked])
         return TopReport(days, ranked, names)
 

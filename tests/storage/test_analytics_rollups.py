@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.domain.analytics import HourTotals, MemberDay, Response
+from bot.domain.analytics import HourTotals, MemberDay, Response, TopMember
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.services.engagement import EngagementRecorder
 from storage.analytics import rebuild_rollups
@@ -223,3 +223,17 @@ async def test_a_rebuild_folds_stored_history_as_the_recorder_did(
         assert await rebuild_rollups(uow.session, chunk=2) == len(history)
         await uow.commit()
     assert await _rollups(uow_factory) == (EXPECTED_HOURS, EXPECTED_DAYS, EXPECTED_RESPONSES)
+
+
+async def test_member_totals_are_summed_in_the_database(uow_factory: SqlUnitOfWorkFactory) -> None:
+    await _record(uow_factory, _history())
+    async with uow_factory() as uow:
+        totals = await uow.rollups.member_totals(CHAT, DAY0, DAY0)
+        none = await uow.rollups.member_totals(
+            CHAT, DAY0 + timedelta(days=1), DAY0 + timedelta(days=9)
+        )
+    assert sorted(totals, key=lambda t: t.user_id) == [
+        TopMember(ALICE.user_id, messages=2, replies_received=0, reactions_received=0),
+        TopMember(BOB.user_id, messages=2, replies_received=2, reactions_received=1),
+    ]
+    assert none == []

@@ -32,7 +32,7 @@ from bot.domain.adshare import PromoRuling, ShareLevel
 from bot.domain.durations import format_duration
 from bot.domain.promo import PromoInput, PromoVerdict, RepeatedTexts
 from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
-from bot.ports import AdCapPolicyName, ChatGateway, Priority
+from bot.ports import AdCapPolicyName, ChatGateway, Priority, RemovedPromo
 from bot.services.admins import AdminDirectory
 from bot.services.adshare import COUNT, REMOVE, AdCapReport, AdShareService, MarkOutcome
 from handlers import render
@@ -339,3 +339,20 @@ def summary_line(rulings: Counter[str], report: AdCapReport, locale: str) -> str
         share=_percent(locale, report.budget.share.share),
         cap=_percent(locale, report.settings.cap),
     )
+
+
+def removed_promos_text(promos: list[RemovedPromo], locale: str) -> str:
+    """For /mydata: the person's removed promos, kept 48 hours from removal, with their text."""
+    lines = [_(locale, "🗑 Promotions of yours I removed, kept 48 hours so they can be restored:")]
+    for promo in promos:
+        lines.append(
+            _(
+                locale,
+                "• {day} {time} UTC, {reason}: {text}",
+                day=day(locale, promo.removed_at),
+                time=promo.removed_at.strftime("%H:%M"),
+                reason=_(locale, _RULING_NAMES.get(promo.reason, promo.reason)),
+                text=promo.text,
+            )
+        )
+    return "\n".join(lines)

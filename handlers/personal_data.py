@@ -15,6 +15,7 @@ from aiogram.types import CallbackQuery, Message
 from bot.ports import ChatGateway, Priority
 from bot.services.personal_data import PersonalDataService
 from handlers import render
+from handlers.adcap import removed_promos_text
 from handlers.filters import in_group, in_private
 from handlers.i18n import pick_locale
 from handlers.replies import locale_of, reply
@@ -89,6 +90,9 @@ async def my_data(
         return
     groups = await personal_data.footprint(message.from_user.id)
     await reply(message, gateway, render.footprint(groups, locale_of(message)))
+    removed = await personal_data.removed_promos(message.from_user.id)
+    if removed:
+        await reply(message, gateway, removed_promos_text(removed, locale_of(message)))
 
 
 async def forget_me(

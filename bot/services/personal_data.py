@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.ports import Erasure, Footprint, UnitOfWorkFactory
+from bot.ports import Erasure, Footprint, RemovedPromo, UnitOfWorkFactory
 from bot.services.engagement import EngagementRecorder
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,11 @@ class PersonalDataService:
         async with self._uow_factory() as uow:
             return await uow.members.footprint(user_id)
 
+    async def removed_promos(self, user_id: int) -> list[RemovedPromo]:
+        """The person's promos the bot removed, kept 48 hours so they can be restored."""
+        async with self._uow_factory() as uow:
+            return await uow.adshare.removed_by(user_id)
+
     async def erase(self, user_id: int) -> Erasure:
         """Erase everything recorded about `user_id` up to now.
 
@@ -39,6 +44,7 @@ class PersonalDataService:
         await self._recorder.durable()
         async with self._uow_factory() as uow:
             erasure = await uow.members.erase(user_id)
+            await uow.adshare.erase_member(user_id)
             await uow.commit()
         if self._scrub is not None:
             await self._scrub()

@@ -212,3 +212,31 @@ async def test_a_restart_keeps_the_share(group: Group, db_url: str) -> None:
         await eventually(lambda: any("Ad share" in t for t in _texts(sim, chat_id)))
     report = next(t for t in _texts(sim, chat_id) if "Ad share" in t)
     assert "(2 of 21 messages)" in report
+
+
+async def test_a_removed_promo_shows_in_mydata_and_goes_with_forgetme(
+    group: Group, db_url: str
+) -> None:
+    sim, chat_id = group.sim, group.chat_id
+    newcomer = sim.create_user(first_name="Nina", username="nina", language_code="en")
+    async with polling_bot(settings_for(sim, group.bot, db_url), sim):
+        sim.join(chat_id, newcomer.id)
+        sim.post(chat_id, newcomer.id, text=PROMOS[0])
+        await eventually(lambda: NEW_MEMBER in _texts(sim, chat_id))
+        notice = next(m for m in sim.sent(chat_id) if m.get("text") == NEW_MEMBER)
+        await eventually(lambda: _kept_with_notice(db_url, notice["message_id"]))
+        sim.start_private(newcomer.id, text="/mydata")
+        await eventually(lambda: any("kept 48 hours" in t for t in _texts(sim, newcomer.id)))
+        shown = next(t for t in _texts(sim, newcomer.id) if "kept 48 hours" in t)
+        assert "from new members: " + PROMOS[0] in shown
+        sim.start_private(newcomer.id, text="/forgetme")
+        await eventually(lambda: any("Erase?" in t for t in _texts(sim, newcomer.id)))
+        question = next(m for m in sim.sent(newcomer.id) if "Erase?" in m.get("text", ""))
+        sim.press_button(newcomer.id, question["message_id"], newcomer.id, data="forgetme:erase")
+        await eventually(lambda: _erased(sim, newcomer.id, question["message_id"]))
+    assert not await _kept_with_notice(db_url, notice["message_id"])
+
+
+def _erased(sim: Simulator, chat_id: int, message_id: int) -> bool:
+    shown = [m for m in sim.history(chat_id) if m["message_id"] == message_id]
+    return bool(shown) and "Erased" in shown[0].get("text", "")

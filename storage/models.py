@@ -426,3 +426,83 @@ adcap_exemptions_table = cast(Table, AdCapExemptionRow.__table__)
 promo_reservations_table = cast(Table, PromoReservationRow.__table__)
 removed_promos_table = cast(Table, RemovedPromoRow.__table__)
 promo_feedback_table = cast(Table, PromoFeedbackRow.__table__)
+
+
+# --- questions and hand-offs (migration 0009) ---------------------------------------------------
+
+
+class QuestionRow(Base):
+    """A member question and its hand-off record; `due_at` is when the tick looks at it next."""
+
+    __tablename__ = "questions"
+    __table_args__ = (
+        Index(None, "due_at"),
+        Index(None, "chat_id", "state"),
+        Index(None, "asker_id"),  # erasure
+        Index(None, "closed_at"),  # the text sweep
+    )
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    asker_id: Mapped[int]
+    asker_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    text: Mapped[str | None] = mapped_column(Text)  # while open and 48 hours after
+    follow_ups: Mapped[list[int]] = mapped_column(JSON, default=list)
+    asked_at: Mapped[datetime]
+    last_message_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    handoff_at: Mapped[datetime]
+    sla_at: Mapped[datetime]
+    due_at: Mapped[datetime | None]
+    handed_off_at: Mapped[datetime | None]
+    claimed_by: Mapped[int | None]
+    breached_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    closed_by: Mapped[int | None]
+    answerer: Mapped[str | None] = mapped_column(String(16))
+    faq_entry_id: Mapped[int | None]
+    notices: Mapped[list[list[int]]] = mapped_column(JSON, default=list)  # [chat, message]
+
+
+class FaqEntryRow(Base):
+    """A question a group's moderators answered once, and the answer."""
+
+    __tablename__ = "faq_entries"
+    __table_args__ = (Index(None, "chat_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    added_by: Mapped[int | None]
+    added_at: Mapped[datetime]
+
+
+class OnCallShiftRow(Base):
+    """One moderator's shift on a group's rota (`Mon-Fri 09:00-18:00`, in the group's zone)."""
+
+    __tablename__ = "oncall_shifts"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    moderator_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    shift: Mapped[str] = mapped_column(String(64), primary_key=True)
+    moderator_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    position: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+
+
+class HandoffSettingsRow(Base):
+    """A group's hand-off timers and ops chat (NULL: the bot's defaults)."""
+
+    __tablename__ = "handoff_settings"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    handoff_after_seconds: Mapped[int | None] = mapped_column(Integer)
+    sla_seconds: Mapped[int | None] = mapped_column(Integer)
+    ops_chat_id: Mapped[int | None]
+    sla_follows_hours: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+
+
+questions_table = cast(Table, QuestionRow.__table__)
+faq_entries_table = cast(Table, FaqEntryRow.__table__)
+oncall_shifts_table = cast(Table, OnCallShiftRow.__table__)
+handoff_settings_table = cast(Table, HandoffSettingsRow.__table__)

@@ -248,10 +248,18 @@ async def _running(*args: str, cwd: Path, **env: str) -> AsyncIterator[asyncio.s
         seen.append(raw.decode())
     try:
         yield process
-    finally:
+    except BaseException:
         if process.returncode is None:
-            process.send_signal(signal.SIGINT)
-        await asyncio.wait_for(process.communicate(), timeout=30)
+            process.kill()  # a failed test leaves no bot behind
+            await process.wait()
+        raise
+    if process.returncode is None:
+        process.send_signal(signal.SIGINT)
+        out, err = await asyncio.wait_for(process.communicate(), timeout=30)
+        # Ctrl-C is a clean stop: exit 0, every session closed, nothing to apologise for.
+        said = out.decode() + err.decode()
+        assert process.returncode == 0, said
+        assert "Traceback" not in said and "Unclosed" not in said, said
 
 
 async def test_a_second_instance_on_one_database_is_refused(

@@ -176,13 +176,10 @@ async def test_help_and_the_command_menus(community: Community, sqlite_url: str)
         json.loads(key)["scope"]["type"]: [c["command"] for c in commands]
         for key, commands in sim.commands(community.bot.id).items()
     }
-    assert menus == {
-        "all_group_chats": [
-            *("stats", "settings", "health", "help"),
-            *("top", "segments", "atrisk", "retention", "heatmap"),
-        ],
-        "all_private_chats": ["mydata", "forgetme", "help"],
-    }
+    # Today's features first, in their order; each later feature adds its own after them.
+    assert menus["all_group_chats"][:4] == ["stats", "settings", "health", "help"]
+    assert {"top", "segments", "atrisk", "retention", "heatmap"} <= set(menus["all_group_chats"])
+    assert menus["all_private_chats"][:3] == ["mydata", "forgetme", "help"]
 
 
 async def test_a_command_redelivered_after_a_restart_is_answered_once(

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     webhook_port: int = Field(default=8443, ge=1, le=65535)
     webhook_path: str = "/telegram/webhook"
     ops_chat_id: int | None = None
+    # A question unanswered this long goes to the humans; at the SLA it escalates (issue 10).
+    handoff_after_seconds: int = Field(default=600, ge=1)
+    handoff_sla_seconds: int = Field(default=1800, ge=1)
     default_timezone: str = "UTC"
     log_level: str = "INFO"
     ingest_batch_size: int = Field(default=100, ge=1, le=10_000)

@@ -16,6 +16,7 @@ from typing import Any, Protocol, Self
 from bot.domain.adshare import Bucket
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
 from bot.domain.events import EngagementEvent, GroupRef
+from bot.domain.handoff import Handoff
 from bot.domain.watching import Decision
 
 # --- time -------------------------------------------------------------------------------------
@@ -411,6 +412,119 @@ class AdShareRepository(Protocol):
         ...
 
 
+# --- questions and hand-offs (issue 10) --------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class QuestionRecord:
+    """A member question as stored: where it was asked, by whom, and its hand-off record.
+
+    `text` is kept while the question is open and 48 hours after (None once erased);
+    `notices` are the hand-off messages sent about it (chat, message), edited on a claim.
+    """
+
+    chat_id: int
+    message_id: int
+    handoff: Handoff
+    asker_name: str = ""
+    text: str | None = None
+    follow_ups: tuple[int, ...] = ()
+    last_message_at: datetime | None = None  # None: when it was asked
+    faq_entry_id: int | None = None
+    notices: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class HandoffSettings:
+    """A group's hand-off settings as stored (None: the bot's defaults)."""
+
+    chat_id: int
+    handoff_after: int | None = None  # seconds
+    sla: int | None = None  # seconds
+    ops_chat_id: int | None = None
+    sla_follows_hours: bool = False  # the SLA clock counts only on-call time
+
+
+@dataclass(frozen=True, slots=True)
+class FaqRecord:
+    """One entry of a group's FAQ."""
+
+    id: int
+    question: str
+    answer: str
+
+
+@dataclass(frozen=True, slots=True)
+class ShiftRecord:
+    """One moderator's shift as stored (`shift` in the words `parse_shift` reads)."""
+
+    moderator_id: int
+    moderator_name: str
+    shift: str
+
+
+class HandoffRepository(Protocol):
+    """Questions and their deadlines, the FAQ, the on-call rota and hand-off settings."""
+
+    async def open(self, record: QuestionRecord) -> bool:
+        """Store a new question; False if it is stored already (a decision applied again)."""
+        ...
+
+    async def get(self, chat_id: int, message_id: int) -> QuestionRecord | None: ...
+
+    async def save(self, record: QuestionRecord) -> None:
+        """Store a question's new state, deadlines, follow-ups and notices."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[QuestionRecord]:
+        """Questions whose next deadline is at or before `now`, earliest first."""
+        ...
+
+    async def unclosed(self, chat_id: int) -> list[QuestionRecord]:
+        """A group's questions not yet answered, for the watcher to judge replies against."""
+        ...
+
+    async def asked_since(self, chat_id: int | None, since: datetime) -> list[QuestionRecord]:
+        """Questions asked since `since` in one group (or all), for the measures."""
+        ...
+
+    async def asked_by(self, user_id: int) -> list[QuestionRecord]:
+        """A person's questions whose text is still kept (for /mydata)."""
+        ...
+
+    async def erase_member(self, user_id: int) -> int:
+        """Erase a person's question texts and name (the rows stay for the measures)."""
+        ...
+
+    async def erase_text_closed_before(self, before: datetime) -> int:
+        """Erase the text of questions closed before `before`."""
+        ...
+
+    async def settings(self, chat_id: int) -> HandoffSettings: ...
+
+    async def save_settings(self, settings: HandoffSettings) -> None: ...
+
+    async def faq(self, chat_id: int) -> list[FaqRecord]:
+        """The group's FAQ, oldest first."""
+        ...
+
+    async def add_faq(
+        self, chat_id: int, question: str, answer: str, by: int | None, at: datetime
+    ) -> int:
+        """Add an entry; return its id."""
+        ...
+
+    async def remove_faq(self, chat_id: int, entry_id: int) -> bool: ...
+
+    async def rota(self, chat_id: int) -> list[ShiftRecord]:
+        """The group's shifts, in the order they were added."""
+        ...
+
+    async def add_shift(self, chat_id: int, shift: ShiftRecord) -> None: ...
+
+    async def remove_shifts(self, chat_id: int, moderator_id: int) -> int: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -438,6 +552,9 @@ class UnitOfWork(Protocol):
 
     @property
     def adshare(self) -> AdShareRepository: ...
+
+    @property
+    def handoff(self) -> HandoffRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

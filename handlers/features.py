@@ -12,7 +12,7 @@ from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, Tick
 from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.stats import StatsService
-from handlers import adcap, analytics, health, help, personal_data, settings, stats
+from handlers import adcap, analytics, handoff, health, help, personal_data, settings, stats
 
 
 def stats_feature(runtime: Runtime) -> Feature:
@@ -80,6 +80,7 @@ def help_feature(runtime: Runtime) -> Feature:
     return Feature(
         name="help",
         routers=[help.router],
+        chat_routers=[help.private_chat_router],
         menu=[
             MenuEntry("all_group_chats", "help", "What groupops does here, and its commands"),
             MenuEntry("all_private_chats", "help", "What groupops records, and why"),
@@ -95,4 +96,5 @@ FEATURES: tuple[FeatureFactory, ...] = (
     help_feature,
     analytics.feature,
     adcap.adcap_feature,
+    handoff.handoff_feature,
 )

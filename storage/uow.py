@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
+from storage.handoff import SqlHandoffRepository
 from storage.repositories import (
     IngestLedger,
     ProfileCache,
@@ -32,6 +33,7 @@ class SqlUnitOfWork:
     decisions: SqlDecisionRepository
     ops_notices: SqlOpsNoticeRepository
     adshare: SqlAdShareRepository
+    handoff: SqlHandoffRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -61,6 +63,7 @@ class SqlUnitOfWork:
         self.decisions = SqlDecisionRepository(session)
         self.ops_notices = SqlOpsNoticeRepository(session)
         self.adshare = SqlAdShareRepository(session)
+        self.handoff = SqlHandoffRepository(session)
         return self
 
     async def __aexit__(

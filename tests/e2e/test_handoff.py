@@ -1,0 +1,232 @@
+"""No question waits, through the simulator with short timers, on SQLite and PostgreSQL.
+
+The bot's clock is a `FakeClock` the test moves past each deadline; the deadline tick is run
+directly after each move (the scheduler's one-second tick may run it too: runs are serialised).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from bot.app import GroupOps
+from bot.services.handoff import HandoffService
+from simulator import BotAccount, Simulator, UserAccount
+from tests.e2e.conftest import eventually, polling_bot, settings_for
+from tests.fakes import FakeClock
+
+AFTER, SLA = 60, 180  # seconds: short timers, as the issue allows
+QUESTION = "How do I reset my password on the app?"
+
+
+@dataclass
+class Groups:
+    sim: Simulator
+    bot: BotAccount
+    owner: UserAccount  # the group's creator: a moderator
+    asker: UserAccount
+    member: UserAccount
+    group: int
+    ops: int  # the moderators' chat (OPS_CHAT_ID)
+
+
+@pytest.fixture
+def groups(sim: Simulator) -> Groups:
+    owner = sim.create_user(first_name="Olga", username="olga", language_code="en")
+    asker = sim.create_user(first_name="Ann", username="ann", language_code="en")
+    member = sim.create_user(first_name="Max", username="max", language_code="en")
+    group = sim.create_group(title="Makers", creator_id=owner.id)
+    ops = sim.create_group(title="Makers mods", creator_id=owner.id)
+    for user in (asker, member):
+        sim.join(group, user.id)
+    bot = sim.create_bot(username="groupops_handoff_bot", can_read_all_group_messages=True)
+    sim.add_bot(group, bot.id, admin=True)
+    sim.add_bot(ops, bot.id, admin=True)
+    return Groups(sim, bot, owner, asker, member, group, ops)
+
+
+def _settings(g: Groups, db_url: str) -> Any:
+    return settings_for(
+        g.sim,
+        g.bot,
+        db_url,
+        ops_chat_id=g.ops,
+        handoff_after_seconds=AFTER,
+        handoff_sla_seconds=SLA,
+    )
+
+
+def _service(app: GroupOps) -> HandoffService:
+    service = app.services["handoff"]
+    assert isinstance(service, HandoffService)
+    return service
+
+
+def _handoffs(sim: Simulator, chat_id: int) -> list[dict[str, Any]]:
+    return [m for m in sim.sent(chat_id) if m.get("text", "").startswith("❓ Unanswered question")]
+
+
+def _escalations(sim: Simulator, chat_id: int) -> list[dict[str, Any]]:
+    return [m for m in sim.sent(chat_id) if m.get("text", "").startswith("🚨 SLA breached")]
+
+
+async def _asked(g: Groups, app: GroupOps, clock: FakeClock, text: str = QUESTION) -> int:
+    """The asker asks; returns the question's message id once its row is stored, with the
+    bot's clock set to the time the question was sent (the simulator's clock keeps running)."""
+    message = g.sim.post(g.group, g.asker.id, text=text)
+    message_id = int(message["message_id"])
+
+    async def stored() -> bool:
+        async with app.uow_factory() as uow:
+            return await uow.handoff.get(g.group, message_id) is not None
+
+    await eventually(stored)
+    clock.advance(message["date"] - clock.now().timestamp())
+    return message_id
+
+
+async def test_a_question_nobody_answers_reaches_the_ops_chat_on_time_then_escalates(
+    groups: Groups, db_url: str
+) -> None:
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
+        message_id = await _asked(g, app, clock)
+        service = _service(app)
+        clock.advance(AFTER - 1)
+        assert await service.run_due() == 0
+        assert _handoffs(g.sim, g.ops) == []
+        clock.advance(1)
+        await service.run_due()
+        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+        (handoff,) = _handoffs(g.sim, g.ops)
+        assert QUESTION in handoff["text"] and "Ann" in handoff["text"]
+        assert f"https://t.me/c/{str(g.group)[4:]}/{message_id}" in handoff["text"]
+        buttons = [b["text"] for b in handoff["reply_markup"]["inline_keyboard"][0]]
+        assert buttons == ["Claim", "Answered", "Not a question"]
+        clock.advance(SLA - AFTER - 1)
+        await service.run_due()
+        assert _escalations(g.sim, g.ops) == []
+        clock.advance(1)
+        await service.run_due()
+        await eventually(lambda: len(_escalations(g.sim, g.ops)) == 1)
+        clock.advance(3600)
+        await service.run_due()
+    assert len(_handoffs(g.sim, g.ops)) == 1
+    assert len(_escalations(g.sim, g.ops)) == 1
+
+
+async def test_a_claim_and_a_reply_in_the_group_close_it_and_it_never_escalates(
+    groups: Groups, db_url: str
+) -> None:
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
+        message_id = await _asked(g, app, clock)
+        service = _service(app)
+        clock.advance(AFTER)
+        await service.run_due()
+        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+        notice = _handoffs(g.sim, g.ops)[0]["message_id"]
+        claim = f"hq:claim:{g.group}:{message_id}"
+        refused = g.sim.press_button(g.ops, notice, g.member.id, data=claim)
+        await eventually(lambda: g.sim.callback_answer(refused) is not None)
+        assert g.sim.callback_answer(refused)["text"] == "Only the group's moderators can do that."  # type: ignore[index]
+        claimed = g.sim.press_button(g.ops, notice, g.owner.id, data=claim)
+        await eventually(lambda: g.sim.callback_answer(claimed) is not None)
+        assert "claimed" in g.sim.callback_answer(claimed)["text"]  # type: ignore[index]
+        g.sim.post(g.group, g.owner.id, text="Settings → Account → Reset", reply_to=message_id)
+
+        async def answered() -> bool:
+            async with app.uow_factory() as uow:
+                record = await uow.handoff.get(g.group, message_id)
+            return record is not None and record.handoff.state.value == "answered"
+
+        await eventually(answered)
+        async with app.uow_factory() as uow:
+            record = await uow.handoff.get(g.group, message_id)
+        assert record is not None
+        assert record.handoff.claimed_by == g.owner.id
+        assert record.handoff.answerer is not None and record.handoff.answerer.value == "moderator"
+        clock.advance(SLA)
+        await service.run_due()
+    assert _escalations(g.sim, g.ops) == []
+
+
+async def test_a_members_answer_closes_it_before_the_handoff(groups: Groups, db_url: str) -> None:
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
+        message_id = await _asked(g, app, clock)
+        g.sim.post(g.group, g.member.id, text="+1", reply_to=message_id)  # no answer
+        g.sim.post(g.group, g.member.id, text="Tap 'forgot password'", reply_to=message_id)
+
+        async def answered() -> bool:
+            async with app.uow_factory() as uow:
+                record = await uow.handoff.get(g.group, message_id)
+            return record is not None and record.handoff.answerer is not None
+
+        await eventually(answered)
+        clock.advance(SLA)
+        assert await _service(app).run_due() == 0
+    assert _handoffs(g.sim, g.ops) == []
+
+
+async def test_an_faq_match_answers_at_once_and_not_what_i_asked_reopens(
+    groups: Groups, db_url: str
+) -> None:
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
+        g.sim.post(
+            g.group,
+            g.owner.id,
+            text="/faq add How do I reset my password? | Settings → Account → Reset password",
+        )
+        await eventually(lambda: any("Added to the FAQ" in m["text"] for m in g.sim.sent(g.group)))
+        message_id = await _asked(g, app, clock, "how can I reset my password")
+        await eventually(
+            lambda: any("From this group's FAQ" in m["text"] for m in g.sim.sent(g.group))
+        )
+        (answer,) = [m for m in g.sim.sent(g.group) if "From this group's FAQ" in m["text"]]
+        assert "Settings → Account → Reset password" in answer["text"]
+        labels = [b["text"] for b in answer["reply_markup"]["inline_keyboard"][0]]
+        assert labels == ["Helpful 👍", "Not what I asked"]
+        reopen = f"hq:re:{g.group}:{message_id}"
+        refused = g.sim.press_button(g.group, answer["message_id"], g.member.id, data=reopen)
+        await eventually(lambda: g.sim.callback_answer(refused) is not None)
+        assert "Only the member who asked" in g.sim.callback_answer(refused)["text"]  # type: ignore[index]
+        clock.advance(AFTER)
+        assert await _service(app).run_due() == 0  # answered by the FAQ: no hand-off
+        reopened = g.sim.press_button(g.group, answer["message_id"], g.asker.id, data=reopen)
+        await eventually(lambda: g.sim.callback_answer(reopened) is not None)
+        clock.advance(AFTER)
+        await _service(app).run_due()
+        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+
+
+async def test_a_restart_between_question_and_deadline_changes_nothing(
+    groups: Groups, db_url: str
+) -> None:
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    settings = _settings(g, db_url)
+    async with polling_bot(settings, g.sim, clock) as app:
+        await _asked(g, app, clock)
+    clock.advance(AFTER - 10)
+    async with polling_bot(settings, g.sim, clock) as app:
+        assert await _service(app).run_due() == 0
+        clock.advance(10)
+        await _service(app).run_due()
+        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+    clock.advance(1)
+    async with polling_bot(settings, g.sim, clock) as app:
+        assert await _service(app).run_due() == 0
+        clock.advance(SLA)
+        await _service(app).run_due()
+        await eventually(lambda: len(_escalations(g.sim, g.ops)) == 1)
+    assert len(_handoffs(g.sim, g.ops)) == 1
+    assert len(_escalations(g.sim, g.ops)) == 1

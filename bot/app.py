@@ -79,6 +79,7 @@ def build_dispatcher(features: Sequence[Feature]) -> Dispatcher:
     dispatcher.include_router(
         commands.router([make for feature in features for make in feature.routers])
     )
+    dispatcher.include_routers(*(make() for feature in features for make in feature.chat_routers))
     return dispatcher
 
 

@@ -58,6 +58,9 @@ class Feature:
 
     name: str
     routers: Sequence[Callable[[], Router]] = ()  # command and button routers (fresh each call)
+    # Routers for messages that are not commands (a private chat, a reply to the bot): after the
+    # command routers; the route gate parses only what their filters could take.
+    chat_routers: Sequence[Callable[[], Router]] = ()
     watchers: Sequence[Watcher] = ()
     ticks: Sequence[Tick] = ()
     menu: Sequence[MenuEntry] = ()

@@ -8,7 +8,7 @@ from aiogram.types import Message
 
 from bot.ports import ChatGateway
 from handlers import render
-from handlers.filters import in_group, in_private
+from handlers.filters import first_delivery, in_group, in_private
 from handlers.replies import locale_of, reply
 
 
@@ -18,6 +18,13 @@ def router() -> Router:
     help_.message.register(private_help, Command("start", "help"), in_private)
     help_.message.register(group_help, Command("help"), in_group)
     return help_
+
+
+def private_chat_router() -> Router:
+    """Plain text (or an unknown command) in a private chat: say what the bot does there."""
+    chat = Router(name="private-chat")
+    chat.message.register(private_help, in_private, first_delivery)
+    return chat
 
 
 async def private_help(message: Message, gateway: ChatGateway) -> None:

@@ -72,6 +72,7 @@ class UpdateIntake:
         self._waiting = 0
         self.shed = 0
         self._recent: dict[int, None] = {}
+        self._handling: dict[int, bool] = {}
         self.accepted = 0
         self.skipped = 0
         self.repeated = 0
@@ -146,8 +147,17 @@ class UpdateIntake:
         return await self._recorder.first_delivery(dedup_key)
 
     async def first_handling(self, update_id: int) -> bool:
-        """Whether an update handled without an event is handled for the first time."""
-        return await self._recorder.first_handling(update_id)
+        """Whether an update handled without an event is handled for the first time.
+
+        Asked by every router the update passes (commands, then plain chat), so the answer is
+        kept for the update: only its first asking writes the note.
+        """
+        known = self._handling.get(update_id)
+        if known is None:
+            known = self._handling[update_id] = await self._recorder.first_handling(update_id)
+            if len(self._handling) > RECENT_UPDATES:
+                del self._handling[next(iter(self._handling))]
+        return known
 
     async def drain(self, within: float = 3.0) -> None:
         """Let handlers finish for up to `within` seconds, then drop the rest (logged); wait for

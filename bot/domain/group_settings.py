@@ -31,6 +31,9 @@ LANGUAGES = {
     "zh-cn": "zh-hans",
     "chinese": "zh-hans",
     "中文": "zh-hans",
+    "ru": "ru",
+    "russian": "ru",
+    "русский": "ru",
 }
 
 
@@ -120,7 +123,9 @@ def _timezone(rest: list[str]) -> SetTimezone:
 def _language(rest: list[str]) -> SetLanguage:
     code = LANGUAGES.get(rest[0].lower().replace("_", "-")) if len(rest) == 1 else None
     if code is None:
-        raise SettingsInputError("Choose the language: en (English) or zh (简体中文).")
+        raise SettingsInputError(
+            "Choose the language: en (English), zh (简体中文) or ru (Русский)."
+        )
     return SetLanguage(code)
 
 

@@ -21,3 +21,18 @@ async def test_odd_settings_arguments_get_the_right_form(
     replies = [m["text"] for m in sim.sent(group) if "reply_to_message" in m]
     assert "UTC" in replies[0]  # the settings as they are, for the zero-width one
     assert all("text on 30" in reply for reply in replies[1:])  # the right form
+
+
+async def test_plain_text_in_a_private_chat_gets_what_the_bot_does_there(
+    community: Community, sqlite_url: str
+) -> None:
+    sim, owner = community.sim, community.owner
+    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
+        chat = sim.start_private(owner.id, community.bot.id, text="hello?")["chat"]["id"]
+        sim.start_private(owner.id, community.bot.id, text="/nosuchcommand")
+
+        def answered() -> bool:
+            return len(sim.sent(chat)) >= 2
+
+        await eventually(answered)
+    assert all("/mydata" in m["text"] for m in sim.sent(chat))

@@ -39,6 +39,8 @@ from tests.unit.test_services import GROUP, message
         ("lang zh_CN", SetLanguage("zh-hans")),
         ("language 中文", SetLanguage("zh-hans")),
         ("language English", SetLanguage("en")),
+        ("language ru", SetLanguage("ru")),
+        ("language Русский", SetLanguage("ru")),
     ],
 )
 def test_parse_settings(args: str | None, change: object) -> None:
@@ -57,7 +59,7 @@ def test_parse_settings(args: str | None, change: object) -> None:
         ("text on forever", "not “forever”"),
         ("text maybe", "Say “text on”"),
         ("text off now", "Say “text on”"),
-        ("language klingon", "Choose the language: en (English) or zh (简体中文)."),
+        ("language klingon", "Choose the language: en (English), zh (简体中文) or ru (Русский)."),
         ("language", "Choose the language"),
     ],
 )

@@ -46,6 +46,7 @@ def test_ordinary_group_chat_is_not_parsed_but_commands_are() -> None:
     assert gate.routes(message("/stats@groupops_bot 7d"))
     assert gate.routes(message("/settings timezone UTC"))
     assert not gate.routes(message("/nosuchcommand"))
+    assert gate.routes(message("hi bot", chat=PRIVATE))  # answered with what it does there
 
 
 def test_update_types_follow_what_routers_observe() -> None:

@@ -21,6 +21,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.types import Update
 from pydantic import ValidationError
 
+from bot.domain.events import GroupMigrated
 from bot.services.engagement import EngagementRecorder
 from bot.services.watching import WatchPipeline
 from handlers.mapping import map_update
@@ -73,6 +74,7 @@ class UpdateIntake:
         self.shed = 0
         self._recent: dict[int, None] = {}
         self._handling: dict[int, bool] = {}
+        self._migrated: set[GroupMigrated] = set()
         self.accepted = 0
         self.skipped = 0
         self.repeated = 0
@@ -100,7 +102,9 @@ class UpdateIntake:
             self.repeated += 1
             return None
         self._remember(update_id)
-        if mapped.migration is not None:
+        if mapped.migration is not None and mapped.migration not in self._migrated:
+            # Both groups announce it (migrate_to in the old, migrate_from in the new): once.
+            self._migrated.add(mapped.migration)
             await self.durable()  # the old group's history is complete before it moves
             await self._recorder.migrate_group(mapped.migration)
         watched = mapped.watched

@@ -105,7 +105,8 @@ async def test_a_restart_redelivers_nothing_twice(community: Community, db_url: 
     assert sum(r["message_count"] for r in members) == 31
 
 
-async def test_group_history_follows_a_supergroup_migration(sim, db_url: str) -> None:  # type: ignore[no-untyped-def]
+async def test_group_history_follows_a_supergroup_migration(sim, db_url: str, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level("INFO", logger="bot.services.engagement")
     bot = sim.create_bot(username="groupops_mig_bot")
     owner = sim.create_user(first_name="Owner")
     old = sim.create_group(title="Small club", creator_id=owner.id, type="group")
@@ -122,3 +123,5 @@ async def test_group_history_follows_a_supergroup_migration(sim, db_url: str) ->
     assert await count_events(db_url, chat_id=old) == 0
     (old_row,) = await _rows(db_url, groups_table, groups_table.c.chat_id == old)
     assert old_row["migrated_to_chat_id"] == new
+    # Both groups announce the move; it is made (and logged) once.
+    assert sum("migrated to" in r.getMessage() for r in caplog.records) == 1

@@ -33,6 +33,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from benchmarks.analytics import main as bench_analytics_main
 
         return bench_analytics_main(args_list[2:])
+    if args_list[:2] == ["bench", "timers"]:
+        from benchmarks.timers import main as bench_timers_main
+
+        return bench_timers_main(args_list[2:])
     if args_list[:1] == ["eval-questions"]:
         from bot.questions_eval import main as eval_questions_main
 
@@ -61,7 +65,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     commands.add_parser("eval-promo", help="score the promo detector on a labelled file (--help)")
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument(
-        "name", choices=["ingest", "analytics"], help="`bench ingest --help`: options"
+        "name", choices=["ingest", "analytics", "timers"], help="`bench ingest --help`: options"
     )
     args = parser.parse_args(args_list)
 

@@ -169,8 +169,8 @@ def handoff_feature(runtime: Runtime) -> Feature:
             OPEN: service.apply_open,
             ANSWER: service.apply_answer,
             FOLLOW_UP: service.apply_follow_up,
-            SEND_HANDOFF: service.apply_handoff,
-            SEND_ESCALATION: service.apply_escalation,
+            SEND_HANDOFF: service.apply_send,
+            SEND_ESCALATION: service.apply_send,
         },
         services={"handoff": service},
         ticks=[

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import statistics
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -83,6 +83,7 @@ SEND_ESCALATION = "handoff.escalate"
 WATCHER = "question"
 KEPT_FOR = timedelta(hours=48)  # a closed question's text, for /mydata
 DUE_BATCH = 500  # rows stepped in one unit of work by the tick
+LAG_KEPT = 10_000
 # What a message without text says to the answered rules: a photo may well answer a question.
 _MEDIA_WORD = {MessageKind.MEDIA: "photo", MessageKind.POLL: "poll", MessageKind.FORWARD: "forward"}
 
@@ -141,7 +142,8 @@ class HandoffMetrics:
     faq_answers: int = 0
     handoffs: int = 0
     escalations: int = 0
-    lag: list[float] = field(default_factory=list)  # seconds past the deadline, recent sends
+    # Seconds past the deadline of the most recent sends (for /health and the benchmark).
+    lag: deque[float] = field(default_factory=lambda: deque(maxlen=LAG_KEPT))
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +159,16 @@ class Measures:
     p90_seconds: float | None
     breaches: int
     per_moderator: list[tuple[int, int, int]]  # moderator, claims, answers
+
+
+@dataclass(frozen=True, slots=True)
+class _GroupContext:
+    """What sending about a group's question needs of the group."""
+
+    settings: HandoffSettings
+    rota: Rota
+    title: str
+    locale: str
 
 
 @dataclass(slots=True)
@@ -303,7 +315,8 @@ class HandoffService:
         asked_at = datetime.fromisoformat(str(params["asked_at"]))
         faq_id = _int_or_none(params.get("faq_entry_id"))
         async with self._uow_factory() as uow:
-            settings, rota = await self._settings_and_rota(uow, chat_id)
+            context = await self._context(uow, chat_id)
+            settings, rota = context.settings, context.rota
             handoff = open_handoff(
                 int(params["asker_id"]),  # type: ignore[arg-type]
                 asked_at,
@@ -392,75 +405,79 @@ class HandoffService:
                 due = await uow.handoff.due(now, DUE_BATCH)
                 if not due:
                     return sent
+                contexts = {
+                    chat_id: await self._context(uow, chat_id)
+                    for chat_id in {record.chat_id for record in due}
+                }
                 pending: list[tuple[str, Decision]] = []
+                records: list[QuestionRecord] = []
                 for record in due:
                     transition = step(record.handoff, Tick(), now)
-                    await uow.handoff.save(replace(record, handoff=transition.handoff))
+                    record = replace(record, handoff=transition.handoff)
+                    await uow.handoff.save(record)
                     for action in transition.actions:
                         kind = _send_kind(action)
                         if kind is not None:
                             pending.append(
                                 (WATCHER, Decision(kind, record.chat_id, record.message_id))
                             )
+                            records.append(record)
                 stored = await uow.decisions.add(pending, now)
                 await uow.commit()
-            for decision in stored:
-                apply = (
-                    self.apply_handoff
-                    if decision.decision.action == SEND_HANDOFF
-                    else self.apply_escalation
+            sent_about = [
+                (
+                    record,
+                    await self._deliver(item.decision.action, record, contexts[record.chat_id]),
                 )
-                await apply(decision.decision)
+                for item, record in zip(stored, records, strict=True)
+            ]
             async with self._uow_factory() as uow:
-                await uow.decisions.remove([decision.id for decision in stored])
+                await uow.decisions.remove([item.id for item in stored])
+                for record, notices in sent_about:
+                    await _store_notices(uow, record, notices)
                 await uow.commit()
             sent += len(stored)
             if len(due) < DUE_BATCH:
                 return sent
 
-    async def apply_handoff(self, decision: Decision) -> bool:
-        """Send the question to the ops chat and, in private, to the on-call moderators."""
-        view, settings, rota = await self._view(decision)
-        if view is None:
+    async def apply_send(self, decision: Decision) -> bool:
+        """A hand-off or escalation a crash left unsent (`DecisionApplier.start`): send it."""
+        async with self._uow_factory() as uow:
+            record = await uow.handoff.get(decision.chat_id, decision.message_id or 0)
+            context = await self._context(uow, decision.chat_id)
+        if record is None:
             return True
-        self.metrics.handoffs += 1
-        self._lag(view.record.handoff.deadlines.handoff_at)
-        locale = await self._group_locale(view.record.chat_id)
-        on_call_now = on_call(rota, self._clock.now())
-        await self._notify(view, self._wording.handoff(view, locale), locale, settings, on_call_now)
+        notices = await self._deliver(decision.action, record, context)
+        async with self._uow_factory() as uow:
+            await _store_notices(uow, record, notices)
+            await uow.commit()
         return True
 
-    async def apply_escalation(self, decision: Decision) -> bool:
-        """Tell the ops chat, every admin and the owner that the question breached the SLA."""
-        view, settings, _ = await self._view(decision)
-        if view is None:
-            return True
-        self.metrics.escalations += 1
-        self._lag(view.record.handoff.deadlines.sla_at)
-        locale = await self._group_locale(view.record.chat_id)
-        try:
-            admins = await self._admins.admins(view.record.chat_id)
-        except AdminsUnknown:
-            admins = {}
-        people = [a.user_id for a in admins.values() if not a.is_bot]
-        await self._notify(view, self._wording.escalation(view, locale), locale, settings, people)
-        return True
-
-    async def _notify(
-        self,
-        view: QuestionView,
-        text: str,
-        locale: str,
-        settings: HandoffSettings,
-        people: Sequence[int],
-    ) -> None:
-        """Send `text` with the moderators' buttons to the ops chat and, in private, to
-        `people`; remember the messages sent so a claim can edit them."""
+    async def _deliver(
+        self, action: str, record: QuestionRecord, context: _GroupContext
+    ) -> list[tuple[int, int]]:
+        """Send a hand-off (to the ops chat and, in private, the on-call moderators) or an
+        escalation (to the ops chat, every admin and the owner); the messages sent."""
+        view = QuestionView(record, context.title, _link(record))
+        deadlines = record.handoff.deadlines
+        if action == SEND_HANDOFF:
+            self.metrics.handoffs += 1
+            self._lag(deadlines.handoff_at)
+            text = self._wording.handoff(view, context.locale)
+            people = list(on_call(context.rota, self._clock.now()))
+        else:
+            self.metrics.escalations += 1
+            self._lag(deadlines.sla_at)
+            text = self._wording.escalation(view, context.locale)
+            try:
+                admins = await self._admins.admins(record.chat_id)
+            except AdminsUnknown:
+                admins = {}
+            people = [admin.user_id for admin in admins.values() if not admin.is_bot]
         verbs = (CLAIM, ANSWERED, NOT_A_QUESTION)
-        record = view.record
-        labels = self._wording.buttons(verbs, locale)
+        labels = self._wording.buttons(verbs, context.locale)
         keyboard = _keyboard(record.chat_id, record.message_id, verbs, labels)
-        targets = [self._ops_chat(settings)]
+        targets = [self._ops_chat(context.settings)]
         targets += [person for person in people if person not in targets]
         notices = []
         for target in targets:
@@ -468,7 +485,7 @@ class HandoffService:
             message_id = await self._send(target, text, keyboard)
             if message_id is not None:
                 notices.append((target, message_id))
-        await self._add_notices(record, notices)
+        return notices
 
     # --- buttons ------------------------------------------------------------------------------
 
@@ -500,7 +517,8 @@ class HandoffService:
         async with self._uow_factory() as uow:
             if await uow.handoff.get(chat_id, message_id) is None:
                 return None
-            settings, rota = await self._settings_and_rota(uow, chat_id)
+            context = await self._context(uow, chat_id)
+            settings, rota = context.settings, context.rota
         return Reopen(
             by,
             deadlines(
@@ -558,7 +576,7 @@ class HandoffService:
 
     async def rota(self, chat_id: int) -> tuple[Rota, list[ShiftRecord]]:
         async with self._uow_factory() as uow:
-            _, rota = await self._settings_and_rota(uow, chat_id)
+            rota = (await self._context(uow, chat_id)).rota
             return rota, await uow.handoff.rota(chat_id)
 
     async def add_shift(self, chat_id: int, shift: ShiftRecord) -> None:
@@ -635,9 +653,10 @@ class HandoffService:
 
     async def _show_state(self, record: QuestionRecord) -> None:
         """Edit the hand-off messages: the state is shown, buttons only while still useful."""
-        view = QuestionView(record, await self._title(record.chat_id), _link(record))
-        locale = await self._group_locale(record.chat_id)
-        text = self._wording.handoff(view, locale)
+        async with self._uow_factory() as uow:
+            context = await self._context(uow, record.chat_id)
+        locale = context.locale
+        text = self._wording.handoff(QuestionView(record, context.title, _link(record)), locale)
         closed = record.handoff.state in (HandoffState.ANSWERED, HandoffState.NOT_A_QUESTION)
         verbs = (ANSWERED, NOT_A_QUESTION) if not closed else ()
         keyboard = (
@@ -659,27 +678,6 @@ class HandoffService:
                 priority=Priority.MODERATION,
                 chat_id=chat_id,
             )
-
-    async def _view(self, decision: Decision) -> tuple[QuestionView | None, HandoffSettings, Rota]:
-        async with self._uow_factory() as uow:
-            record = await uow.handoff.get(decision.chat_id, decision.message_id or 0)
-            settings, rota = await self._settings_and_rota(uow, decision.chat_id)
-        if record is None:
-            return None, settings, rota
-        return (
-            QuestionView(record, await self._title(record.chat_id), _link(record)),
-            settings,
-            rota,
-        )
-
-    async def _add_notices(self, record: QuestionRecord, notices: list[tuple[int, int]]) -> None:
-        if not notices:
-            return
-        async with self._uow_factory() as uow:
-            stored = await uow.handoff.get(record.chat_id, record.message_id)
-            if stored is not None:
-                await uow.handoff.save(replace(stored, notices=(*stored.notices, *notices)))
-                await uow.commit()
 
     async def _send(
         self,
@@ -712,28 +710,21 @@ class HandoffService:
 
     def _lag(self, deadline: datetime) -> None:
         self.metrics.lag.append((self._clock.now() - deadline).total_seconds())
-        del self.metrics.lag[:-1000]
 
-    async def _settings_and_rota(
-        self, uow: UnitOfWork, chat_id: int
-    ) -> tuple[HandoffSettings, Rota]:
+    async def _context(self, uow: UnitOfWork, chat_id: int) -> _GroupContext:
         settings = await uow.handoff.settings(chat_id)
         group = await uow.groups.get(chat_id)
         zone = (group.timezone if group else None) or self._defaults.timezone
-        entries = []
-        for shift in await uow.handoff.rota(chat_id):
-            entries.append(RotaEntry(shift.moderator_id, parse_shift(shift.shift)))
-        return settings, Rota(zone, tuple(entries))
-
-    async def _title(self, chat_id: int) -> str:
-        async with self._uow_factory() as uow:
-            group = await uow.groups.get(chat_id)
-        return group.title if group else str(chat_id)
-
-    async def _group_locale(self, chat_id: int) -> str:
-        async with self._uow_factory() as uow:
-            group = await uow.groups.get(chat_id)
-        return group.language if group else "en"
+        entries = tuple(
+            RotaEntry(shift.moderator_id, parse_shift(shift.shift))
+            for shift in await uow.handoff.rota(chat_id)
+        )
+        return _GroupContext(
+            settings,
+            Rota(zone, entries),
+            group.title if group else str(chat_id),
+            group.language if group else "en",
+        )
 
     async def _tracked_in(self, chat_id: int) -> list[_Tracked]:
         tracked = self._tracked.get(chat_id)
@@ -759,6 +750,17 @@ class HandoffService:
             return await self._admins.is_admin(chat_id, user_id, None)
         except AdminsUnknown:
             return False
+
+
+async def _store_notices(
+    uow: UnitOfWork, record: QuestionRecord, notices: Sequence[tuple[int, int]]
+) -> None:
+    """Remember the messages sent about a question, so a claim can edit them."""
+    if not notices:
+        return
+    stored = await uow.handoff.get(record.chat_id, record.message_id)
+    if stored is not None:
+        await uow.handoff.save(replace(stored, notices=(*stored.notices, *notices)))
 
 
 def measure(records: Sequence[QuestionRecord]) -> Measures:

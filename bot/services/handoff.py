@@ -84,6 +84,9 @@ WATCHER = "question"
 KEPT_FOR = timedelta(hours=48)  # a closed question's text, for /mydata
 DUE_BATCH = 500  # rows stepped in one unit of work by the tick
 LAG_KEPT = 10_000
+# Every message is judged against each tracked question of its chat, so a chat keeps its most
+# recent ones only; an older question still goes to the humans and closes by their buttons.
+TRACKED_PER_CHAT = 50
 # What a message without text says to the answered rules: a photo may well answer a question.
 _MEDIA_WORD = {MessageKind.MEDIA: "photo", MessageKind.POLL: "poll", MessageKind.FORWARD: "forward"}
 
@@ -232,6 +235,10 @@ class HandoffService:
             return ()
         if event.message_id is None or event.message_kind is MessageKind.COMMAND:
             return ()
+        if message.forward_origin is not None or message.url_buttons:
+            # A forward is not the member asking, and URL buttons are an ad's: the promo
+            # watcher's business, which this one cannot see (watchers do not share verdicts).
+            return ()
         chat_id = message.chat_id
         tracked = await self._tracked_in(chat_id)
         text = message.text or _MEDIA_WORD.get(event.message_kind or MessageKind.OTHER, "")
@@ -287,6 +294,7 @@ class HandoffService:
                     OpenQuestion(actor.user_id, frozenset({event.message_id}), event.occurred_at),
                 )
             )
+            del tracked[:-TRACKED_PER_CHAT]
         name = " ".join(part for part in (actor.first_name, actor.last_name) if part)
         return [
             Decision(
@@ -731,7 +739,9 @@ class HandoffService:
         if tracked is None:
             async with self._uow_factory() as uow:
                 stored = await uow.handoff.unclosed(chat_id)
-            tracked = self._tracked[chat_id] = [_tracked(record) for record in stored]
+            tracked = self._tracked[chat_id] = [
+                _tracked(record) for record in stored[-TRACKED_PER_CHAT:]
+            ]
         return tracked
 
     async def _faq_match(self, chat_id: int, text: str) -> FaqRecord | None:

@@ -8,6 +8,7 @@ and what the database stored; SIGTERM must end the bot within 10 s every time.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import shutil
 import subprocess
@@ -172,45 +173,58 @@ async def test_sigterm_ends_a_bot_whose_writes_keep_failing_within_10_s(tmp_path
 
 # -- a PostgreSQL backend killed mid-batch -----------------------------------------------------
 
-# Every backend of the bot's database but the test's own and the bot's instance lock (idle on
-# its advisory lock for the whole run; killing it is not a write fault).
-_TERMINATE_WRITERS = text(
+# The bot's backends that are inside a transaction (a batch being written), killed; the test's
+# own and the instance lock's (idle on its advisory lock all run long) are left alone.
+_KILL_WRITERS = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND query NOT ILIKE '%advisory%'"
+    "AND state IN ('active', 'idle in transaction') AND query NOT ILIKE '%advisory%'"
 )
+KILLS = 5
+
+
+async def _kill_writers(db_url: str, posted: list[int], total: int) -> int:
+    """Kill the bot's backends mid-batch, KILLS times while messages are still being posted."""
+    engine = create_engine(db_url)
+    killed = 0
+    try:
+        async with engine.connect() as connection:
+            while killed < KILLS and len(posted) < total:
+                killed += int((await connection.execute(_KILL_WRITERS)).scalar_one())
+                await connection.commit()
+                await asyncio.sleep(0.01)
+    finally:
+        await engine.dispose()
+    return killed
 
 
 @pytest.mark.postgres
 async def test_postgresql_backends_killed_mid_batch_lose_nothing_and_double_nothing(
     tmp_path: Path, pg_url: str
 ) -> None:
+    total = 5_000
     async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
         world = _groups(sim, count=1, members=20)
         (group,) = world.groups
         env = child_env(sim, world.bot, pg_url)
         async with _bot(env, tmp_path / "run.log") as run, _engine(pg_url) as engine:
+            # Start-up's own writes (the bot's readiness in the group) done before any kill.
+            await run.until("start-up is done", lambda: "every right it needs" in run.log())
             posted: list[int] = []
-            killed = 0
-            for round_ in range(8):
-                posted += world.post_many(group, 250, start=len(posted))
-                # Once the bot has written some of this round, so its writer is mid-stream.
-                count = len(posted)
-
-                async def writing(count: int = count) -> bool:
-                    return len(await stored_messages(engine, group)) > count - 200
-
-                await run.until(f"round {round_} is being written", writing)
-                async with engine.connect() as connection:
-                    killed += int((await connection.execute(_TERMINATE_WRITERS)).scalar_one())
-                    await connection.commit()
-                await engine.dispose()  # the test's own pool may hold a killed connection
+            killer = asyncio.create_task(_kill_writers(pg_url, posted, total))
+            while len(posted) < total:
+                posted += world.post_many(group, 50, start=len(posted))
+                await asyncio.sleep(0.02)  # about 2,500 messages a second, in small bursts
+            killed = await killer
             await run.until("everything is confirmed", lambda: not sim.updates_pending(), 60)
             assert run.running
             assert await run.terminate() == 0
-            assert killed >= 8, "no backend of the bot was killed"
+            assert killed >= 1, "no batch was being written when the test looked"
+            assert "events failed" in run.log(), "no write was cut"
             await _all_stored_once(engine, group, posted)
-        assert not problems(run.log())
+        # Watchers and ticks that lose their connection log it and go on (DESIGN: a watcher
+        # that raises is logged and counted), so tracebacks are expected here; a crash is not.
+        assert "CRITICAL" not in run.log()
 
 
 # -- an update the bot cannot read -------------------------------------------------------------

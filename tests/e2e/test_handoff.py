@@ -7,7 +7,7 @@ directly after each move (the scheduler's one-second tick may run it too: runs a
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -230,3 +230,48 @@ async def test_a_restart_between_question_and_deadline_changes_nothing(
         await eventually(lambda: len(_escalations(g.sim, g.ops)) == 1)
     assert len(_handoffs(g.sim, g.ops)) == 1
     assert len(_escalations(g.sim, g.ops)) == 1
+
+
+def _replies(sim: Simulator, chat_id: int) -> list[str]:
+    return [m.get("text", "") for m in sim.sent(chat_id)]
+
+
+async def test_commands_set_timers_rota_and_show_the_measures(groups: Groups, db_url: str) -> None:
+    g = groups
+    # The simulator's and the bot's time: a Monday 03:00 UTC, outside Mon-Fri 09:00-18:00.
+    monday = datetime(2026, 12, 7, 3, 0, tzinfo=UTC)
+    g.sim.advance(monday.timestamp() - g.sim.now())
+    clock = FakeClock(monday)
+    async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
+        g.sim.post(g.group, g.member.id, text="/handoff after 2m")
+        await eventually(lambda: any("Sorry, only" in t for t in _replies(g.sim, g.group)))
+        g.sim.post(g.group, g.owner.id, text="/handoff after 2m")
+        await eventually(lambda: any("after 2m" in t for t in _replies(g.sim, g.group)))
+        g.sim.post(g.group, g.owner.id, text="/handoff sla soon")
+        await eventually(lambda: any("is not a duration" in t for t in _replies(g.sim, g.group)))
+        g.sim.post(g.group, g.owner.id, text="/oncall add @olga Mon-Fri 09:00-18:00")
+        await eventually(lambda: any("Mon-Fri 09:00-18:00" in t for t in _replies(g.sim, g.group)))
+        assert any("Next on call: Mon 09:00" in t for t in _replies(g.sim, g.group))
+        message_id = int(g.sim.post(g.group, g.asker.id, text=QUESTION)["message_id"])
+        await eventually(lambda: any("away now" in t for t in _replies(g.sim, g.group)))
+        (away,) = [t for t in _replies(g.sim, g.group) if "away now" in t]
+        assert "Mon 09:00 (UTC)" in away
+        async with app.uow_factory() as uow:
+            record = await uow.handoff.get(g.group, message_id)
+        assert record is not None
+        assert record.handoff.deadlines.handoff_at - record.handoff.asked_at == timedelta(minutes=2)
+        g.sim.post(g.group, g.member.id, text="Use the app's Settings", reply_to=message_id)
+
+        async def answered() -> bool:
+            async with app.uow_factory() as uow:
+                stored = await uow.handoff.get(g.group, message_id)
+            return stored is not None and stored.handoff.answerer is not None
+
+        await eventually(answered)
+        g.sim.post(g.group, g.member.id, text="/sla 30d")
+        await eventually(
+            lambda: any("Questions over 30 days" in t for t in _replies(g.sim, g.group))
+        )
+    (report,) = [t for t in _replies(g.sim, g.group) if "Questions over 30 days" in t]
+    assert "Questions over 30 days: 1" in report
+    assert "Answered by members 1" in report

@@ -28,7 +28,14 @@ from bot.domain.handoff import (
     parse_shift,
 )
 from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
-from bot.ports import ChatGateway, FaqRecord, HandoffSettings, Priority, ShiftRecord
+from bot.ports import (
+    ChatGateway,
+    FaqRecord,
+    HandoffSettings,
+    Priority,
+    QuestionRecord,
+    ShiftRecord,
+)
 from bot.services.admins import AdminDirectory
 from bot.services.handoff import (
     ANSWER,
@@ -49,8 +56,8 @@ from bot.services.handoff import (
 )
 from handlers import render
 from handlers.filters import in_group
+from handlers.i18n import day, number, pick_locale
 from handlers.i18n import gettext as _
-from handlers.i18n import number, pick_locale
 from handlers.replies import locale_of, reply, sent_by_admin
 
 DEADLINE_TICK = timedelta(seconds=1)  # hand-offs go out within 5 s of their deadline
@@ -486,6 +493,24 @@ async def outside_group(message: Message, command: CommandObject, gateway: ChatG
     await gateway.send_message(
         message.chat.id, render.group_only(locale_of(message), command.command)
     )
+
+
+def questions_text(questions: list[QuestionRecord], locale: str) -> str:
+    """For /mydata: the person's questions whose text is kept, open and 48 hours after."""
+    lines = [_(locale, "❓ Your questions, kept while open and 48 hours after:")]
+    for question in questions:
+        asked_at = question.handoff.asked_at
+        lines.append(
+            _(
+                locale,
+                "• {day} {time} UTC ({state}): {text}",
+                day=day(locale, asked_at),
+                time=asked_at.strftime("%H:%M"),
+                state=_(locale, _STATES[question.handoff.state]),
+                text=question.text or "",
+            )
+        )
+    return "\n".join(lines)
 
 
 def _questions(service: HandoffService) -> str:

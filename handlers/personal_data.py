@@ -17,6 +17,7 @@ from bot.services.personal_data import PersonalDataService
 from handlers import render
 from handlers.adcap import removed_promos_text
 from handlers.filters import in_group, in_private
+from handlers.handoff import questions_text
 from handlers.i18n import pick_locale
 from handlers.replies import locale_of, reply
 
@@ -93,6 +94,9 @@ async def my_data(
     removed = await personal_data.removed_promos(message.from_user.id)
     if removed:
         await reply(message, gateway, removed_promos_text(removed, locale_of(message)))
+    questions = await personal_data.questions(message.from_user.id)
+    if questions:
+        await reply(message, gateway, questions_text(questions, locale_of(message)))
 
 
 async def forget_me(

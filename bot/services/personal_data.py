@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.ports import Erasure, Footprint, RemovedPromo, UnitOfWorkFactory
+from bot.ports import Erasure, Footprint, QuestionRecord, RemovedPromo, UnitOfWorkFactory
 from bot.services.engagement import EngagementRecorder
 
 log = logging.getLogger(__name__)
@@ -35,6 +35,11 @@ class PersonalDataService:
         async with self._uow_factory() as uow:
             return await uow.adshare.removed_by(user_id)
 
+    async def questions(self, user_id: int) -> list[QuestionRecord]:
+        """The person's questions whose text is kept (while open and 48 hours after)."""
+        async with self._uow_factory() as uow:
+            return await uow.handoff.asked_by(user_id)
+
     async def erase(self, user_id: int) -> Erasure:
         """Erase everything recorded about `user_id` up to now.
 
@@ -45,6 +50,7 @@ class PersonalDataService:
         async with self._uow_factory() as uow:
             erasure = await uow.members.erase(user_id)
             await uow.adshare.erase_member(user_id)
+            await uow.handoff.erase_member(user_id)
             await uow.commit()
         if self._scrub is not None:
             await self._scrub()

@@ -275,3 +275,31 @@ async def test_commands_set_timers_rota_and_show_the_measures(groups: Groups, db
     (report,) = [t for t in _replies(g.sim, g.group) if "Questions over 30 days" in t]
     assert "Questions over 30 days: 1" in report
     assert "Answered by members 1" in report
+
+
+async def test_an_open_questions_text_shows_in_mydata_and_goes_with_forgetme(
+    groups: Groups, db_url: str
+) -> None:
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
+        message_id = await _asked(g, app, clock)
+        g.sim.start_private(g.asker.id, text="/mydata")
+        await eventually(lambda: any(QUESTION in m.get("text", "") for m in g.sim.sent(g.asker.id)))
+        g.sim.start_private(g.asker.id, text="/forgetme")
+        await eventually(lambda: any("Erase?" in m.get("text", "") for m in g.sim.sent(g.asker.id)))
+        (asked,) = [m for m in g.sim.sent(g.asker.id) if "Erase?" in m.get("text", "")]
+        g.sim.press_button(g.asker.id, asked["message_id"], g.asker.id, data="forgetme:erase")
+
+        async def erased() -> bool:
+            async with app.uow_factory() as uow:
+                record = await uow.handoff.get(g.group, message_id)
+            return record is not None and record.text is None
+
+        await eventually(erased)
+        clock.advance(AFTER)
+        await _service(app).run_due()
+        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+    # The question still goes to the humans, without its text or its asker's name.
+    (handoff,) = _handoffs(g.sim, g.ops)
+    assert QUESTION not in handoff["text"] and "Ann" not in handoff["text"]

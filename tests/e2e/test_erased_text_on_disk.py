@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 
 from tests.e2e.conftest import Community, eventually, polling_bot, settings_for
 
-SECRET = "PASSPHRASE-orange-4711"
+SECRET = "pumpkinlantern"
 
 
 def _on_disk(sqlite_url: str) -> bytes:
@@ -34,7 +34,7 @@ async def test_text_off_leaves_no_copy_in_the_file_or_the_wal(
 
         await eventually(lambda: replied("stored, each erased after 7 days"))
         for n in range(20):
-            sim.post(group, member.id, text=f"{SECRET} number {n}")
+            sim.post(group, member.id, text=f"my cat thinks the {SECRET} story is funny, part {n}")
         sim.post(group, owner.id, text="/health")  # answered once what came before is written
         await eventually(lambda: replied("🩺"))
         assert SECRET.encode() in _on_disk(sqlite_url)  # stored while on: the check can see it

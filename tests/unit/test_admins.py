@@ -11,6 +11,7 @@ from aiogram.types import Update
 
 from bot.app import build_dispatcher
 from bot.config import Settings
+from bot.domain.rate import CommandRate
 from bot.features import Runtime
 from bot.ports import ChatAdmin, Outcome
 from bot.services.admins import AdminDirectory, AdminsUnknown
@@ -79,6 +80,8 @@ async def test_the_owner_is_told_the_check_failed_not_that_only_admins_may() -> 
         intake=Always(),
         recorder=None,  # the check comes first: neither is reached
         readiness=None,
+        clock=FakeClock(),
+        command_rate=CommandRate(),
     )
     update = Update.model_validate(
         {

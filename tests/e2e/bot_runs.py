@@ -10,19 +10,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
 from bot.domain.events import EventKind
 from simulator import BotAccount, Simulator
+from storage.engine import create_engine
 from storage.models import events_table
 
 # Issue 15: SIGTERM finishes within 10 s, whatever is failing or queued.
@@ -159,3 +162,48 @@ async def confirmed_not_stored(
     held = unconfirmed_messages(sim, bot_id, chat_id)
     stored = set(await stored_messages(engine, chat_id))
     return {m for m in posted if m not in held and m not in stored}
+
+
+@contextlib.contextmanager
+def immutable(*paths: Path) -> Iterator[None]:
+    """The files refuse every write, even through descriptors the bot already holds (chmod
+    would not reach those): the state of a file system remounted read-only under a running bot.
+    """
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        pytest.skip("chattr is not installed")
+    done: list[Path] = []
+    try:
+        for path in paths:
+            result = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True)
+            if result.returncode != 0:
+                pytest.skip(f"cannot make a file immutable here: {result.stderr.strip()}")
+            done.append(path)
+        yield
+    finally:
+        for path in done:
+            subprocess.run([chattr, "-i", str(path)], check=True)
+
+
+# The bot's backends that are inside a transaction (a batch being written), killed; the test's
+# own and the instance lock's (idle on its advisory lock all run long) are left alone.
+_KILL_WRITERS = text(
+    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+    "AND state IN ('active', 'idle in transaction') AND query NOT ILIKE '%advisory%'"
+)
+
+
+async def kill_writers(db_url: str, kills: int, done: Callable[[], bool]) -> int:
+    """Kill the bot's backends mid-batch, `kills` of them unless `done()` first; how many."""
+    engine = create_engine(db_url)
+    killed = 0
+    try:
+        async with engine.connect() as connection:
+            while killed < kills and not done():
+                killed += int((await connection.execute(_KILL_WRITERS)).scalar_one())
+                await connection.commit()
+                await asyncio.sleep(0.01)
+    finally:
+        await engine.dispose()
+    return killed

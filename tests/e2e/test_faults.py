@@ -10,15 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import shutil
-import subprocess
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.app import RECORDED_UPDATES
@@ -28,6 +25,8 @@ from tests.e2e.bot_runs import (
     BotRun,
     child_env,
     confirmed_not_stored,
+    immutable,
+    kill_writers,
     problems,
     stored_messages,
     unconfirmed_messages,
@@ -98,27 +97,6 @@ async def _all_stored_once(engine: AsyncEngine, group: int, posted: list[int]) -
 # -- a read-only database file while running ---------------------------------------------------
 
 
-@contextlib.contextmanager
-def _immutable(*paths: Path) -> Iterator[None]:
-    """The files refuse every write, even through descriptors the bot already holds (chmod
-    would not reach those): the state of a file system remounted read-only under a running bot.
-    """
-    chattr = shutil.which("chattr")
-    if chattr is None:
-        pytest.skip("chattr is not installed")
-    done: list[Path] = []
-    try:
-        for path in paths:
-            result = subprocess.run([chattr, "+i", str(path)], capture_output=True, text=True)
-            if result.returncode != 0:
-                pytest.skip(f"cannot make a file immutable here: {result.stderr.strip()}")
-            done.append(path)
-        yield
-    finally:
-        for path in done:
-            subprocess.run([chattr, "-i", str(path)], check=True)
-
-
 @contextlib.asynccontextmanager
 async def _writes_failing(world: Groups, database: Path) -> AsyncIterator[tuple[BotRun, list[int]]]:
     """A bot whose database file turned read-only after 50 messages were stored, with 50 more
@@ -128,7 +106,7 @@ async def _writes_failing(world: Groups, database: Path) -> AsyncIterator[tuple[
     async with _bot(env, database.parent / "run1.log") as run:
         posted = world.post_many(world.groups[0], 50)
         await run.until("the first messages are confirmed", lambda: not world.sim.updates_pending())
-        with _immutable(database, Path(f"{database}-wal")):
+        with immutable(database, Path(f"{database}-wal")):
             posted += world.post_many(world.groups[0], 50, start=50)
             await run.until(
                 "a write fails", lambda: "events failed (OperationalError)" in run.log()
@@ -173,30 +151,6 @@ async def test_sigterm_ends_a_bot_whose_writes_keep_failing_within_10_s(tmp_path
 
 # -- a PostgreSQL backend killed mid-batch -----------------------------------------------------
 
-# The bot's backends that are inside a transaction (a batch being written), killed; the test's
-# own and the instance lock's (idle on its advisory lock all run long) are left alone.
-_KILL_WRITERS = text(
-    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-    "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND state IN ('active', 'idle in transaction') AND query NOT ILIKE '%advisory%'"
-)
-KILLS = 5
-
-
-async def _kill_writers(db_url: str, posted: list[int], total: int) -> int:
-    """Kill the bot's backends mid-batch, KILLS times while messages are still being posted."""
-    engine = create_engine(db_url)
-    killed = 0
-    try:
-        async with engine.connect() as connection:
-            while killed < KILLS and len(posted) < total:
-                killed += int((await connection.execute(_KILL_WRITERS)).scalar_one())
-                await connection.commit()
-                await asyncio.sleep(0.01)
-    finally:
-        await engine.dispose()
-    return killed
-
 
 @pytest.mark.postgres
 async def test_postgresql_backends_killed_mid_batch_lose_nothing_and_double_nothing(
@@ -211,7 +165,7 @@ async def test_postgresql_backends_killed_mid_batch_lose_nothing_and_double_noth
             # Start-up's own writes (the bot's readiness in the group) done before any kill.
             await run.until("start-up is done", lambda: "every right it needs" in run.log())
             posted: list[int] = []
-            killer = asyncio.create_task(_kill_writers(pg_url, posted, total))
+            killer = asyncio.create_task(kill_writers(pg_url, 5, lambda: len(posted) >= total))
             while len(posted) < total:
                 posted += world.post_many(group, 50, start=len(posted))
                 await asyncio.sleep(0.02)  # about 2,500 messages a second, in small bursts
@@ -325,3 +279,37 @@ async def test_a_members_command_flood_gets_five_answers_and_one_notice(tmp_path
         assert len(set(answered) & set(flood)) == 6  # five answers, then one notice
         notices = [m for m in sim.sent(group) if "too fast" in m.get("text", "")]
         assert len(notices) == 1
+
+
+# -- a name longer than a column --------------------------------------------------------------
+
+# 4,096 characters: Telegram allows 64, the columns 255. Lone surrogates, NUL and RTL marks in
+# names go through the chaos test on both databases.
+LONG_NAME = "long" * 1_024
+
+
+async def test_a_member_with_a_4096_character_name_is_recorded_like_any_other(
+    tmp_path: Path, db_url: str, request: pytest.FixtureRequest
+) -> None:
+    if db_url.startswith("postgresql"):
+        request.applymarker(
+            pytest.mark.xfail(
+                strict=True,
+                reason="issue 15 #2: mapping cleans names (handlers/mapping.py `clean`) but does "
+                "not bound their length; PostgreSQL refuses a first_name over String(255) "
+                "(storage/models.py:103), so every event of that member is quarantined",
+            )
+        )
+    async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
+        world = _groups(sim, count=1)
+        (group,) = world.groups
+        member = sim.create_user(first_name=LONG_NAME, last_name=LONG_NAME)
+        sim.join(group, member.id)
+        async with _bot(child_env(sim, world.bot, db_url), tmp_path / "run.log") as run:
+            posted = [sim.post(group, member.id, text=f"hello {n}")["message_id"] for n in range(3)]
+            posted += world.post_many(group, 3)
+            await run.until("everything is confirmed", lambda: not sim.updates_pending())
+            assert await run.terminate() == 0
+        async with _engine(db_url) as engine:
+            await _all_stored_once(engine, group, posted)
+        assert "cannot be stored" not in run.log()

@@ -61,7 +61,7 @@ from handlers.i18n import gettext as _
 from handlers.replies import locale_of, reply, sent_by_admin
 
 DEADLINE_TICK = timedelta(seconds=1)  # hand-offs go out within 5 s of their deadline
-TEXT_SWEEP = timedelta(minutes=10)
+UPKEEP = timedelta(minutes=10)  # texts 48 hours past closing erased; /health's measures
 FAQ_USAGE = "/faq add question | answer · /faq list · /faq remove N"
 HANDOFF_USAGE = "/handoff after 10m · sla 30m · ops <chat id> · link <group id> · hours on|off"
 ONCALL_USAGE = f"/oncall add @mod {SHIFT_USAGE} · /oncall remove @mod"
@@ -180,14 +180,17 @@ def handoff_feature(runtime: Runtime) -> Feature:
             SEND_ESCALATION: service.apply_send,
         },
         services={"handoff": service},
+        on_start=[service.refresh_measures],
         ticks=[
             Tick("handoff-deadlines", DEADLINE_TICK, service.run_due),
-            Tick("handoff-text-sweep", TEXT_SWEEP, service.erase_expired),
+            Tick("handoff-upkeep", UPKEEP, lambda: _upkeep(service)),
         ],
         health=[
             HealthLine("Questions · FAQ answers", lambda: _questions(service)),
             HealthLine("Hand-offs · SLA breaches", lambda: _handoffs(service)),
             HealthLine("Hand-off lag p99 (s)", lambda: round(service.lag_p99(), 2)),
+            HealthLine("Questions (7 days) · breaches", lambda: _last_week(service)),
+            HealthLine("First answer (7 days): median · p90", lambda: _waits(service)),
         ],
         menu=[
             MenuEntry("all_group_chats", "faq", "The group's FAQ: list, add, remove"),
@@ -511,6 +514,23 @@ def questions_text(questions: list[QuestionRecord], locale: str) -> str:
             )
         )
     return "\n".join(lines)
+
+
+async def _upkeep(service: HandoffService) -> None:
+    await service.erase_expired()
+    await service.refresh_measures()
+
+
+def _last_week(service: HandoffService) -> str:
+    week = service.last_week
+    return f"{week.asked} · {week.breaches}"
+
+
+def _waits(service: HandoffService) -> str:
+    week = service.last_week
+    return " · ".join(
+        format_duration(round(s)) if s else "—" for s in (week.median_seconds, week.p90_seconds)
+    )
 
 
 def _questions(service: HandoffService) -> str:

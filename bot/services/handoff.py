@@ -214,6 +214,7 @@ class HandoffService:
         self._tracked: dict[int, list[_Tracked]] = {}
         self._faqs: dict[int, tuple[list[FaqRecord], FaqLookup | None]] = {}
         self.metrics = HandoffMetrics()
+        self.last_week = measure(())
         # Two runs at once (a tick and a caller) would both select the same due rows.
         self._due_lock = asyncio.Lock()
 
@@ -629,6 +630,12 @@ class HandoffService:
             erased = await uow.handoff.erase_text_closed_before(self._clock.now() - KEPT_FOR)
             await uow.commit()
         return erased
+
+    async def refresh_measures(self) -> Measures:
+        """The last 7 days' measures across all groups, kept for /health (which cannot wait
+        for the database)."""
+        self.last_week = await self.measures(None, timedelta(days=7))
+        return self.last_week
 
     def lag_p99(self) -> float:
         """The 99th percentile of recent hand-offs' and escalations' seconds past deadline."""

@@ -268,6 +268,12 @@ async def test_commands_set_timers_rota_and_show_the_measures(groups: Groups, db
             return stored is not None and stored.handoff.answerer is not None
 
         await eventually(answered)
+        await _service(app).refresh_measures()
+        g.sim.post(g.group, g.owner.id, text="/health")
+        await eventually(lambda: any("Questions (7 days)" in t for t in _replies(g.sim, g.group)))
+        (health,) = [t for t in _replies(g.sim, g.group) if "Questions (7 days)" in t]
+        assert "Questions (7 days) · breaches: 1 · 0" in health
+        assert "First answer (7 days): median · p90: " in health
         g.sim.post(g.group, g.member.id, text="/sla 30d")
         await eventually(
             lambda: any("Questions over 30 days" in t for t in _replies(g.sim, g.group))

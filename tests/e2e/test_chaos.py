@@ -44,7 +44,7 @@ MEMBERS = 8  # per group, besides the odd names and the flooder
 FLOOD = 120  # /help from one member in the first group, spread over the stream
 BACKLOG = 2_000  # at most this many updates wait for the bot: the stream outlives every run
 # How each run but the last ends; the last catches up and ends with SIGTERM too.
-STOPS = ("kill", "term", "kill", "kill", "term")
+STOPS = ("kill", "term", "kill", "kill")
 FAULT_RUN = 2  # the run that meets the database fault (it then ends with a SIGKILL)
 ODD_NAMES = (
     "lone \ud800 surrogate",

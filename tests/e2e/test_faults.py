@@ -261,26 +261,6 @@ async def test_a_command_flood_holds_up_no_other_group_and_sigterm_drops_its_rep
         assert not problems(run.log())
 
 
-async def test_a_members_command_flood_gets_five_answers_and_one_notice(tmp_path: Path) -> None:
-    url = f"sqlite+aiosqlite:///{tmp_path / 'g.db'}"
-    async with Simulator(flood_limits=FloodLimits()) as sim:
-        world = _groups(sim, count=1)
-        (group,) = world.groups
-        async with _bot(child_env(sim, world.bot, url), tmp_path / "run.log") as run:
-            flood = [
-                sim.post(group, world.members[0].id, text="/help")["message_id"] for _ in range(120)
-            ]
-            own = sim.post(group, world.owner.id, text="/help")["message_id"]
-            await run.until("the owner is answered", lambda: own in _answers(sim, group))
-            await run.until("every command is confirmed", lambda: not sim.updates_pending())
-            assert await run.terminate() == 0
-        answered = _answers(sim, group)
-        assert len(answered) == len(set(answered)), "a command answered twice"
-        assert len(set(answered) & set(flood)) == 6  # five answers, then one notice
-        notices = [m for m in sim.sent(group) if "too fast" in m.get("text", "")]
-        assert len(notices) == 1
-
-
 # -- a name longer than a column --------------------------------------------------------------
 
 # 4,096 characters: Telegram allows 64, the columns 255. Lone surrogates, NUL and RTL marks in

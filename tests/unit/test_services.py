@@ -25,6 +25,7 @@ from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.fakes import FakeClock, FakeGateway
 
 GROUP = GroupRef(chat_id=-100777, title="Makers", type="supergroup")
+QUIET = GroupRef(chat_id=-100888, title="Quiet", type="supergroup")
 GUARD = 10.0  # seconds: only a hung test waits this long; no verdict rests on it
 
 
@@ -135,6 +136,7 @@ async def test_full_batches_are_written_without_waiting_for_the_interval(db: Wat
     await recorder.stop()
     assert len(await db.texts()) == 35
     assert db.commits == 4  # 10 + 10 + 10 + 5: batches, not a commit per event
+    assert recorder.metrics.batches == 4
 
 
 async def test_an_idle_writer_flushes_a_partial_batch_after_the_interval(db: Watched) -> None:
@@ -182,9 +184,15 @@ async def test_text_is_kept_only_where_the_group_stores_it(db: Watched) -> None:
         await uow.commit()
     await recorder.reload_text_policy()
     assert recorder.keeps_text(GROUP.chat_id)
-    await recorder.record([message(2, text="public notes")])
+    # One batch, two groups: the guard before the write scrubs only the one that keeps no text.
+    elsewhere = replace(message(3, text="not for keeping"), dedup_key="elsewhere", group=QUIET)
+    await recorder.record([message(2, text="public notes"), elsewhere])
     await recorder.stop()
-    assert await db.texts() == {message(1).dedup_key: None, message(2).dedup_key: "public notes"}
+    assert await db.texts() == {
+        message(1).dedup_key: None,
+        message(2).dedup_key: "public notes",
+        "elsewhere": None,
+    }
 
 
 async def test_a_failed_write_is_retried_and_nothing_is_lost(db: Watched) -> None:

@@ -136,7 +136,7 @@ async def _run(settings: Settings, *, webhook: bool) -> int:
     if webhook:
         preflight.check_webhook(settings)
     await preflight.check_bot_api(settings.telegram_api_base, token)
-    await preflight.check_database(settings.database_url)
+    await preflight.wait_for_database(settings.database_url, settings.database_wait_seconds)
     # aiogram takes seconds to import: a failed check should not wait for it.
     from bot.app import GroupOps
     from handlers.polling import PollingError

@@ -3,18 +3,24 @@
 The order is the point: the webhook settings, then the Bot API (getMe), then the database, then
 the single-instance lock, so a wrong token or address never creates or migrates a database.
 A check makes one attempt and says what it saw; retrying a wrong address for 14 s only to blame
-the token is what these replace. The getMe here is the one Bot API call outside delivery
+the token is what these replace. The exception is a database that is down rather than
+misconfigured (PostgreSQL not answering yet, an SQLite file not writable yet, as while a
+container or a mount comes up): `wait_for_database` retries that for DATABASE_WAIT_SECONDS,
+one log line an attempt. The getMe here is the one Bot API call outside delivery
 (invariant 2): before the bot starts there is nothing to queue or pace, and delivery's retries
 are what hid the cause.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import fcntl
+import logging
 import os
 import socket
-from collections.abc import AsyncIterator, Iterator
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -29,14 +35,23 @@ from sqlalchemy.pool import NullPool
 from bot.config import Settings
 from storage.engine import async_url, create_engine
 
+log = logging.getLogger(__name__)
+
 API_TIMEOUT_SECONDS = 10.0
 DATABASE_TIMEOUT_SECONDS = 10.0
+# Backoff between attempts on a database that is down: doubling from the first, at most the last.
+DATABASE_RETRY_FIRST_SECONDS = 1.0
+DATABASE_RETRY_MAX_SECONDS = 15.0
 # pg_advisory_lock's key for "a groupops runs on this database": "groupops" as 8 bytes.
 INSTANCE_LOCK_KEY = int.from_bytes(b"groupops", "big")
 
 
 class StartupError(Exception):
     """A start-up check failed; the message names the cause and the fix, in one line."""
+
+
+class DatabaseDown(StartupError):
+    """The database is there but not usable yet (not answering, read-only): worth a retry."""
 
 
 def check_webhook(settings: Settings) -> None:
@@ -158,6 +173,35 @@ async def check_database(url: str) -> None:
         await engine.dispose()
 
 
+async def wait_for_database(
+    url: str,
+    within: float,
+    *,
+    check: Callable[[str], Awaitable[None]] = check_database,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> None:
+    """`check_database`, retried with backoff for up to `within` seconds while the database is
+    down (one log line a failed attempt); a misconfigured one fails at once, as does the last
+    attempt, with its one line."""
+    deadline = clock() + within
+    pause = DATABASE_RETRY_FIRST_SECONDS
+    attempt = 1
+    while True:
+        try:
+            await check(url)
+            return
+        except DatabaseDown as exc:
+            left = deadline - clock()
+            if left <= 0:
+                raise
+            wait = min(pause, left)
+            log.warning("database attempt %d failed: %s; retrying in %.0fs", attempt, exc, wait)
+            await sleep(wait)
+            pause = min(pause * 2, DATABASE_RETRY_MAX_SECONDS)
+            attempt += 1
+
+
 def _check_sqlite_path(path: Path) -> None:
     if not path.parent.is_dir():
         raise StartupError(
@@ -171,7 +215,7 @@ def _check_sqlite_path(path: Path) -> None:
 
 
 def _read_only(path: Path, what: str) -> StartupError:
-    return StartupError(
+    return DatabaseDown(
         f"the SQLite database {path} is read-only (its {what}): give the user running groupops "
         "write access to the file and its folder"
     )
@@ -198,8 +242,10 @@ def _database_error(url: str, path: Path | None, exc: BaseException) -> StartupE
             f"PostgreSQL at {where} refused user {parsed.username!r}: check the user and "
             "password in DATABASE_URL"
         )
-    if any(isinstance(link, (OSError, TimeoutError)) for link in chain):
-        return StartupError(
+    if any(isinstance(link, (OSError, TimeoutError)) for link in chain) or (
+        "CannotConnectNowError" in names  # the server is starting up or shutting down
+    ):
+        return DatabaseDown(
             f"cannot connect to PostgreSQL at {where}: is it running, and are DATABASE_URL's "
             "host and port right?"
         )

@@ -58,6 +58,11 @@ class BotRun:
 
     async def start(self) -> None:
         """Start the bot and wait until it says it has started (its polling begins then)."""
+        await self.launch()
+        await self.until("it has started", lambda: "started as @" in self.log(), START_LIMIT)
+
+    async def launch(self) -> None:
+        """Start the process, not waiting for anything."""
         with self.log_path.open("ab") as log:
             self.proc = await asyncio.create_subprocess_exec(
                 sys.executable,
@@ -70,7 +75,6 @@ class BotRun:
                 stdout=log,
                 stderr=asyncio.subprocess.STDOUT,
             )
-        await self.until("it has started", lambda: "started as @" in self.log(), START_LIMIT)
 
     @property
     def running(self) -> bool:

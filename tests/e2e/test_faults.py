@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import RECORDED_UPDATES
 from simulator import BotAccount, FloodLimits, Simulator, UserAccount
 from storage.engine import create_engine
+from storage.migrate import upgrade_to_head
 from tests.e2e.bot_runs import (
     BotRun,
     child_env,
@@ -147,6 +148,26 @@ async def test_sigterm_ends_a_bot_whose_writes_keep_failing_within_10_s(tmp_path
         _writes_failing(_groups(sim, count=1), tmp_path / "g.db") as (run, _),
     ):
         assert await run.terminate() == 0
+
+
+async def test_a_database_read_only_at_start_is_waited_for(tmp_path: Path) -> None:
+    database = tmp_path / "g.db"
+    url = f"sqlite+aiosqlite:///{database}"
+    await upgrade_to_head(url)
+    async with Simulator(flood_limits=FloodLimits.disabled()) as sim:
+        world = _groups(sim, count=1)
+        run = BotRun(
+            child_env(sim, world.bot, url, DATABASE_WAIT_SECONDS="60"), tmp_path / "run.log"
+        )
+        try:
+            with immutable(database):
+                await run.launch()
+                await run.until("it waits", lambda: "database attempt 1 failed" in run.log())
+            await run.until("it starts once writable", lambda: "started as @" in run.log())
+            assert await run.terminate() == 0
+        finally:
+            await run.cleanup()
+    assert "is read-only" in run.log() and not problems(run.log())
 
 
 # -- a PostgreSQL backend killed mid-batch -----------------------------------------------------

@@ -363,6 +363,10 @@ class AdShareRepository(Protocol):
         """A member's join time and messages recorded, or None for a member never recorded."""
         ...
 
+    async def standings(self, chat_id: int) -> dict[int, Standing]:
+        """Every recorded member of the group: when they joined, how many messages they sent."""
+        ...
+
     async def user_named(self, chat_id: int, username: str) -> int | None:
         """The member of the group with this @username, if one was recorded."""
         ...

@@ -217,6 +217,13 @@ class SqlAdShareRepository:
         ).first()
         return None if row is None else Standing(row.joined_at, row.message_count)
 
+    async def standings(self, chat_id: int) -> dict[int, Standing]:
+        m = members_table.c
+        rows = await self._session.execute(
+            select(m.user_id, m.joined_at, m.message_count).where(m.chat_id == chat_id)
+        )
+        return {user_id: Standing(joined_at, count) for user_id, joined_at, count in rows}
+
     async def user_named(self, chat_id: int, username: str) -> int | None:
         u, m = users_table.c, members_table.c
         return await self._session.scalar(

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 
@@ -63,6 +63,7 @@ KEPT_FOR = timedelta(hours=48)  # removed promos, for /notpromo and the restore 
 LONGEST_WINDOW = timedelta(days=30)  # the most `/adcap window` accepts; the tally holds this
 DISPLAY_WINDOW = timedelta(hours=24)  # the second share /adcap shows
 TOP_SOURCES = 5
+ADMINS_RETRY = timedelta(minutes=1)  # after Telegram could not say who a group's admins are
 # Buckets are hours: the one `now` falls in starts before it and ends after.
 _AN_HOUR = timedelta(hours=1)
 
@@ -76,13 +77,50 @@ def _hour_of(moment: datetime) -> datetime:
     return moment.replace(minute=0, second=0, microsecond=0)
 
 
+class _Member:
+    """A member of a chat without standing when the tally was loaded, or seen since."""
+
+    __slots__ = ("joined_at", "known", "messages", "user_id")
+
+    def __init__(self, user_id: int, joined_at: datetime | None, messages: int, known: bool):
+        self.user_id = user_id
+        self.joined_at = joined_at
+        self.messages = messages  # every message of theirs in the group so far
+        self.known = known  # False: first seen since the load; when they joined is read later
+
+
 class _Tally:
-    """One chat's messages and promos per UTC hour, over the longest window."""
+    """One chat's messages and promos per UTC hour, over the longest window, and its members.
 
-    __slots__ = ("hours",)
+    Members are loaded with the counts, before any message of the chat is judged in this
+    process, so their stored message counts are exact; then each message adds one. Members
+    with standing then are kept as ids only: standing, once had, is never lost.
+    """
 
-    def __init__(self, buckets: Sequence[Bucket]) -> None:
+    __slots__ = ("established", "hours", "members")
+
+    def __init__(
+        self, buckets: Sequence[Bucket], members: Mapping[int, Standing], now: datetime
+    ) -> None:
         self.hours: dict[datetime, list[int]] = {b.start: [b.messages, b.promos] for b in buckets}
+        self.established: set[int] = set()
+        self.members: dict[int, _Member] = {}
+        for user_id, stored in members.items():
+            if has_standing(stored.joined_at, stored.messages, now, AdCapPolicy()):
+                self.established.add(user_id)
+            else:
+                self.members[user_id] = _Member(
+                    user_id, stored.joined_at, stored.messages, known=True
+                )
+
+    def member(self, user_id: int, seen_at: datetime) -> _Member | None:
+        """The member's record (created on first sight); None for a member with standing."""
+        if user_id in self.established:
+            return None
+        member = self.members.get(user_id)
+        if member is None:
+            member = self.members[user_id] = _Member(user_id, seen_at, 0, known=False)
+        return member
 
     def add(self, at: datetime, messages: int, promos: int = 0) -> None:
         hour = _hour_of(at)
@@ -175,6 +213,7 @@ class AdShareService:
         self._tallies: dict[int, _Tally] = {}
         self._settings: dict[int, tuple[AdCapSettings, set[int]]] = {}
         self._summaries: dict[int, _Summary] = {}
+        self._admins_unknown: dict[int, datetime] = {}  # chat: when to ask for its admins again
         self.metrics = AdShareMetrics()
 
     # --- the watcher -------------------------------------------------------------------------
@@ -189,24 +228,34 @@ class AdShareService:
 
     async def watch(self, message: WatchedMessage) -> Sequence[Decision]:
         """Count the message; judge it; decide what happens to a promo."""
+        tally = await self._tally(message.chat_id)
+        self.metrics.judged += 1
+        actor = message.event.actor
+        member = tally.member(actor.user_id, message.event.occurred_at) if actor else None
+        try:
+            return await self._judge(message, tally, member)
+        finally:
+            if member is not None:
+                member.messages += 1
+
+    async def _judge(
+        self, message: WatchedMessage, tally: _Tally, member: _Member | None
+    ) -> Sequence[Decision]:
         event = message.event
         chat_id = message.chat_id
-        tally = await self._tally(chat_id)
-        self.metrics.judged += 1
         if not message.text:
             tally.add(event.occurred_at, 1)
             return ()
         verdict = self.judge(PromoInput.of(message))
-        actor = event.actor
-        if actor is not None and any(r.signal is not Signal.MODEL for r in verdict.reasons):
-            # A newcomer's first messages weigh only beside another signal: checked only then.
-            seen = await self._standing_of(chat_id, actor.user_id)
-            if seen is None or seen.messages < AdCapPolicy().standing_messages:
-                verdict = self.judge(PromoInput.of(message, first_messages=True))
+        newcomer = member is not None and member.messages < AdCapPolicy().standing_messages
+        if not verdict.is_promo and newcomer and _rules_fired(verdict):
+            # A newcomer's first messages weigh only beside another signal.
+            verdict = self.judge(PromoInput.of(message, first_messages=True))
         if not verdict.is_promo:
             tally.add(event.occurred_at, 1)
             return ()
         self.metrics.promos += 1
+        actor = event.actor
         settings, exempt = await self._group(chat_id)
         policy = _policy(settings)
         now = self._clock.now()
@@ -214,12 +263,9 @@ class AdShareService:
         fit = promos_that_fit(share.messages, share.promos, policy)
         is_admin = await self._is_admin(chat_id, actor, event.sender_chat_id)
         standing = True
-        if not is_admin and actor is not None and actor.user_id not in exempt:
-            # Every message before this one counted: they were recorded before it was judged.
-            await self._recorder.durable()
-            stored = await self._standing_of(chat_id, actor.user_id)
-            standing = stored is not None and has_standing(
-                stored.joined_at, stored.messages, now, policy
+        if member is not None and not is_admin and member.user_id not in exempt:
+            standing = member.messages >= policy.standing_messages and has_standing(
+                await self._joined_at(chat_id, member), member.messages, now, policy
             )
         ruling = decide_member_promo(
             fit,
@@ -492,7 +538,8 @@ class AdShareService:
             now = self._clock.now()
             async with self._uow_factory() as uow:
                 stored = await uow.adshare.buckets(chat_id, now - LONGEST_WINDOW, now + _AN_HOUR)
-            tally = self._tallies[chat_id] = _Tally(stored)
+                members = await uow.adshare.standings(chat_id)
+            tally = self._tallies[chat_id] = _Tally(stored, members, now)
         return tally
 
     async def _group(self, chat_id: int) -> tuple[AdCapSettings, set[int]]:
@@ -506,7 +553,21 @@ class AdShareService:
             self._settings[chat_id] = cached
         return cached
 
-    async def _standing_of(self, chat_id: int, user_id: int) -> Standing | None:
+    async def _joined_at(self, chat_id: int, member: _Member) -> datetime | None:
+        """When a member first seen since the load joined: read once, when it matters (their
+        join is recorded before their messages; not recorded, they count from first sight)."""
+        if not member.known:
+            stored = await self._standing(chat_id, member.user_id)
+            if stored is None:
+                # Perhaps not written yet: wait for what is recorded (once per member).
+                await self._recorder.durable()
+                stored = await self._standing(chat_id, member.user_id)
+            if stored is not None:
+                member.joined_at = stored.joined_at
+            member.known = True
+        return member.joined_at
+
+    async def _standing(self, chat_id: int, user_id: int) -> Standing | None:
         async with self._uow_factory() as uow:
             return await uow.adshare.standing(chat_id, user_id)
 
@@ -516,10 +577,15 @@ class AdShareService:
         if actor is None or sender_chat_id is not None:
             # Posted as a chat: the group itself (an anonymous admin) or its linked channel.
             return True
+        now = self._clock.now()
+        if self._admins_unknown.get(chat_id, now) > now:
+            return True
         try:
             return await self._admins.is_admin(chat_id, actor.user_id, None)
         except AdminsUnknown:
-            # Admins cannot be checked now: leave the promo rather than remove an admin's.
+            # Admins cannot be checked now: leave the promo rather than remove an admin's, and
+            # do not ask Telegram again for every promo meanwhile.
+            self._admins_unknown[chat_id] = now + ADMINS_RETRY
             return True
 
     def _summary(self, chat_id: int) -> _Summary:
@@ -527,6 +593,10 @@ class AdShareService:
         if summary is None:
             summary = self._summaries[chat_id] = _Summary()
         return summary
+
+
+def _rules_fired(verdict: PromoVerdict) -> bool:
+    return any(reason.signal is not Signal.MODEL for reason in verdict.reasons)
 
 
 def _policy(settings: AdCapSettings) -> AdCapPolicy:

@@ -7,7 +7,7 @@ import itertools
 from dataclasses import dataclass
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, Table, func, select
 
 from simulator import BotAccount, Simulator, UserAccount
 from storage.engine import create_engine
@@ -98,32 +98,29 @@ OVER_BUDGET = "🚫 Removed: this group has had its share of promotions for now.
 NEW_MEMBER = "🚫 Removed: new members cannot post promotions here yet."
 
 
-async def _judged_promos(db_url: str, chat_id: int, promos: int) -> bool:
+async def _rows(db_url: str, table: Table, *where: ColumnElement[bool]) -> int:
     engine = create_engine(db_url)
     try:
         async with engine.connect() as connection:
-            stored = await connection.scalar(
-                select(func.count())
-                .select_from(events_table)
-                .where(events_table.c.chat_id == chat_id, events_table.c.promo_score.is_not(None))
-            )
+            query = select(func.count()).select_from(table).where(*where)
+            return int(await connection.scalar(query) or 0)
     finally:
         await engine.dispose()
-    return stored == promos
+
+
+async def _judged_promos(db_url: str, chat_id: int, promos: int) -> bool:
+    e = events_table.c
+    return (
+        await _rows(db_url, events_table, e.chat_id == chat_id, e.promo_score.is_not(None))
+        == promos
+    )
 
 
 async def _kept_with_notice(db_url: str, notice_id: int) -> bool:
-    engine = create_engine(db_url)
-    try:
-        async with engine.connect() as connection:
-            kept = await connection.scalar(
-                select(func.count())
-                .select_from(removed_promos_table)
-                .where(removed_promos_table.c.notice_id == notice_id)
-            )
-    finally:
-        await engine.dispose()
-    return kept == 1
+    return (
+        await _rows(db_url, removed_promos_table, removed_promos_table.c.notice_id == notice_id)
+        == 1
+    )
 
 
 async def _counted(db_url: str, chat_id: int, messages: int) -> bool:
@@ -240,3 +237,23 @@ async def test_a_removed_promo_shows_in_mydata_and_goes_with_forgetme(
 def _erased(sim: Simulator, chat_id: int, message_id: int) -> bool:
     shown = [m for m in sim.history(chat_id) if m["message_id"] == message_id]
     return bool(shown) and "Erased" in shown[0].get("text", "")
+
+
+async def test_over_the_budget_the_policy_warns_or_mutes(group: Group, sqlite_url: str) -> None:
+    sim, chat_id = group.sim, group.chat_id
+    async with polling_bot(settings_for(sim, group.bot, sqlite_url), sim):
+        await _chat(group, chat_lines(9))
+        sim.post(chat_id, group.owner.id, text="/adcap policy warn")
+        await eventually(lambda: any("Over the budget: warn" in t for t in _texts(sim, chat_id)))
+        first = sim.post(chat_id, group.members[0].id, text=PROMOS[0])  # the one that fits
+        warned = sim.post(chat_id, group.members[1].id, text=PROMOS[1])
+        await eventually(lambda: any("hold promotions" in t for t in _texts(sim, chat_id)))
+        sim.post(chat_id, group.owner.id, text="/adcap policy mute 2h")
+        await eventually(lambda: any("mute for 2h" in t for t in _texts(sim, chat_id)))
+        muted = sim.post(chat_id, group.members[2].id, text=PROMOS[0])
+        await eventually(lambda: sim.member_status(chat_id, group.members[2].id) == "restricted")
+        await eventually(lambda: any("muted for a while" in t for t in _texts(sim, chat_id)))
+    visible = {m["message_id"] for m in sim.history(chat_id)}
+    assert first["message_id"] in visible and warned["message_id"] in visible
+    assert muted["message_id"] not in visible
+    assert sim.member_status(chat_id, group.members[1].id) == "member"

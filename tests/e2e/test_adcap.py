@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import ColumnElement, Table, func, select
@@ -257,3 +258,28 @@ async def test_over_the_budget_the_policy_warns_or_mutes(group: Group, sqlite_ur
     assert first["message_id"] in visible and warned["message_id"] in visible
     assert muted["message_id"] not in visible
     assert sim.member_status(chat_id, group.members[1].id) == "member"
+
+
+async def test_the_ops_chat_gets_one_summary_not_an_alert_per_removal(
+    group: Group, sqlite_url: str
+) -> None:
+    sim, chat_id = group.sim, group.chat_id
+    ops = sim.create_group(title="Mods", creator_id=group.owner.id)
+    sim.add_bot(ops, group.bot.id, admin=True)
+    newcomers = [sim.create_user(first_name=f"New{i}", language_code="en") for i in range(3)]
+    settings = settings_for(sim, group.bot, sqlite_url, ops_chat_id=ops)
+    async with polling_bot(settings, sim) as app:
+        for newcomer in newcomers:
+            sim.join(chat_id, newcomer.id)
+            sim.post(chat_id, newcomer.id, text=PROMOS[0])
+        await eventually(lambda: _texts(sim, chat_id).count(NEW_MEMBER) == 3)
+        (tick,) = next(f for f in app.features if f.name == "adcap").ticks
+        assert tick.every == timedelta(minutes=10)
+        told = len(_texts(sim, ops))
+        await tick.job()
+        await tick.job()  # nothing new since: nothing sent
+        await eventually(lambda: len(_texts(sim, ops)) > told)
+    summaries = [t for t in _texts(sim, ops)[told:] if "Promotions since" in t]
+    assert summaries == [
+        "📣 Promotions since the last summary:\n• Makers: from new members 3 · ad share 0% of 15%"
+    ]

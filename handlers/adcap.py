@@ -1,15 +1,17 @@
 """The ad-share cap in the bot: the promo watcher's feature, /adcap, /promo and /notpromo.
 
-The promo model is trained from the shipped corpus the first time it is needed, which takes
-seconds (the scikit-learn import alone is most of a second). The feature starts it in a thread
-at start-up and judges by the rules alone until it is ready, so neither the bot's start nor
-any test that builds the app waits for it (`PromoModelLoader`).
+The promo model is trained at start-up from the shipped corpus and the moderators' /promo and
+/notpromo marks (the next retrain is the next start), which takes seconds (the scikit-learn
+import alone is most of a second). The feature trains it in a thread and judges by the rules
+alone until it is ready, so neither the bot's start nor any test that builds the app waits for
+it (`PromoModelLoader`).
 """
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Sequence
 from datetime import timedelta
 
 from aiogram import Router
@@ -17,7 +19,7 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
 from bot.detectors.promo import PromoDetector
-from bot.detectors.promo_model import shipped_model
+from bot.detectors.promo_model import LabelledText, shipped_model, train
 from bot.domain.adcap_args import (
     USAGE,
     AdCapInputError,
@@ -53,15 +55,20 @@ class PromoModelLoader:
         self.ready = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def start(self) -> None:
-        """Train the model off the event loop (once per process: `shipped_model` caches it)."""
+    def start(self, marks: Sequence[tuple[str, bool]] = ()) -> None:
+        """Train the model off the event loop: the shipped corpus (cached for the process) and,
+        when moderators marked messages with /promo and /notpromo, those marks too."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._load, name="promo-model", daemon=True)
+            examples = [LabelledText(text, is_promo) for text, is_promo in marks]
+            self._thread = threading.Thread(
+                target=self._load, args=(examples,), name="promo-model", daemon=True
+            )
             self._thread.start()
 
-    def _load(self) -> None:
+    def _load(self, marks: list[LabelledText]) -> None:
+        model = train(marks) if marks else shipped_model()
         # One assignment: the watcher reads either detector whole.
-        self._detector = PromoDetector(shipped_model(), self._repeats)
+        self._detector = PromoDetector(model, self._repeats)
         self.ready.set()
 
     def judge(self, message: PromoInput) -> PromoVerdict:
@@ -83,7 +90,7 @@ def adcap_feature(runtime: Runtime) -> Feature:
     ops_chat_id = runtime.settings.ops_chat_id
 
     async def start() -> None:
-        loader.start()
+        loader.start(await service.feedback())
         await service.erase_expired()
 
     async def every_ten_minutes() -> None:

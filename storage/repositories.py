@@ -767,23 +767,35 @@ class SqlDecisionRepository:
     async def add(
         self, decisions: Sequence[tuple[str, Decision]], created_at: datetime
     ) -> list[StoredDecision]:
-        """Store decisions (watcher name, decision) and return them with their ids."""
-        stored = []
-        for watcher, decision in decisions:
-            decision_id = await self._session.scalar(
-                decisions_table.insert()
-                .values(
-                    chat_id=decision.chat_id,
-                    message_id=decision.message_id,
-                    watcher=watcher,
-                    action=decision.action,
-                    params=dict(decision.params),
-                    created_at=created_at,
-                )
-                .returning(decisions_table.c.id)
+        """Store decisions (watcher name, decision) in one statement; return them with their
+        ids, in the order they were made."""
+        if not decisions:
+            return []
+        d = decisions_table.c
+        rows = await self._session.execute(
+            decisions_table.insert()
+            .values(
+                [
+                    {
+                        "chat_id": decision.chat_id,
+                        "message_id": decision.message_id,
+                        "watcher": watcher,
+                        "action": decision.action,
+                        "params": dict(decision.params),
+                        "created_at": created_at,
+                    }
+                    for watcher, decision in decisions
+                ]
             )
-            stored.append(StoredDecision(int(decision_id or 0), watcher, decision))
-        return stored
+            .returning(d.id, d.watcher, d.action, d.chat_id, d.message_id, d.params)
+        )
+        stored = [
+            StoredDecision(
+                row.id, row.watcher, Decision(row.action, row.chat_id, row.message_id, row.params)
+            )
+            for row in rows
+        ]
+        return sorted(stored, key=lambda s: s.id)  # ids rise in insertion order
 
     async def pending(self, limit: int = 1000) -> list[StoredDecision]:
         """Decisions not yet applied, oldest first."""

@@ -226,6 +226,7 @@ def _settings(sim: Simulator, token: str, database: Path | str) -> Settings:
         bot_token=token,  # type: ignore[arg-type]
         telegram_api_base=sim.url,
         database_url=url,
+        auto_migrate=True,  # a PostgreSQL database given with --database too
         log_level="WARNING",
     )
 

@@ -189,12 +189,13 @@ def immutable(*paths: Path) -> Iterator[None]:
             subprocess.run([chattr, "-i", str(path)], check=True)
 
 
-# The bot's backends that are inside a transaction (a batch being written), killed; the test's
-# own and the instance lock's (idle on its advisory lock all run long) are left alone.
+# The bot's backends that are writing (a batch between its statements, or in an INSERT,
+# UPDATE or DELETE), killed; readers, the test's own and the instance lock's are left alone.
 _KILL_WRITERS = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND state IN ('active', 'idle in transaction') AND query NOT ILIKE '%advisory%'"
+    "AND (state = 'idle in transaction' "
+    "OR (state = 'active' AND query ~* '^\\s*(INSERT|UPDATE|DELETE)'))"
 )
 
 

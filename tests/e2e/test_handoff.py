@@ -6,14 +6,16 @@ directly after each move (the scheduler's one-second tick may run it too: runs a
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from bot.app import GroupOps
-from bot.services.handoff import HandoffService
+from bot.domain.handoff import Tick, step
+from bot.domain.watching import Decision
+from bot.services.handoff import SEND_HANDOFF, HandoffService
 from simulator import BotAccount, Simulator, UserAccount
 from tests.e2e.conftest import eventually, polling_bot, settings_for
 from tests.fakes import FakeClock
@@ -309,3 +311,32 @@ async def test_an_open_questions_text_shows_in_mydata_and_goes_with_forgetme(
     # The question still goes to the humans, without its text or its asker's name.
     (handoff,) = _handoffs(g.sim, g.ops)
     assert QUESTION not in handoff["text"] and "Ann" not in handoff["text"]
+
+
+async def test_a_handoff_decided_but_not_sent_before_a_crash_is_sent_once_after_it(
+    groups: Groups, db_url: str
+) -> None:
+    """The tick's unit of work committed the new state and the send, then the process died."""
+    g = groups
+    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    settings = _settings(g, db_url)
+    async with polling_bot(settings, g.sim, clock) as app:
+        message_id = await _asked(g, app, clock)
+        clock.advance(AFTER)
+        async with app.uow_factory() as uow:
+            record = await uow.handoff.get(g.group, message_id)
+            assert record is not None
+            handed = step(record.handoff, Tick(), clock.now()).handoff
+            await uow.handoff.save(replace(record, handoff=handed))
+            sent = Decision(SEND_HANDOFF, g.group, message_id)
+            await uow.decisions.add([("question", sent)], clock.now())
+            await uow.commit()
+    assert _handoffs(g.sim, g.ops) == []
+    async with polling_bot(settings, g.sim, clock) as app:
+        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+        assert await _service(app).run_due() == 0
+        async with app.uow_factory() as uow:
+            assert await uow.decisions.pending() == []
+            stored = await uow.handoff.get(g.group, message_id)
+        assert stored is not None and len(stored.notices) == 1
+    assert len(_handoffs(g.sim, g.ops)) == 1

@@ -80,7 +80,9 @@ async def test_group_traffic_is_recorded_once(community: Community, db_url: str)
     assert stored_group["title"] == "Makers"
 
 
-async def test_a_restart_redelivers_nothing_twice(community: Community, db_url: str) -> None:
+async def test_a_clean_stop_confirms_the_offset_and_a_restart_goes_on(
+    community: Community, db_url: str
+) -> None:
     sim, group = community.sim, community.group
     settings = settings_for(sim, community.bot, db_url)
     for member in community.members:

@@ -10,11 +10,13 @@ from typing import Any
 
 import pytest
 
+import simulator
 from bot.domain.events import EngagementEvent, EventKind, MessageKind
 from handlers import mapping
 from handlers.mapping import READS, MalformedUpdate, clean, map_update
 
-SPEC = Path(__file__).parents[3] / "shared" / "data" / "telegram-bot-api" / "api.json"
+# The simulator's copy of shared/data/telegram-bot-api/api.json (the same file, in the repo).
+SPEC = Path(simulator.__file__).with_name("botapi.json")
 
 GROUP = {"id": -1001234567890123, "type": "supergroup", "title": "Makers"}
 ALICE = {"id": 9_000_000_001, "is_bot": False, "first_name": "Alice", "language_code": "en"}

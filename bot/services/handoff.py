@@ -57,6 +57,7 @@ from bot.domain.handoff import (
     open_handoff,
     parse_shift,
     step,
+    with_follow_up,
 )
 from bot.domain.questions import detect_question
 from bot.domain.watching import Decision, WatchedMessage
@@ -87,6 +88,10 @@ LAG_KEPT = 10_000
 # Every message is judged against each tracked question of its chat, so a chat keeps its most
 # recent ones only; an older question still goes to the humans and closes by their buttons.
 TRACKED_PER_CHAT = 50
+# The asker's first follow-ups (a question sent in pieces) are stored, so that after a restart a
+# reply to any piece still answers it; later ones join in memory only, because each stored one
+# costs a commit and a chatty asker's every message would be one.
+STORED_FOLLOW_UPS = 2
 # What a message without text says to the answered rules: a photo may well answer a question.
 _MEDIA_WORD = {MessageKind.MEDIA: "photo", MessageKind.POLL: "poll", MessageKind.FORWARD: "forward"}
 
@@ -253,10 +258,14 @@ class HandoffService:
         decisions: list[Decision] = []
         joined = False
         for question in list(tracked):
-            judgement = judge_message(question.question, seen)
+            # Only the asker's own messages and replies to the question's messages concern it.
+            asked = question.question
+            if asked.asker_id != actor.user_id and seen.reply_to not in asked.message_ids:
+                continue
+            judgement = judge_message(asked, seen)
             if judgement.role is MessageRole.ANSWER:
                 seen = replace(seen, by_moderator=await self._is_admin(chat_id, actor.user_id))
-                judgement = judge_message(question.question, seen)
+                judgement = judge_message(asked, seen)
             if judgement.role in (MessageRole.ANSWER, MessageRole.SOLVED):
                 tracked.remove(question)
                 assert judgement.answerer is not None
@@ -270,11 +279,9 @@ class HandoffService:
                 )
             elif judgement.role is MessageRole.FOLLOW_UP and not joined:
                 joined = True
-                question.question = replace(
-                    question.question,
-                    message_ids=question.question.message_ids | {event.message_id},
-                    last_message_at=event.occurred_at,
-                )
+                question.question = with_follow_up(asked, seen)
+                if len(asked.message_ids) > STORED_FOLLOW_UPS:
+                    continue  # joined in memory only (see STORED_FOLLOW_UPS)
                 decisions.append(
                     Decision(
                         FOLLOW_UP,
@@ -283,7 +290,7 @@ class HandoffService:
                         {"follow_up": event.message_id, "at": event.occurred_at.isoformat()},
                     )
                 )
-        if decisions or not message.text or not detect_question(message.text).is_question:
+        if decisions or joined or not message.text or not detect_question(message.text).is_question:
             return decisions
         self.metrics.questions += 1
         faq_entry = await self._faq_match(chat_id, message.text)

@@ -365,7 +365,7 @@ def _new_message(
     watched = _message_event(
         EngagementEvent.message_key(_int(chat.get("id")), _int(message.get("message_id"))),
         update_id,
-        EventKind.MESSAGE,
+        EventKind.COMMAND if kind is MessageKind.COMMAND else EventKind.MESSAGE,
         _time(message.get("date")),
         message,
         chat,

@@ -11,6 +11,7 @@ class EventKind(StrEnum):
     """What a member did."""
 
     MESSAGE = "message"
+    COMMAND = "command"  # a slash command: not conversation, so no message and no activity
     EDIT = "edit"
     REACTION_ADDED = "reaction_added"
     REACTION_REMOVED = "reaction_removed"

@@ -101,6 +101,10 @@ def test_kinds_and_links() -> None:
     for kind, fields in cases.items():
         (event,) = events_from_update(_update(message=_message(**fields)))
         assert event.message_kind is kind
+        # A command talks to a bot: it is recorded, but as no message and no activity.
+        assert event.kind is (
+            EventKind.COMMAND if kind is MessageKind.COMMAND else EventKind.MESSAGE
+        )
     (linked,) = events_from_update(_update(message=_message(text="go to t.me/shop now")))
     assert linked.has_link
 

@@ -1,9 +1,11 @@
 """Faults that need the bot in its own process (issue 15): each ends with nothing lost or doubled.
 
 `groupops run` polls the simulator as a child process while the test makes the database file
-read-only under it, kills its PostgreSQL backend mid-batch, hands it an update it cannot read,
-or floods one group with commands. A verdict reads what Telegram (the simulator) still holds
-and what the database stored; SIGTERM must end the bot within 10 s every time.
+read-only under it (or before it starts), kills its PostgreSQL backends mid-batch, hands it an
+update it cannot read, floods one group with commands, or gives a member a 4,096-character
+name. A verdict reads what Telegram (the simulator) still holds and what the database stored;
+SIGTERM must end the bot within 10 s every time. Making a file read-only under a running
+process takes `chattr +i` (root); where that is refused those tests are skipped.
 """
 
 from __future__ import annotations

@@ -262,10 +262,9 @@ class HandoffService:
             asked = question.question
             if asked.asker_id != actor.user_id and seen.reply_to not in asked.message_ids:
                 continue
+            # A member's answer; whether they moderate is asked when it is applied, off the
+            # chat's lane (an admin lookup may go to Telegram).
             judgement = judge_message(asked, seen)
-            if judgement.role is MessageRole.ANSWER:
-                seen = replace(seen, by_moderator=await self._is_admin(chat_id, actor.user_id))
-                judgement = judge_message(asked, seen)
             if judgement.role in (MessageRole.ANSWER, MessageRole.SOLVED):
                 tracked.remove(question)
                 assert judgement.answerer is not None
@@ -386,9 +385,16 @@ class HandoffService:
         return True
 
     async def apply_answer(self, decision: Decision) -> bool:
-        """Close the question as answered (a no-op on one already closed)."""
+        """Close the question as answered (a no-op on one already closed); a member's answer
+        is a moderator's if they are an admin of the group."""
         answerer = Answerer(str(decision.params["answerer"]))
         by = _int_or_none(decision.params.get("by"))
+        if (
+            answerer is Answerer.MEMBER
+            and by is not None
+            and await self._is_admin(decision.chat_id, by)
+        ):
+            answerer = Answerer.MODERATOR
         await self._step(decision.chat_id, decision.message_id or 0, Answered(answerer, by))
         return True
 

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from bot.app import GroupOps
-from bot.domain.handoff import Tick, step
+from bot.domain.handoff import HandoffState, Tick, step
 from bot.domain.watching import Decision
+from bot.ports import QuestionRecord
 from bot.services.handoff import SEND_HANDOFF, HandoffService
 from simulator import BotAccount, Simulator, UserAccount
 from tests.e2e.conftest import eventually, polling_bot, settings_for
@@ -90,11 +91,33 @@ async def _asked(g: Groups, app: GroupOps, clock: FakeClock, text: str = QUESTIO
     return message_id
 
 
+def _clock(g: Groups) -> FakeClock:
+    """The bot's clock, at the simulator's time (whole seconds, as message dates are)."""
+    return FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+
+
+async def _record(app: GroupOps, g: Groups, message_id: int) -> QuestionRecord | None:
+    async with app.uow_factory() as uow:
+        return await uow.handoff.get(g.group, message_id)
+
+
+async def _answered(app: GroupOps, g: Groups, message_id: int) -> bool:
+    record = await _record(app, g, message_id)
+    return record is not None and record.handoff.state is HandoffState.ANSWERED
+
+
+async def _handed_off(g: Groups, app: GroupOps, clock: FakeClock) -> None:
+    """Move past the hand-off deadline and run the tick; wait for the one hand-off."""
+    clock.advance(AFTER)
+    await _service(app).run_due()
+    await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+
+
 async def test_a_question_nobody_answers_reaches_the_ops_chat_on_time_then_escalates(
     groups: Groups, db_url: str
 ) -> None:
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
         message_id = await _asked(g, app, clock)
         service = _service(app)
@@ -125,13 +148,11 @@ async def test_a_claim_and_a_reply_in_the_group_close_it_and_it_never_escalates(
     groups: Groups, db_url: str
 ) -> None:
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
         message_id = await _asked(g, app, clock)
         service = _service(app)
-        clock.advance(AFTER)
-        await service.run_due()
-        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+        await _handed_off(g, app, clock)
         notice = _handoffs(g.sim, g.ops)[0]["message_id"]
         claim = f"hq:claim:{g.group}:{message_id}"
         refused = g.sim.press_button(g.ops, notice, g.member.id, data=claim)
@@ -142,14 +163,8 @@ async def test_a_claim_and_a_reply_in_the_group_close_it_and_it_never_escalates(
         assert "claimed" in g.sim.callback_answer(claimed)["text"]  # type: ignore[index]
         g.sim.post(g.group, g.owner.id, text="Settings → Account → Reset", reply_to=message_id)
 
-        async def answered() -> bool:
-            async with app.uow_factory() as uow:
-                record = await uow.handoff.get(g.group, message_id)
-            return record is not None and record.handoff.state.value == "answered"
-
-        await eventually(answered)
-        async with app.uow_factory() as uow:
-            record = await uow.handoff.get(g.group, message_id)
+        await eventually(lambda: _answered(app, g, message_id))
+        record = await _record(app, g, message_id)
         assert record is not None
         assert record.handoff.claimed_by == g.owner.id
         assert record.handoff.answerer is not None and record.handoff.answerer.value == "moderator"
@@ -160,18 +175,13 @@ async def test_a_claim_and_a_reply_in_the_group_close_it_and_it_never_escalates(
 
 async def test_a_members_answer_closes_it_before_the_handoff(groups: Groups, db_url: str) -> None:
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
         message_id = await _asked(g, app, clock)
         g.sim.post(g.group, g.member.id, text="+1", reply_to=message_id)  # no answer
         g.sim.post(g.group, g.member.id, text="Tap 'forgot password'", reply_to=message_id)
 
-        async def answered() -> bool:
-            async with app.uow_factory() as uow:
-                record = await uow.handoff.get(g.group, message_id)
-            return record is not None and record.handoff.answerer is not None
-
-        await eventually(answered)
+        await eventually(lambda: _answered(app, g, message_id))
         clock.advance(SLA)
         assert await _service(app).run_due() == 0
     assert _handoffs(g.sim, g.ops) == []
@@ -181,7 +191,7 @@ async def test_an_faq_match_answers_at_once_and_not_what_i_asked_reopens(
     groups: Groups, db_url: str
 ) -> None:
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
         g.sim.post(
             g.group,
@@ -205,16 +215,14 @@ async def test_an_faq_match_answers_at_once_and_not_what_i_asked_reopens(
         assert await _service(app).run_due() == 0  # answered by the FAQ: no hand-off
         reopened = g.sim.press_button(g.group, answer["message_id"], g.asker.id, data=reopen)
         await eventually(lambda: g.sim.callback_answer(reopened) is not None)
-        clock.advance(AFTER)
-        await _service(app).run_due()
-        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+        await _handed_off(g, app, clock)
 
 
 async def test_a_restart_between_question_and_deadline_changes_nothing(
     groups: Groups, db_url: str
 ) -> None:
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     settings = _settings(g, db_url)
     async with polling_bot(settings, g.sim, clock) as app:
         await _asked(g, app, clock)
@@ -264,12 +272,7 @@ async def test_commands_set_timers_rota_and_show_the_measures(groups: Groups, db
         assert record.handoff.deadlines.handoff_at - record.handoff.asked_at == timedelta(minutes=2)
         g.sim.post(g.group, g.member.id, text="Use the app's Settings", reply_to=message_id)
 
-        async def answered() -> bool:
-            async with app.uow_factory() as uow:
-                stored = await uow.handoff.get(g.group, message_id)
-            return stored is not None and stored.handoff.answerer is not None
-
-        await eventually(answered)
+        await eventually(lambda: _answered(app, g, message_id))
         await _service(app).refresh_measures()
         g.sim.post(g.group, g.owner.id, text="/health")
         await eventually(lambda: any("Questions (7 days)" in t for t in _replies(g.sim, g.group)))
@@ -289,7 +292,7 @@ async def test_an_open_questions_text_shows_in_mydata_and_goes_with_forgetme(
     groups: Groups, db_url: str
 ) -> None:
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     async with polling_bot(_settings(g, db_url), g.sim, clock) as app:
         message_id = await _asked(g, app, clock)
         g.sim.start_private(g.asker.id, text="/mydata")
@@ -300,14 +303,11 @@ async def test_an_open_questions_text_shows_in_mydata_and_goes_with_forgetme(
         g.sim.press_button(g.asker.id, asked["message_id"], g.asker.id, data="forgetme:erase")
 
         async def erased() -> bool:
-            async with app.uow_factory() as uow:
-                record = await uow.handoff.get(g.group, message_id)
+            record = await _record(app, g, message_id)
             return record is not None and record.text is None
 
         await eventually(erased)
-        clock.advance(AFTER)
-        await _service(app).run_due()
-        await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)
+        await _handed_off(g, app, clock)
     # The question still goes to the humans, without its text or its asker's name.
     (handoff,) = _handoffs(g.sim, g.ops)
     assert QUESTION not in handoff["text"] and "Ann" not in handoff["text"]
@@ -318,7 +318,7 @@ async def test_a_handoff_decided_but_not_sent_before_a_crash_is_sent_once_after_
 ) -> None:
     """The tick's unit of work committed the new state and the send, then the process died."""
     g = groups
-    clock = FakeClock(datetime.fromtimestamp(int(g.sim.now()), UTC))
+    clock = _clock(g)
     settings = _settings(g, db_url)
     async with polling_bot(settings, g.sim, clock) as app:
         message_id = await _asked(g, app, clock)

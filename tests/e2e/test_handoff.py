@@ -161,6 +161,11 @@ async def test_a_claim_and_a_reply_in_the_group_close_it_and_it_never_escalates(
         claimed = g.sim.press_button(g.ops, notice, g.owner.id, data=claim)
         await eventually(lambda: g.sim.callback_answer(claimed) is not None)
         assert "claimed" in g.sim.callback_answer(claimed)["text"]  # type: ignore[index]
+        # The hand-off message shows the claim, and keeps only the buttons still useful.
+        (shown,) = [m for m in g.sim.history(g.ops) if m["message_id"] == notice]
+        assert "State: claimed" in shown["text"]
+        labels = [b["text"] for b in shown["reply_markup"]["inline_keyboard"][0]]
+        assert labels == ["Answered", "Not a question"]
         g.sim.post(g.group, g.owner.id, text="Settings → Account → Reset", reply_to=message_id)
 
         await eventually(lambda: _answered(app, g, message_id))
@@ -198,7 +203,18 @@ async def test_an_faq_match_answers_at_once_and_not_what_i_asked_reopens(
             g.owner.id,
             text="/faq add How do I reset my password? | Settings → Account → Reset password",
         )
-        await eventually(lambda: any("Added to the FAQ" in m["text"] for m in g.sim.sent(g.group)))
+        # And one more the other way: replying to the answer with the question.
+        answer = g.sim.post(g.group, g.owner.id, text="Within 14 days, from Orders")
+        g.sim.post(
+            g.group, g.owner.id, text="/faq add Can I get a refund?", reply_to=answer["message_id"]
+        )
+        await eventually(
+            lambda: sum("Added to the FAQ" in m["text"] for m in g.sim.sent(g.group)) == 2
+        )
+        g.sim.post(g.group, g.member.id, text="/faq")
+        await eventually(lambda: any("📚 FAQ:" in m["text"] for m in g.sim.sent(g.group)))
+        (listed,) = [m["text"] for m in g.sim.sent(g.group) if "📚 FAQ:" in m["text"]]
+        assert "2. Can I get a refund? → Within 14 days, from Orders" in listed
         message_id = await _asked(g, app, clock, "how can I reset my password")
         await eventually(
             lambda: any("From this group's FAQ" in m["text"] for m in g.sim.sent(g.group))

@@ -356,3 +356,20 @@ async def test_a_handoff_decided_but_not_sent_before_a_crash_is_sent_once_after_
             stored = await uow.handoff.get(g.group, message_id)
         assert stored is not None and len(stored.notices) == 1
     assert len(_handoffs(g.sim, g.ops)) == 1
+
+
+async def test_handoff_link_run_in_the_moderators_chat_sends_the_groups_handoffs_there(
+    groups: Groups, db_url: str
+) -> None:
+    g = groups
+    clock = _clock(g)
+    settings = settings_for(g.sim, g.bot, db_url, handoff_after_seconds=AFTER)  # no OPS_CHAT_ID
+    g.sim.join(g.ops, g.member.id)
+    async with polling_bot(settings, g.sim, clock) as app:
+        g.sim.post(g.ops, g.member.id, text=f"/handoff link {g.group}")
+        await eventually(lambda: any("Sorry, only" in t for t in _replies(g.sim, g.ops)))
+        g.sim.post(g.ops, g.owner.id, text=f"/handoff link {g.group}")
+        await eventually(lambda: any("now come to this chat" in t for t in _replies(g.sim, g.ops)))
+        await _asked(g, app, clock)
+        await _handed_off(g, app, clock)
+    assert _handoffs(g.sim, g.group) == []

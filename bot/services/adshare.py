@@ -38,7 +38,7 @@ from bot.domain.adshare import (
     has_standing,
     promos_that_fit,
 )
-from bot.domain.events import Actor
+from bot.domain.events import Actor, EventKind
 from bot.domain.promo import PromoInput, PromoVerdict, Signal
 from bot.domain.watching import Decision, WatchedMessage
 from bot.ports import (
@@ -228,6 +228,8 @@ class AdShareService:
 
     async def watch(self, message: WatchedMessage) -> Sequence[Decision]:
         """Count the message; judge it; decide what happens to a promo."""
+        if message.event.kind is not EventKind.MESSAGE:
+            return ()  # a slash command is not conversation: neither a message nor a promo
         tally = await self._tally(message.chat_id)
         self.metrics.judged += 1
         actor = message.event.actor

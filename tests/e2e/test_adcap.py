@@ -91,7 +91,7 @@ async def test_a_group_at_14_percent_gets_promos_until_the_cap(group: Group, db_
         sim.post(chat_id, group.owner.id, text="/adcap")
         await eventually(lambda: any("Ad share" in t for t in _texts(sim, chat_id)))
     report = next(t for t in _texts(sim, chat_id) if "Ad share" in t)
-    assert "(15 of 102 messages)" in report  # the /adcap command is a message too
+    assert "(15 of 101 messages)" in report  # /adcap is a command, not a message
     assert "Budget: none now" in report
 
 
@@ -147,8 +147,8 @@ async def test_a_new_members_promo_goes_and_an_admins_stays_and_counts(
     assert spam["message_id"] not in visible
     assert owners["message_id"] in visible
     report = next(t for t in _texts(sim, chat_id) if "Ad share" in t)
-    # 20 lines, the owner's promo and /adcap: the removed promo left the count.
-    assert "(1 of 22 messages)" in report
+    # 20 lines and the owner's promo: the removed promo left the count.
+    assert "(1 of 21 messages)" in report
     assert "Top promotion sources: Olga (@olga) (1), Nina (@nina) (1)" in report
 
 
@@ -172,8 +172,8 @@ async def test_notpromo_restores_a_removed_message_and_the_share_corrects(
     restored = next(t for t in _texts(sim, chat_id) if "Restored" in t)
     assert "Nina wrote:" in restored and PROMOS[0] in restored
     report = next(t for t in _texts(sim, chat_id) if "Ad share" in t)
-    # 10 lines, the promo (a message again, not a promo), /notpromo and /adcap.
-    assert "(0 of 13 messages)" in report
+    # 10 lines and the promo (a message again, not a promo).
+    assert "(0 of 11 messages)" in report
 
 
 async def test_only_admins_change_the_cap_and_wrong_forms_get_the_right_one(
@@ -209,7 +209,7 @@ async def test_a_restart_keeps_the_share(group: Group, db_url: str) -> None:
         sim.post(chat_id, group.owner.id, text="/adcap")
         await eventually(lambda: any("Ad share" in t for t in _texts(sim, chat_id)))
     report = next(t for t in _texts(sim, chat_id) if "Ad share" in t)
-    assert "(2 of 21 messages)" in report
+    assert "(2 of 20 messages)" in report
 
 
 async def test_a_removed_promo_shows_in_mydata_and_goes_with_forgetme(

@@ -283,3 +283,18 @@ async def test_the_ops_chat_gets_one_summary_not_an_alert_per_removal(
     assert summaries == [
         "📣 Promotions since the last summary:\n• Makers: from new members 3 · ad share 0% of 15%"
     ]
+
+
+async def test_promo_marks_a_message_and_it_counts(group: Group, sqlite_url: str) -> None:
+    sim, chat_id = group.sim, group.chat_id
+    async with polling_bot(settings_for(sim, group.bot, sqlite_url), sim):
+        await _chat(group, chat_lines(9))
+        sneaky = sim.post(chat_id, group.members[0].id, text="my cousin's shop has nice shoes")
+        sim.post(chat_id, group.owner.id, text="/promo")
+        await eventually(lambda: any("Use: /promo" in t for t in _texts(sim, chat_id)))
+        sim.post(chat_id, group.owner.id, text="/promo", reply_to=sneaky["message_id"])
+        await eventually(lambda: any("Marked as a promotion" in t for t in _texts(sim, chat_id)))
+        sim.post(chat_id, group.owner.id, text="/adcap")
+        await eventually(lambda: any("Ad share" in t for t in _texts(sim, chat_id)))
+    report = next(t for t in _texts(sim, chat_id) if "Ad share" in t)
+    assert "(1 of 10 messages)" in report

@@ -57,15 +57,15 @@ async def test_analytics_commands_for_admins(community: Community, sqlite_url: s
         sim.post(group, owner.id, text="/heatmap")
         heatmap = await _answer(sim, group, "🗓")
     assert "📊" in stats and "📈 Last 30 days:" in stats
-    # Bob, Carol and Olga (whose /stats is a message) posted; Carol's reply answered Bob.
-    assert "messages a day · active members: 3 · daily 0.1 · weekly 3 · monthly 3" in stats
+    # Bob and Carol posted (Olga's commands talk to the bot: no messages); Carol answered Bob.
+    assert "messages a day · active members: 2 · daily 0.1 · weekly 2 · monthly 2" in stats
     assert "Members: new 3 · returning 0 · joins 2 · leaves 0 · net growth 2" in stats
-    assert "answered: 25%" in stats  # one of the four messages
+    assert "answered: 33%" in stats  # one of the three messages
     assert "last 7 days" in top
     # Bob posted twice and got Carol's reply and reaction; Carol posted once.
     assert "1. Member0 — messages: 2 · replies received: 1 · reactions received: 1" in top
-    assert "3. Member1 — messages: 1 · replies received: 0" in top  # after Olga's /top
-    assert "New: 3" in segments  # Bob, Carol and the owner (whose commands are messages)
+    assert "2. Member1 — messages: 1 · replies received: 0" in top
+    assert "New: 2" in segments  # Bob and Carol: the owner only ran commands
     assert "No one is drifting away right now." in at_risk
     assert retention.endswith(
         "· 3 · – – – – – – – –"

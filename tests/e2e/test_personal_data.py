@@ -33,8 +33,8 @@ async def test_a_member_sees_and_erases_their_data(community: Community, db_url:
         await _reply_with(sim, bob.id, "/forgetme")
         sim.start_private(bob.id, text="/mydata")
         shown = await _reply_with(sim, bob.id, "What I have stored about you")
-        # The join, "hello" and the /mydata pointer request itself.
-        assert "Makers (member): 3 events, 2 of them messages, 0 with their text" in shown["text"]
+        # The join, "hello" and the /mydata asked in the group (a command: no message).
+        assert "Makers (member): 3 events, 1 of them messages, 0 with their text" in shown["text"]
 
         sim.start_private(bob.id, text="/forgetme")
         question = await _reply_with(sim, bob.id, "Erase?")

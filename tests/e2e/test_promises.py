@@ -68,7 +68,9 @@ async def test_forgetme_in_a_group_points_to_the_private_chat_and_erases_nothing
     assert "/forgetme" in pointer["text"]
     assert pointer["reply_to_message"]["message_id"] == asked["message_id"]
     assert sim.private_chat(community.bot.id, member.id) is None  # nothing sent in private
-    assert await count_events(sqlite_url, user_id=member.id, kind=EventKind.MESSAGE.value) == 2
+    # "hello" and the /forgetme itself (a command) are both kept: nothing was erased.
+    assert await count_events(sqlite_url, user_id=member.id, kind=EventKind.MESSAGE.value) == 1
+    assert await count_events(sqlite_url, user_id=member.id, kind=EventKind.COMMAND.value) == 1
 
 
 def _bot_with_an_ops_chat(sim: Simulator, username: str, title: str) -> tuple[BotAccount, int, int]:
@@ -180,7 +182,8 @@ async def test_a_batch_redelivered_after_a_crash_acts_and_counts_once(
         await eventually(lambda: _stats_reports(sim, group) == 1)
         # The shutdown's own confirmation is lost too: the process is as good as dead.
         sim.inject_fault("getUpdates", FaultKind.DROP, bot_id=bot)
-    assert await count_events(db_url, kind=EventKind.MESSAGE.value) == 11
+    assert await count_events(db_url, kind=EventKind.MESSAGE.value) == 10
+    assert await count_events(db_url, kind=EventKind.COMMAND.value) == 1
     assert sim.updates_pending(bot) >= 11  # committed, never confirmed: Telegram sends it again
 
     async with polling_bot(settings, sim):
@@ -188,7 +191,8 @@ async def test_a_batch_redelivered_after_a_crash_acts_and_counts_once(
         sim.post(group, owner.id, text="/stats")  # a new command is answered as usual
         await eventually(lambda: _stats_reports(sim, group) == 2)
     assert _stats_reports(sim, group) == 2  # the redelivered /stats was not answered again
-    assert await count_events(db_url, kind=EventKind.MESSAGE.value) == 12
+    assert await count_events(db_url, kind=EventKind.MESSAGE.value) == 10
+    assert await count_events(db_url, kind=EventKind.COMMAND.value) == 2  # the two /stats
     engine = create_engine(db_url)
     try:
         async with engine.connect() as connection:
@@ -197,6 +201,6 @@ async def test_a_batch_redelivered_after_a_crash_acts_and_counts_once(
                     members_table.c.chat_id == group
                 )
             )
-            assert counted.scalar_one() == 12
+            assert counted.scalar_one() == 10
     finally:
         await engine.dispose()

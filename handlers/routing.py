@@ -12,6 +12,7 @@ counts as "could pass", so a new filter makes the gate dispatch more, never drop
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -89,24 +90,23 @@ def _paths(
 
 
 def _any_path(paths: Sequence[tuple[RawCheck, ...]]) -> RawCheck:
-    checks = [tuple(c for c in path if c is not _always) for path in paths]
-    if not checks:
+    """One check that passes when every check of some path passes, asking each check at most
+    once per message: the check most paths share is asked first (the command parent's
+    `looks_like_command` turns ordinary chat away there), then the paths with and without it."""
+    paths = [tuple(c for c in path if c is not _always) for path in paths]
+    if not paths:
         return lambda message: False
-    if any(not path for path in checks):
+    if any(not path for path in paths):
         return _always  # some handler takes every message of this type
-    # A check on every path (the command parent's) is asked once, first: ordinary chat stops there.
-    shared = tuple(c for c in checks[0] if all(c in path for path in checks[1:]))
-    rest = [tuple(c for c in path if c not in shared) for path in checks]
-    if any(not path for path in rest):
-        rest = []
-
-    def some_path(message: RawMessage) -> bool:
-        for check in shared:
-            if not check(message):
-                return False
-        return not rest or any(all(check(message) for check in path) for path in rest)
-
-    return some_path
+    check, _ = Counter(c for path in paths for c in set(path)).most_common(1)[0]
+    with_it = _any_path(
+        [tuple(c for c in path if c is not check) for path in paths if check in path]
+    )
+    without = [path for path in paths if check not in path]
+    if not without:
+        return lambda message: check(message) and with_it(message)
+    rest = _any_path(without)
+    return lambda message: (check(message) and with_it(message)) or rest(message)
 
 
 class RouteGate:

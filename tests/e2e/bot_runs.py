@@ -168,6 +168,19 @@ async def confirmed_not_stored(
     return {m for m in posted if m not in held and m not in stored}
 
 
+def can_make_immutable(scratch: Path) -> bool:
+    """Whether `chattr +i` works here (root with CAP_LINUX_IMMUTABLE, on a file system that has
+    the flag), tried on a scratch file."""
+    chattr = shutil.which("chattr")
+    if chattr is None:
+        return False
+    scratch.touch()
+    if subprocess.run([chattr, "+i", str(scratch)], capture_output=True).returncode != 0:
+        return False
+    subprocess.run([chattr, "-i", str(scratch)], check=True)
+    return True
+
+
 @contextlib.contextmanager
 def immutable(*paths: Path) -> Iterator[None]:
     """The files refuse every write, even through descriptors the bot already holds (chmod

@@ -40,7 +40,14 @@ from bot.domain.events import EventKind
 from simulator import FaultKind, FloodLimits, Simulator
 from storage.engine import create_engine
 from storage.models import events_table, members_table
-from tests.e2e.bot_runs import MESSAGE, BotRun, child_env, immutable, kill_writers
+from tests.e2e.bot_runs import (
+    MESSAGE,
+    BotRun,
+    can_make_immutable,
+    child_env,
+    immutable,
+    kill_writers,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -140,8 +147,8 @@ async def _database_fault(db_url: str, database: Path | None, rng: random.Random
     if database is None:
         killed = await kill_writers(db_url, 3, lambda: False)
         return f"{killed} PostgreSQL backends killed mid-batch"
-    if os.geteuid() != 0:
-        return "no database fault (making the file read-only needs root)"
+    if not can_make_immutable(database.parent / "scratch"):
+        return "no database fault (making a file read-only under the bot needs chattr +i)"
     seconds = rng.uniform(1.0, 2.0)
     with immutable(database, Path(f"{database}-wal")):
         await asyncio.sleep(seconds)

@@ -89,6 +89,13 @@ READS: Mapping[str, frozenset[str]] = {
 }
 
 
+# The columns' sizes (storage/models.py): a longer value is cut rather than refused.
+NAME_LIMIT = 255
+HANDLE_LIMIT = 64
+LANGUAGE_LIMIT = 16
+REACTION_LIMIT = 128
+
+
 class MalformedUpdate(ValueError):
     """An update whose fields are not what the Bot API promises; the intake skips it."""
 
@@ -153,9 +160,17 @@ def _opt_str(value: Any) -> str | None:
     return None if value is None else _str(value)
 
 
-def clean(text: str) -> str:
+def _short(value: Any, limit: int) -> str | None:
+    """An optional handle or code, cleaned and cut to its column."""
+    return None if value is None else clean(_str(value), limit)
+
+
+def clean(text: str, limit: int | None = None) -> str:
     """`text` as both databases can store it: lone UTF-16 surrogates and NUL characters
-    (which PostgreSQL refuses) replaced."""
+    (which PostgreSQL refuses) replaced, and cut to `limit` characters (its column's size:
+    PostgreSQL refuses longer, where Telegram's own limits are lower than what can arrive)."""
+    if limit is not None and len(text) > limit:
+        text = text[:limit]
     if "\x00" in text:
         text = text.replace("\x00", "\ufffd")
     try:
@@ -204,9 +219,9 @@ def group_ref(chat: Mapping[str, Any]) -> GroupRef:
         title = _opt_str(key[1])
         ref = _groups[key] = GroupRef(
             chat_id=_int(key[0]),
-            title=clean(title) if title else "",
+            title=clean(title, NAME_LIMIT) if title else "",
             type=_str(key[2]),
-            username=_opt_str(key[3]),
+            username=_short(key[3], HANDLE_LIMIT),
             is_forum=key[4] is True,
         )
     return ref
@@ -228,10 +243,10 @@ def actor_of(user: Mapping[str, Any]) -> Actor:
         last_name = _opt_str(key[2])
         actor = _actors[key] = Actor(
             user_id=_int(key[0]),
-            first_name=clean(_str(key[1])),
-            last_name=clean(last_name) if last_name is not None else None,
-            username=_opt_str(key[3]),
-            language_code=_opt_str(key[4]),
+            first_name=clean(_str(key[1]), NAME_LIMIT),
+            last_name=clean(last_name, NAME_LIMIT) if last_name is not None else None,
+            username=_short(key[3], HANDLE_LIMIT),
+            language_code=_short(key[4], LANGUAGE_LIMIT),
             is_bot=key[5] is True,
         )
     return actor
@@ -399,9 +414,9 @@ def _reaction_key(reaction: Any) -> str:
     reaction = _dict(reaction)
     kind = reaction.get("type")
     if kind == "emoji":
-        return _str(reaction.get("emoji"))
+        return clean(_str(reaction.get("emoji")), REACTION_LIMIT)
     if kind == "custom_emoji":
-        return f"custom:{_str(reaction.get('custom_emoji_id'))}"
+        return clean(f"custom:{_str(reaction.get('custom_emoji_id'))}", REACTION_LIMIT)
     return "paid"
 
 

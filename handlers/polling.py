@@ -88,7 +88,7 @@ class UpdatePoller:
                 await self._pause(delay)
                 continue
             failures = 0
-            await self._process(raw)
+            await self._process_unless_stopped(raw)
         await self._confirm()
 
     async def _poll_unless_stopped(self) -> list[Any] | None:
@@ -119,6 +119,25 @@ class UpdatePoller:
         if last_id is not None:
             await self._intake.durable()
             self._offset = last_id + 1
+
+    async def _process_unless_stopped(self, raw: list[Any]) -> None:
+        """Process a batch; give up when `stop()` comes first.
+
+        Writes that keep failing (or a full buffer behind them) must not hold a stop: the
+        offset is then not advanced, so Telegram sends the batch again after the restart and
+        nothing is lost; what was accepted is written, if it can be, as the recorder stops.
+        """
+        work = asyncio.ensure_future(self._process(raw))
+        stop = asyncio.ensure_future(self._stopping.wait())
+        await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        stop.cancel()
+        if work.done():
+            work.result()
+            return
+        work.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await work
+        log.warning("stopping before the last batch was written: Telegram will send it again")
 
     async def _confirm(self) -> None:
         """Tell Telegram about the last offset, so a clean stop redelivers nothing."""

@@ -138,12 +138,6 @@ async def test_writes_failing_on_a_read_only_sqlite_file_crash_nothing_and_confi
         await _all_stored_once(engine, group, posted)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 #3: UpdatePoller._process awaits intake.durable() with no regard to stop "
-    "(handlers/polling.py:120) and GroupOps.run_polling awaits the poller (bot/app.py:318), so "
-    "GroupOps.stop is never reached while writes keep failing",
-)
 async def test_sigterm_ends_a_bot_whose_writes_keep_failing_within_10_s(tmp_path: Path) -> None:
     async with (
         Simulator(flood_limits=FloodLimits.disabled()) as sim,
@@ -293,12 +287,6 @@ LONG_NAME = "long" * 1_024
 
 
 @pytest.mark.postgres
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 15 #2: mapping cleans names (handlers/mapping.py `clean`) but does not bound "
-    "their length; PostgreSQL refuses a first_name over String(255) (storage/models.py:103), "
-    "so every event of that member is quarantined",
-)
 async def test_a_member_with_a_4096_character_name_is_recorded_like_any_other(
     tmp_path: Path, pg_url: str
 ) -> None:

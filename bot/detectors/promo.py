@@ -31,6 +31,10 @@ MODEL_FLOOR = 0.1
 # weak rule (a link to docs) and a model in two minds must not make a promo. Chosen on the
 # held-out split and checked on a public corpus (README, "Promo detection").
 THRESHOLD = 0.6
+# With no rule signal at all, the model alone decides only when it is this sure: chat unlike
+# its corpus (code names, odd capitals, numbers) can lift a character n-gram model past the
+# threshold without being an ad, and a false removal costs a member's trust.
+MODEL_ALONE = 0.7
 
 
 class PromoDetector:
@@ -64,11 +68,13 @@ class PromoDetector:
         self, message: PromoInput, normalised: str, probability: float | None
     ) -> PromoVerdict:
         reasons = rule_signals(message, normalised, self._repeats)
+        alone = not reasons
         if probability is not None:
             probability *= min(1.0, _evidence(normalised) / MODEL_FULL_EVIDENCE)
             if probability >= MODEL_FLOOR:
                 reasons.append(Reason(Signal.MODEL, round(probability, 4)))
-        return combine(reasons, self._threshold)
+        threshold = max(self._threshold, MODEL_ALONE) if alone else self._threshold
+        return combine(reasons, threshold)
 
 
 def _evidence(normalised: str) -> int:

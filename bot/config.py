@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     default_timezone: str = "UTC"
     log_level: str = "INFO"
     # A database that is down at start (not misconfigured) is retried this long; 0: fail at once.
-    database_wait_seconds: float = Field(default=0, ge=0)
+    database_wait_seconds: float = Field(default=30, ge=0)
     ingest_batch_size: int = Field(default=100, ge=1, le=10_000)
     ingest_flush_ms: int = Field(default=50, ge=1, le=10_000)
     ingest_queue_size: int = Field(default=10_000, ge=100)

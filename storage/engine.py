@@ -21,9 +21,10 @@ SQLITE_AUTOCHECKPOINT_PAGES = 40_000
 # WAL lets readers (reports, the dashboard) run while the ingest writer commits. FULL
 # synchronous syncs the WAL at every commit: an offset is confirmed to Telegram only once its
 # events are on disk, so not even an OS crash or a file system gone read-only loses confirmed
-# events (NORMAL lost about 3 s of confirmed traffic that way). One sync per batch of 100. Temporary tables and
-# sorters stay in memory: an ingest batch's INSERT … RETURNING collects its rows in one, and the
-# membership fold sorts and groups in them; as files they cost about a quarter of its SQLite time.
+# events (NORMAL lost about 3 s of confirmed traffic that way). One sync per batch of 100.
+# Temporary tables and sorters stay in memory: an ingest batch's INSERT … RETURNING collects
+# its rows in one, and the membership fold sorts and groups in them; as files they cost about a
+# quarter of its SQLite time.
 _SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",

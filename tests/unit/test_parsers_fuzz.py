@@ -6,6 +6,7 @@ A parser that raises anything else leaves the member without a reply (the handle
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import pytest
@@ -78,9 +79,7 @@ def test_parsers_answer_anything(
     @example("\u200b")
     @example("9" * 5000 + "s")
     def check(text: str) -> None:
-        try:
+        with contextlib.suppress(error):
             parse(text)
-        except error:
-            pass
 
     check()

@@ -35,14 +35,28 @@ class Ticker:
     def every(self, interval: timedelta, job: Job, name: str) -> None:
         """Run `job` every `interval`."""
 
+        failures = 0  # in a row: a job that keeps failing (a read-only disk) is told once
+
         async def run() -> None:
+            nonlocal failures
             task = asyncio.current_task()
             assert task is not None
             self._running.add(task)
             try:
                 await job()
-            except Exception:
-                log.exception("scheduled job %s failed; it runs again at its next tick", name)
+            except Exception as exc:
+                failures += 1
+                if failures == 1:
+                    log.error(
+                        "scheduled job %s failed (%s); it runs again at its next tick",
+                        name,
+                        type(exc).__name__,
+                    )
+                log.debug("scheduled job %s failure", name, exc_info=True)
+            else:
+                if failures:
+                    log.info("scheduled job %s runs again after %d failures", name, failures)
+                failures = 0
             finally:
                 self._running.discard(task)
 

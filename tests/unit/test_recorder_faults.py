@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from types import TracebackType
-from typing import Any, Self
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import OperationalError
 
 from bot.domain.events import Actor
 from bot.services.engagement import EngagementRecorder
 from storage.errors import is_transient
 from storage.models import events_table
-from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
+from storage.uow import SqlUnitOfWorkFactory
 from tests.fakes import FakeClock
-from tests.unit.test_services import message
+from tests.unit.test_services import Watched, message
 
 GUARD = 10.0  # seconds: only a hung test waits this long; no verdict rests on it
 
@@ -44,48 +41,11 @@ async def test_an_event_the_database_refuses_is_quarantined_and_the_rest_written
     assert await _stored(uow_factory) == {e.dedup_key for e in events} - {bad.dedup_key}
 
 
-class _Flaky:
-    """Real units of work whose first `failures` commits fail as a lost connection would."""
-
-    def __init__(self, inner: SqlUnitOfWorkFactory, failures: int) -> None:
-        self._inner = inner
-        self.failures = failures
-
-    def __call__(self) -> _FlakyUnitOfWork:
-        return _FlakyUnitOfWork(self._inner(), self)
-
-
-class _FlakyUnitOfWork:
-    def __init__(self, inner: SqlUnitOfWork, owner: _Flaky) -> None:
-        self._inner = inner
-        self._owner = owner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    async def __aenter__(self) -> Self:
-        await self._inner.__aenter__()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self._inner.__aexit__(exc_type, exc, tb)
-
-    async def commit(self) -> None:
-        if self._owner.failures > 0:
-            self._owner.failures -= 1
-            raise OperationalError("COMMIT", {}, Exception("server closed the connection"))
-        await self._inner.commit()
-
-
 async def test_a_passing_fault_is_retried_not_quarantined(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    flaky = _Flaky(uow_factory, failures=3)
+    flaky = Watched(uow_factory)  # its failed commits are a lost connection's
+    flaky.fail_next_commits = 3
     recorder = EngagementRecorder(
         flaky,  # type: ignore[arg-type]
         FakeClock(),
@@ -106,7 +66,8 @@ async def test_a_passing_fault_is_retried_not_quarantined(
 async def test_stop_is_bounded_while_writes_keep_failing(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
-    down = _Flaky(uow_factory, failures=10**9)
+    down = Watched(uow_factory)
+    down.fail_next_commits = 10**9
     recorder = EngagementRecorder(
         down,  # type: ignore[arg-type]
         FakeClock(),

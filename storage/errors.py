@@ -9,8 +9,7 @@ from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, Tim
 def is_transient(exc: BaseException) -> bool:
     """Whether the same write may succeed later: connection trouble, locks, a full or read-only
     disk, a server restarting. Refused data (bad encodings, NUL bytes, constraints) is not."""
+    # OSError includes ConnectionError, a dropped connection as the drivers raise it.
     if isinstance(exc, OperationalError | DisconnectionError | TimeoutError | OSError):
         return True
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated)
-    return isinstance(exc, ConnectionError)
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)

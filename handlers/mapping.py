@@ -8,7 +8,7 @@ Bot API spec; fields it does not know are ignored. A value of the wrong type rai
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -104,12 +104,12 @@ class MalformedUpdate(ValueError):
 class MappedUpdate:
     """What one update carries for us: events to record, a message to judge, a migration."""
 
-    events: list[EngagementEvent]
+    events: Sequence[EngagementEvent]  # shared NOTHING: never to be appended to
     watched: WatchedMessage | None = None
     migration: GroupMigrated | None = None
 
 
-NOTHING = MappedUpdate([])
+NOTHING = MappedUpdate(())
 
 
 def _no_text(chat_id: int) -> bool:
@@ -376,7 +376,7 @@ def _new_message(
     kind = message_kind(message)
     if kind is None:
         migration = _migration(message, _int(chat.get("id")))
-        return NOTHING if migration is None else MappedUpdate([], migration=migration)
+        return NOTHING if migration is None else MappedUpdate((), migration=migration)
     watched = _message_event(
         EngagementEvent.message_key(_int(chat.get("id")), _int(message.get("message_id"))),
         update_id,

@@ -30,7 +30,7 @@ def _update(update_id: int = 1, **body: Any) -> dict[str, Any]:
 def events_from_update(
     raw: dict[str, Any], keeps_text: Callable[[int], bool] = lambda chat_id: False
 ) -> list[EngagementEvent]:
-    return map_update(raw, keeps_text).events
+    return list(map_update(raw, keeps_text).events)
 
 
 def _message(message_id: int = 10, **fields: Any) -> dict[str, Any]:
@@ -206,7 +206,7 @@ def test_self_join_leave_and_kick() -> None:
 def test_migration_is_read_from_both_service_messages() -> None:
     old = {"id": -4001, "type": "group", "title": "old"}
     to = map_update(_update(message=_message(chat=old, migrate_to_chat_id=GROUP["id"])))
-    assert to.events == [] and to.migration is not None
+    assert list(to.events) == [] and to.migration is not None
     assert (to.migration.old_chat_id, to.migration.new_chat_id) == (-4001, GROUP["id"])
     frm = map_update(_update(message=_message(migrate_from_chat_id=-4001)))
     assert frm.migration == to.migration
@@ -257,7 +257,7 @@ def test_unknown_fields_are_ignored() -> None:
     raw = _update(message=body, another_future_update_field=True)
     (event,) = events_from_update(raw)
     assert event.message_kind is MessageKind.TEXT
-    assert map_update(_update(some_new_update_kind={"x": 1})).events == []
+    assert list(map_update(_update(some_new_update_kind={"x": 1})).events) == []
 
 
 @pytest.mark.parametrize(

@@ -80,3 +80,17 @@ async def test_stop_is_bounded_while_writes_keep_failing(
     async with uow_factory() as uow:
         count = await uow.session.scalar(select(func.count()).select_from(events_table))
     assert count == 0  # unwritten, so never confirmed: Telegram sends it again
+
+
+async def test_a_handled_update_is_noted_once_and_forgotten_after_a_week(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    clock = FakeClock()
+    recorder = EngagementRecorder(uow_factory, clock)
+    assert await recorder.first_handling(42)
+    assert not await recorder.first_handling(42)  # a redelivery: not answered again
+    clock.advance(6 * 86_400)
+    assert await recorder.forget_handled() == 0  # Telegram might still resend it
+    clock.advance(2 * 86_400)
+    assert await recorder.forget_handled() == 1
+    assert await recorder.first_handling(42)

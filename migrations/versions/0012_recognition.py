@@ -1,0 +1,24 @@
+"""Recognition: points, badges, personal invite links and opt-outs (issue 13).
+
+Reserved in the chain so that features built in parallel each own one revision; it changes
+nothing until its feature fills it in.
+
+Revision ID: 0012
+Revises: 0011
+Create Date: 2026-12-01 17:15:00+00:00
+"""
+
+from collections.abc import Sequence
+
+revision: str = "0012"
+down_revision: str | None = "0011"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    pass
+
+
+def downgrade() -> None:
+    pass

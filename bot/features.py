@@ -16,6 +16,7 @@ from typing import Literal
 from aiogram import Router
 
 from bot.config import Settings
+from bot.domain.rights import Gap
 from bot.domain.watching import Watcher
 from bot.ports import ChatGateway, Clock, UnitOfWorkFactory
 from bot.services.admins import AdminDirectory
@@ -68,6 +69,9 @@ class Feature:
     services: Mapping[str, object] = field(default_factory=dict)  # handlers' parameters
     actions: Mapping[str, Action] = field(default_factory=dict)  # decisions it applies itself
     on_start: Sequence[Callable[[], Awaitable[object]]] = ()  # awaited once, before the ticks
+    # The admin rights it needs in a group (e.g. `(Gap.CANNOT_DELETE, Gap.CANNOT_RESTRICT)`):
+    # readiness asks a group only for the rights the composed features declare.
+    rights: Sequence[Gap] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import timedelta
 
 from bot.domain.events import EngagementEvent, GroupMigrated, GroupRef
+from bot.domain.optout import anonymised
 from bot.domain.watching import Decision
 from bot.ports import Clock, StoredDecision, UnitOfWorkFactory
 
@@ -74,6 +75,9 @@ class EngagementRecorder:
         self._decisions: dict[str, Sequence[tuple[str, Decision]]] = {}
         self.on_decided: Callable[[list[StoredDecision]], None] | None = None
         self.redelivery_horizon = 0  # the highest update id stored at start
+        # (chat, user) pairs that opted out, written without their identity (the recognition
+        # feature fills it); empty for most bots, so a batch pays one truth test.
+        self.opted_out: set[tuple[int, int]] = set()
         self.metrics = RecorderMetrics()
 
     async def start(self) -> None:
@@ -289,6 +293,9 @@ class EngagementRecorder:
             if scrub
             else batch
         )
+        if self.opted_out:
+            opted_out = self.opted_out
+            rows = [anonymised(event, opted_out) for event in rows]
         async with self._uow_factory() as uow:
             if changed:
                 await uow.groups.upsert_many(changed, now)

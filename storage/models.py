@@ -506,3 +506,71 @@ questions_table = cast(Table, QuestionRow.__table__)
 faq_entries_table = cast(Table, FaqEntryRow.__table__)
 oncall_shifts_table = cast(Table, OnCallShiftRow.__table__)
 handoff_settings_table = cast(Table, HandoffSettingsRow.__table__)
+
+
+# --- moderation (migration 0011) ---------------------------------------------------------------
+
+
+class ModerationSettingsRow(Base):
+    """A group's warn policy, rules, welcome and locks (a group without a row has defaults).
+
+    `welcomed_through` is the last join event a welcome covered: the welcome tick reads the
+    joins recorded after it, so a restart neither repeats nor skips one.
+    """
+
+    __tablename__ = "moderation_settings"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    warn_limit: Mapped[int] = mapped_column(Integer, default=3, server_default=sql_text("3"))
+    warn_punishment: Mapped[str] = mapped_column(String(8), default="mute", server_default="mute")
+    warn_seconds: Mapped[int] = mapped_column(
+        Integer, default=86_400, server_default=sql_text("86400")
+    )
+    warn_expiry_days: Mapped[int] = mapped_column(
+        Integer, default=30, server_default=sql_text("30")
+    )
+    rules: Mapped[str | None] = mapped_column(Text)
+    welcome: Mapped[str | None] = mapped_column(Text)  # NULL: no welcome
+    welcomed_through: Mapped[int] = mapped_column(default=0, server_default=sql_text("0"))
+    locks: Mapped[str] = mapped_column(String(64), default="", server_default="")
+
+
+class WarningRow(Base):
+    """One warning; it counts until the group's expiry, or until it is cleared (by /unwarn, or
+    when the warn limit was reached and punished)."""
+
+    __tablename__ = "warnings"
+    __table_args__ = (Index(None, "user_id", "chat_id"),)  # a member's warnings; erasure
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    user_id: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    given_by_id: Mapped[int | None]
+    given_by: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    given_at: Mapped[datetime]
+    cleared_at: Mapped[datetime | None]
+
+
+class ModLogRow(Base):
+    """One moderation action: who (actor), whom (target), what, why, when, until."""
+
+    __tablename__ = "mod_log"
+    __table_args__ = (Index(None, "chat_id", "at"), Index(None, "target_id"))
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    at: Mapped[datetime]
+    action: Mapped[str] = mapped_column(String(16))
+    actor_id: Mapped[int | None]  # NULL: an anonymous admin (the group itself)
+    actor_name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    target_id: Mapped[int | None]
+    target_name: Mapped[str | None] = mapped_column(String(255))
+    reason: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    until: Mapped[datetime | None]
+    count: Mapped[int | None] = mapped_column(Integer)
+
+
+moderation_settings_table = cast(Table, ModerationSettingsRow.__table__)
+warnings_table = cast(Table, WarningRow.__table__)
+mod_log_table = cast(Table, ModLogRow.__table__)

@@ -17,6 +17,14 @@ from bot.domain.adshare import Bucket
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.handoff import Handoff
+from bot.domain.moderation import (
+    Joined,
+    LockKind,
+    LogEntry,
+    ModerationSettings,
+    Person,
+    WarningRecord,
+)
 from bot.domain.watching import Decision
 
 # --- time -------------------------------------------------------------------------------------
@@ -529,6 +537,76 @@ class HandoffRepository(Protocol):
     async def remove_shifts(self, chat_id: int, moderator_id: int) -> int: ...
 
 
+# --- moderation (issue 13) ----------------------------------------------------------------------
+
+
+class ModerationRepository(Protocol):
+    """Warnings, the moderation log, each group's moderation settings, and what moderation reads
+    from the recorded members and events (names, message ids, joins)."""
+
+    async def settings(self, chat_id: int) -> ModerationSettings:
+        """The group's settings, or the defaults."""
+        ...
+
+    async def save_settings(self, settings: ModerationSettings) -> None: ...
+
+    async def all_locks(self) -> dict[int, frozenset[LockKind]]:
+        """Every group with something locked."""
+        ...
+
+    async def add_warning(
+        self, chat_id: int, user_id: int, reason: str, by: Person, at: datetime
+    ) -> None: ...
+
+    async def warnings(self, chat_id: int, user_id: int, since: datetime) -> list[WarningRecord]:
+        """A member's warnings given after `since` and not cleared, oldest first."""
+        ...
+
+    async def clear_warnings(
+        self, chat_id: int, user_id: int, since: datetime, at: datetime, *, latest_only: bool
+    ) -> int:
+        """Clear a member's warnings that count (or the latest of them); return how many."""
+        ...
+
+    async def log(self, entry: LogEntry) -> None: ...
+
+    async def entries(self, chat_id: int, target_id: int | None, limit: int) -> list[LogEntry]:
+        """The group's log (about one member, or all), newest first."""
+        ...
+
+    async def member_named(self, chat_id: int, username: str) -> Person | None:
+        """The member of the group with this @username, if one was recorded."""
+        ...
+
+    async def person(self, user_id: int) -> Person | None:
+        """How to call someone recorded (None: never seen)."""
+        ...
+
+    async def message_ids(self, chat_id: int, user_id: int, since: datetime) -> list[int]:
+        """The ids of a member's messages recorded in the group since `since`."""
+        ...
+
+    async def welcome_chats(self) -> dict[int, int]:
+        """Groups with a welcome: the last join event each welcomed."""
+        ...
+
+    async def joins_after(self, chat_id: int, event_id: int, limit: int) -> list[Joined]:
+        """Joins recorded in the group after event `event_id`, in order."""
+        ...
+
+    async def last_event_id(self) -> int:
+        """The highest event id stored (0 with none): a welcome turned on starts after it."""
+        ...
+
+    async def welcomed(self, chat_id: int, through: int) -> None:
+        """The welcome covered joins up to event `through`."""
+        ...
+
+    async def erase_member(self, user_id: int) -> int:
+        """Delete a person's warnings and their name and id from the log; return rows changed."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -559,6 +637,9 @@ class UnitOfWork(Protocol):
 
     @property
     def handoff(self) -> HandoffRepository: ...
+
+    @property
+    def moderation(self) -> ModerationRepository: ...
 
     async def __aenter__(self) -> Self: ...
 
@@ -600,6 +681,16 @@ class FailureReason(StrEnum):
     BAD_REQUEST = "bad_request"  # anything else Telegram answered 400 to
     GAVE_UP = "gave_up"  # transient failures past the retry limit
     SHED = "shed"  # dropped by back-pressure when the queue was full
+
+
+@dataclass(frozen=True, slots=True)
+class Upload:
+    """A file sent with a call (a chart, a CSV export): a value in a call's parameters, which
+    the transport uploads as a multipart part (`sendPhoto`, `sendDocument`)."""
+
+    filename: str
+    data: bytes = field(repr=False)
+    content_type: str = "application/octet-stream"
 
 
 @dataclass(frozen=True, slots=True)

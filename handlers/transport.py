@@ -26,10 +26,11 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
+from aiogram.types import BufferedInputFile
 from aiohttp import ClientError
 from pydantic import BaseModel, ValidationError
 
-from bot.ports import Refused, RetryAfter, TransientError
+from bot.ports import Refused, RetryAfter, TransientError, Upload
 
 # aiogram names the exception by status code; the code itself is not kept, so it is restored here.
 _REFUSALS: tuple[tuple[type[TelegramAPIError], int], ...] = (
@@ -58,7 +59,7 @@ class AiogramTransport:
         ):
             raise Refused(404, f"Not Found: no Bot API method {method!r}")
         try:
-            call = method_type(**params)
+            call = method_type(**_with_files(params))
         except ValidationError as exc:
             # What Telegram would answer to the same parameters; retrying cannot fix it.
             raise Refused(400, f"Bad Request: {exc.errors(include_url=False)}") from exc
@@ -80,6 +81,18 @@ class AiogramTransport:
         except (TimeoutError, ClientError) as exc:
             raise TransientError(f"{type(exc).__name__}: {exc}") from exc
         return _plain(result)
+
+
+def _with_files(params: dict[str, Any]) -> dict[str, Any]:
+    """Uploads as aiogram input files, which its session sends as multipart parts."""
+    if not any(isinstance(value, Upload) for value in params.values()):
+        return params
+    return {
+        key: BufferedInputFile(value.data, filename=value.filename)
+        if isinstance(value, Upload)
+        else value
+        for key, value in params.items()
+    }
 
 
 def _map_api_error(exc: TelegramAPIError) -> Refused | TransientError:

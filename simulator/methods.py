@@ -333,12 +333,23 @@ def _send_media(api: BotApi, bot: BotState, p: dict[str, Any], kind: str) -> Any
         p.get("caption"), p.get("parse_mode"), p.get("caption_entities"), True
     )
     upload = api.file_content(p[kind], kind)
+    if kind == "photo" and isinstance(p[kind], UploadedFile) and not _is_image(p[kind].content):
+        # Telegram decodes an uploaded photo and refuses what it cannot read.
+        raise BotApiError(400, "Bad Request: IMAGE_PROCESS_FAILED")
     content = api.world.media(kind, caption, upload)
     if caption:
         content["caption"] = caption
         if entities:
             content["caption_entities"] = entities
     return api.post(bot, p, content, chat)
+
+
+_IMAGE_MAGIC = (b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF87a", b"GIF89a")
+
+
+def _is_image(content: bytes) -> bool:
+    """PNG, JPEG, GIF or WebP, by their first bytes."""
+    return content.startswith(_IMAGE_MAGIC) or (content[:4] == b"RIFF" and content[8:12] == b"WEBP")
 
 
 @method("sendPhoto")

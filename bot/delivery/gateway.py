@@ -18,6 +18,7 @@ from typing import Any, Self
 from bot.delivery.limits import DeliveryLimits, is_posting, message_cost
 from bot.delivery.refusals import refusal_reason
 from bot.delivery.scheduler import Category, ChatKey, Job, Scheduler
+from bot.delivery.uploads import live, stored
 from bot.ports import (
     BotApiTransport,
     ChatAdmin,
@@ -284,7 +285,12 @@ class Delivery:
         async with self._recording:
             async with uow_factory() as uow:
                 item = await uow.outbox.add(
-                    dedup_key, chat_id, method, params, int(priority), self._wall_clock.now()
+                    dedup_key,
+                    chat_id,
+                    method,
+                    stored(params),
+                    int(priority),
+                    self._wall_clock.now(),
                 )
                 await uow.commit()
             if item.sent_at is not None:
@@ -321,7 +327,8 @@ class Delivery:
         task = self._durable.get(item.id)
         if task is None:
             # Queued here, synchronously, so rows keep their order within a chat.
-            future = self._submit(item.method, item.params, Priority(item.priority), item.chat_id)
+            params = live(item.params)  # uploads were stored as base64
+            future = self._submit(item.method, params, Priority(item.priority), item.chat_id)
             task = asyncio.create_task(self._settle(item, future))
             self._durable[item.id] = task
             task.add_done_callback(lambda _: self._durable.pop(item.id, None))

@@ -574,3 +574,90 @@ class ModLogRow(Base):
 moderation_settings_table = cast(Table, ModerationSettingsRow.__table__)
 warnings_table = cast(Table, WarningRow.__table__)
 mod_log_table = cast(Table, ModLogRow.__table__)
+
+
+# --- recognition (migration 0012) --------------------------------------------------------------
+
+
+class OptOutRow(Base):
+    """A member's `/optout` of a group: their activity there is recorded without who they are.
+
+    The one row that names them, because honouring the choice needs it."""
+
+    __tablename__ = "recognition_opt_outs"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    since: Mapped[datetime]
+
+
+class PointAwardRow(Base):
+    """A message that earned points (past the cooldown); keyed by the message, so a decision
+    applied twice awards once."""
+
+    __tablename__ = "point_awards"
+    __table_args__ = (
+        Index(None, "chat_id", "awarded_at"),  # boards and today's credits
+        Index(None, "user_id"),  # erasure
+    )
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int]
+    awarded_at: Mapped[datetime]
+
+
+class BadgeRow(Base):
+    """A badge a member earned in a group; `announced_at` once the group heard of it."""
+
+    __tablename__ = "recognition_badges"
+    __table_args__ = (Index(None, "user_id"),)  # erasure
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    badge: Mapped[str] = mapped_column(String(32), primary_key=True)
+    earned_at: Mapped[datetime]
+    announced_at: Mapped[datetime | None]
+
+
+class InviteLinkRow(Base):
+    """A member's personal invite link to a group (made by the bot with createChatInviteLink)."""
+
+    __tablename__ = "invite_links"
+    __table_args__ = (Index(None, "chat_id", "user_id", unique=True), Index(None, "user_id"))
+
+    link: Mapped[str] = mapped_column(String(255), primary_key=True)
+    chat_id: Mapped[int]
+    user_id: Mapped[int]
+    created_at: Mapped[datetime]
+
+
+class InviteCreditRow(Base):
+    """An invite that counted: the newcomer stayed 7 days and posted. Keyed by the newcomer,
+    so one newcomer credits one inviter once."""
+
+    __tablename__ = "invite_credits"
+    __table_args__ = (Index(None, "inviter_id"),)
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    invitee_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    inviter_id: Mapped[int]
+    joined_at: Mapped[datetime]
+    credited_at: Mapped[datetime]
+
+
+class RecognitionGroupRow(Base):
+    """When a group last heard a badge announcement (at most one a day)."""
+
+    __tablename__ = "recognition_groups"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    announced_at: Mapped[datetime | None]
+
+
+opt_outs_table = cast(Table, OptOutRow.__table__)
+point_awards_table = cast(Table, PointAwardRow.__table__)
+badges_table = cast(Table, BadgeRow.__table__)
+invite_links_table = cast(Table, InviteLinkRow.__table__)
+invite_credits_table = cast(Table, InviteCreditRow.__table__)
+recognition_groups_table = cast(Table, RecognitionGroupRow.__table__)

@@ -221,6 +221,7 @@ class GroupOps:
             self.uow_factory,
             self.identity.id,
             self.identity.reads_all_group_messages,
+            [right for feature in self.features for right in feature.rights],
         )
         self.dispatcher.workflow_data.update(
             self.services,

@@ -33,6 +33,7 @@ from bot.domain.adcap_args import (
 from bot.domain.adshare import PromoRuling, ShareLevel
 from bot.domain.durations import format_duration
 from bot.domain.promo import PromoInput, PromoVerdict, RepeatedTexts
+from bot.domain.rights import Gap
 from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
 from bot.ports import AdCapPolicyName, ChatGateway, Priority, RemovedPromo
 from bot.services.admins import AdminDirectory
@@ -106,6 +107,9 @@ def adcap_feature(runtime: Runtime) -> Feature:
         services={"adshare": service},
         ticks=[Tick("adcap-summary", SUMMARY_EVERY, every_ten_minutes)],
         on_start=[start],
+        # Removing promos is its default policy; muting (a group's choice) is refused and the
+        # ops chat told when the right is missing, so groups are not asked for it up front.
+        rights=[Gap.CANNOT_DELETE],
         health=[
             HealthLine("Promos judged · found · removed", lambda: _judged(service)),
             HealthLine(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -17,13 +18,23 @@ class Gap(StrEnum):
     CANNOT_INVITE = "can_invite_users"
 
 
-# The admin rights each feature leans on; the order is the order people are told.
-NEEDED_RIGHTS: tuple[Gap, ...] = (
+# Every admin right a feature may ask for, in the order people are told. A group is asked only
+# for those the composed features declare (`Feature.rights`; see `needed_rights`).
+ADMIN_RIGHTS: tuple[Gap, ...] = (
     Gap.CANNOT_DELETE,
     Gap.CANNOT_RESTRICT,
     Gap.CANNOT_PIN,
     Gap.CANNOT_INVITE,
 )
+
+
+def needed_rights(declared: Iterable[Gap]) -> tuple[Gap, ...]:
+    """The admin rights the features declare, each once, in the order people are told."""
+    wanted = set(declared)
+    unknown = wanted - set(ADMIN_RIGHTS)
+    if unknown:
+        raise ValueError(f"not an admin right: {', '.join(sorted(unknown))}")
+    return tuple(gap for gap in ADMIN_RIGHTS if gap in wanted)
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,15 +60,20 @@ def assess(
     status: str,
     rights: frozenset[str],
     reads_all_group_messages: bool,
+    needed: Sequence[Gap] = ADMIN_RIGHTS,
 ) -> Readiness:
-    """Compare the bot's member status and rights in a group with what groupops needs."""
+    """Compare the bot's member status and rights in a group with what the features need.
+
+    The bot is asked to be an admin whatever the features: only an admin bot hears of members
+    joining and leaving (`chat_member`), which the figures count.
+    """
     gaps: list[Gap] = []
     is_admin = status in {"administrator", "creator"}
     if not is_admin:
         gaps.append(Gap.NOT_ADMIN)
         if not reads_all_group_messages:
             gaps.append(Gap.PRIVACY_MODE)
-        gaps.extend(NEEDED_RIGHTS)
+        gaps.extend(needed)
     elif status == "administrator":
-        gaps.extend(gap for gap in NEEDED_RIGHTS if gap.value not in rights)
+        gaps.extend(gap for gap in needed if gap.value not in rights)
     return Readiness(chat_id=chat_id, gaps=tuple(gaps))

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
-from bot.domain.rights import NEEDED_RIGHTS, Readiness, assess
+from bot.domain.rights import Gap, Readiness, assess, needed_rights
 from bot.ports import ChatGateway, GroupSettings, Priority, UnitOfWorkFactory
 from bot.services.ops_notices import BOT_REMOVED, READINESS
 
@@ -22,11 +22,14 @@ class ReadinessService:
         uow_factory: UnitOfWorkFactory,
         bot_user_id: int,
         reads_all_group_messages: bool,
+        needed: Sequence[Gap] = (),
     ) -> None:
         self._gateway = gateway
         self._uow_factory = uow_factory
         self._bot_user_id = bot_user_id
         self._reads_all = reads_all_group_messages
+        # The admin rights the composed features declare (`Feature.rights`), and no others.
+        self.needed = needed_rights(needed)
 
     async def check(self, chat_id: int) -> Readiness | None:
         """The bot's gaps in one group; None when Telegram would not say (e.g. bot removed).
@@ -73,12 +76,13 @@ class ReadinessService:
                 await uow.commit()
             log.warning("chat %s: the bot is no longer in it", chat_id)
             return None
-        rights = frozenset(gap.value for gap in NEEDED_RIGHTS if member.get(gap.value))
+        rights = frozenset(gap.value for gap in self.needed if member.get(gap.value))
         report = assess(
             chat_id,
             status=status,
             rights=rights,
             reads_all_group_messages=self._reads_all,
+            needed=self.needed,
         )
         async with self._uow_factory() as uow:
             if report.ready:

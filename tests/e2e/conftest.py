@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -14,7 +14,9 @@ from sqlalchemy import func, select
 
 from bot.app import GroupOps
 from bot.config import Settings
+from bot.features import FeatureFactory
 from bot.ports import Clock
+from handlers.features import FEATURES
 from simulator import BotAccount, FloodLimits, Simulator, UserAccount
 from storage.engine import create_engine
 from storage.models import events_table
@@ -63,14 +65,17 @@ def settings_for(sim: Simulator, bot: BotAccount, db_url: str, **extra: Any) -> 
 
 @asynccontextmanager
 async def polling_bot(
-    settings: Settings, sim: Simulator, clock: Clock | None = None
+    settings: Settings,
+    sim: Simulator,
+    clock: Clock | None = None,
+    features: Sequence[FeatureFactory] = FEATURES,
 ) -> AsyncIterator[GroupOps]:
     """The real bot, long-polling the simulator until the block ends.
 
     Telegram applies `allowed_updates` to updates created after the call that asks for them,
     so the block starts once the bot's first getUpdates has reached the simulator.
     """
-    app = GroupOps(settings, clock)
+    app = GroupOps(settings, clock, features)
     await app.start()
     stopping = asyncio.Event()
     task = asyncio.create_task(app.run_polling(stopping))

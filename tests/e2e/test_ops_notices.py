@@ -87,7 +87,7 @@ async def test_what_a_group_lacks_is_told_once_in_its_language(
 ) -> None:
     world = await _known_group(sim, sqlite_url, "公开群", ops_admin=True)
     await _set_language(sqlite_url, world.group, "zh-hans")
-    sim.promote(world.group, world.bot_id, rights={"can_delete_messages", "can_invite_users"})
+    sim.promote(world.group, world.bot_id, rights={"can_pin_messages", "can_invite_users"})
     told = len(_texts(sim, world.ops))
     for _ in range(3):
         async with polling_bot(world.settings, sim):
@@ -105,7 +105,7 @@ async def test_a_rights_report_while_running_is_in_the_groups_language(
     async with polling_bot(world.settings, sim):
         told = len(_texts(sim, world.ops))
         # Promoted by the owner, whose Telegram speaks English.
-        sim.promote(world.group, world.bot_id, rights={"can_delete_messages"})
+        sim.promote(world.group, world.bot_id, rights={"can_invite_users"})
         await eventually(lambda: any("Группа" in text for text in _texts(sim, world.ops)[told:]))
     (note,) = [text for text in _texts(sim, world.ops)[told:] if "Группа" in text]
     assert note.startswith("⚠️ groupops нужна помощь в «Группа»")

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.domain.periods import trailing_windows
-from bot.domain.rights import Gap, assess
+from bot.domain.rights import Gap, assess, needed_rights
 
 
 def test_today_starts_at_local_midnight() -> None:
@@ -60,3 +60,23 @@ def test_member_bot_without_privacy_mode_sees_all() -> None:
     report = assess(-1, status="member", rights=frozenset(), reads_all_group_messages=True)
     assert Gap.PRIVACY_MODE not in report.gaps
     assert report.sees_all_messages
+
+
+def test_an_admin_is_asked_only_for_the_rights_the_features_need() -> None:
+    needed = (Gap.CANNOT_DELETE,)
+    report = assess(
+        -1, status="administrator", rights=frozenset(), reads_all_group_messages=True, needed=needed
+    )
+    assert report.gaps == (Gap.CANNOT_DELETE,)
+    member = assess(
+        -1, status="member", rights=frozenset(), reads_all_group_messages=True, needed=()
+    )
+    assert member.gaps == (Gap.NOT_ADMIN,)  # still asked to be an admin: joins are seen so
+
+
+def test_needed_rights_are_each_named_once_in_the_order_people_are_told() -> None:
+    declared = [Gap.CANNOT_INVITE, Gap.CANNOT_DELETE, Gap.CANNOT_INVITE]
+    assert needed_rights(declared) == (Gap.CANNOT_DELETE, Gap.CANNOT_INVITE)
+    assert needed_rights([]) == ()
+    with pytest.raises(ValueError, match="not an admin right"):
+        needed_rights([Gap.NOT_ADMIN])

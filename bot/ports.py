@@ -25,6 +25,7 @@ from bot.domain.moderation import (
     Person,
     WarningRecord,
 )
+from bot.domain.recognition import Badge, Invitee
 from bot.domain.watching import Decision
 
 # --- time -------------------------------------------------------------------------------------
@@ -607,6 +608,117 @@ class ModerationRepository(Protocol):
         ...
 
 
+# --- recognition (issue 13) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EarnedBadge:
+    """A badge a member earned in a group, and when."""
+
+    chat_id: int
+    user_id: int
+    badge: Badge
+    earned_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RecognitionFootprint:
+    """What recognition keeps about a person in one group (for /mydata)."""
+
+    chat_id: int
+    title: str
+    points_messages: int = 0  # messages that earned points
+    badges: tuple[Badge, ...] = ()
+    invite_link: str | None = None
+    invites_credited: int = 0
+    opted_out: bool = False
+
+
+class RecognitionRepository(Protocol):
+    """Point awards, badges, personal invite links and credits, opt-outs."""
+
+    async def opt_outs(self) -> set[tuple[int, int]]:
+        """Every opted-out (chat, user) pair."""
+        ...
+
+    async def opted_out_chats(self, user_id: int) -> list[int]: ...
+
+    async def opt_out(self, chat_id: int, user_id: int, at: datetime) -> bool:
+        """Note an opt-out; False if it was noted already."""
+        ...
+
+    async def opt_in(self, chat_id: int, user_id: int) -> bool: ...
+
+    async def anonymise(self, chat_id: int, user_id: int) -> bool:
+        """Take a member's identity out of a group's records; whether they have a membership
+        left in another group."""
+        ...
+
+    async def erase_member(self, user_id: int) -> None:
+        """Recognition's records about a person, in every group (their opt-outs stay)."""
+        ...
+
+    async def award(self, chat_id: int, message_id: int, user_id: int, at: datetime) -> bool:
+        """Record a message that earned points (once per message)."""
+        ...
+
+    async def credits_since(self, chat_id: int, since: datetime) -> dict[int, tuple[int, datetime]]:
+        """Per member: messages that earned points since `since`, and the latest one's time."""
+        ...
+
+    async def message_points(self, chat_id: int, since: datetime | None) -> dict[int, int]: ...
+
+    async def answers(self, chat_id: int, since: datetime | None) -> dict[int, int]:
+        """Questions each member answered (a human's first answer to someone else's)."""
+        ...
+
+    async def reaction_points(self, chat_id: int, since: date | None) -> dict[int, int]:
+        """Reactions each member received from others, capped per day."""
+        ...
+
+    async def active_days(self, chat_id: int, since: date) -> dict[int, list[date]]: ...
+
+    async def badges(self, chat_id: int) -> dict[int, set[Badge]]: ...
+
+    async def add_badges(
+        self, chat_id: int, earned: Sequence[tuple[int, Badge]], at: datetime
+    ) -> int: ...
+
+    async def unannounced(self, chat_id: int) -> list[EarnedBadge]: ...
+
+    async def chats_with_unannounced(self) -> list[int]: ...
+
+    async def last_announced(self, chat_id: int) -> datetime | None: ...
+
+    async def mark_announced(
+        self, chat_id: int, badges: Sequence[EarnedBadge], at: datetime
+    ) -> None: ...
+
+    async def link_of(self, chat_id: int, user_id: int) -> str | None: ...
+
+    async def save_link(self, chat_id: int, user_id: int, link: str, at: datetime) -> str:
+        """Keep a member's link; the one saved first wins."""
+        ...
+
+    async def invitees(self, chat_id: int) -> list[Invitee]:
+        """Members whose latest join was by someone's personal link."""
+        ...
+
+    async def credited(self, chat_id: int) -> set[int]: ...
+
+    async def credit(self, chat_id: int, invitees: Sequence[Invitee], at: datetime) -> int:
+        """Credit inviters, once per newcomer; how many were new."""
+        ...
+
+    async def credits(self, chat_id: int) -> dict[int, int]:
+        """Credited invites per inviter."""
+        ...
+
+    async def chats_with_links(self) -> list[int]: ...
+
+    async def footprint(self, user_id: int) -> list[RecognitionFootprint]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -640,6 +752,9 @@ class UnitOfWork(Protocol):
 
     @property
     def moderation(self) -> ModerationRepository: ...
+
+    @property
+    def recognition(self) -> RecognitionRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
 from storage.handoff import SqlHandoffRepository
+from storage.recognition import SqlRecognitionRepository
 from storage.repositories import (
     IngestLedger,
     ProfileCache,
@@ -34,6 +35,7 @@ class SqlUnitOfWork:
     ops_notices: SqlOpsNoticeRepository
     adshare: SqlAdShareRepository
     handoff: SqlHandoffRepository
+    recognition: SqlRecognitionRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -64,6 +66,7 @@ class SqlUnitOfWork:
         self.ops_notices = SqlOpsNoticeRepository(session)
         self.adshare = SqlAdShareRepository(session)
         self.handoff = SqlHandoffRepository(session)
+        self.recognition = SqlRecognitionRepository(session)
         return self
 
     async def __aexit__(

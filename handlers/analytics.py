@@ -7,6 +7,7 @@ the `Report` it is registered with.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
@@ -16,11 +17,13 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.delivery.uploads import CAPTION_LIMIT, media_params
 from bot.domain.analytics import PERIOD_FORMS, Cohort, Segment, Tag, parse_period
 from bot.features import Feature, MenuEntry, Runtime
-from bot.ports import ChatGateway
+from bot.ports import ChatGateway, Priority, Upload
 from bot.services.admins import AdminDirectory
 from bot.services.analytics import (
+    HEATMAP_DAYS,
     LISTED_AT_RISK,
     NAMED_PER_SEGMENT,
     AnalyticsService,
@@ -31,10 +34,13 @@ from bot.services.analytics import (
 )
 from bot.services.engagement import EngagementRecorder
 from handlers import render
+from handlers.charts import cohort_chart, heatmap_chart, render_off_loop
 from handlers.filters import in_group
 from handlers.i18n import gettext as _
 from handlers.i18n import number
 from handlers.replies import locale_of, reply, sent_by_admin
+
+log = logging.getLogger(__name__)
 
 SEGMENT_NAMES = {
     Segment.CHAMPION: "Champions",
@@ -56,7 +62,15 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 SHADES = "·░▒▓█"
 
 
-Render = Callable[[AnalyticsService, int, int, str], Awaitable[str]]
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """A report's reply: its text, and a chart drawn off the event loop when there is one."""
+
+    text: str
+    chart: Callable[[], Upload] | None = None
+
+
+Render = Callable[[AnalyticsService, int, int, str], Awaitable[str | Answer]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +94,15 @@ async def _at_risk(service: AnalyticsService, chat_id: int, days: int, locale: s
     return at_risk_text(await service.at_risk(chat_id), locale)
 
 
-async def _retention(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
-    return retention_text(await service.retention(chat_id), locale)
+async def _retention(service: AnalyticsService, chat_id: int, days: int, locale: str) -> Answer:
+    cohorts = await service.retention(chat_id)
+    return Answer(retention_text(cohorts, locale), partial(cohort_chart, cohorts, locale))
 
 
-async def _heatmap(service: AnalyticsService, chat_id: int, days: int, locale: str) -> str:
-    return heatmap_text(await service.heatmap(chat_id), locale)
+async def _heatmap(service: AnalyticsService, chat_id: int, days: int, locale: str) -> Answer:
+    grid = await service.heatmap(chat_id)
+    chart = partial(heatmap_chart, grid, HEATMAP_DAYS, locale) if any(map(any, grid)) else None
+    return Answer(heatmap_text(grid, locale), chart)
 
 
 REPORTS = (
@@ -140,11 +157,11 @@ async def report_command(
     recorder: EngagementRecorder,
 ) -> None:
     locale = locale_of(message)
-    await reply(
-        message,
-        gateway,
-        await _answer(report, message, command, analytics, admins, recorder, locale),
-    )
+    answer = await _answer(report, message, command, analytics, admins, recorder, locale)
+    if isinstance(answer, Answer):
+        await reply_with_chart(message, gateway, answer.text, answer.chart)
+    else:
+        await reply(message, gateway, answer)
 
 
 async def _answer(
@@ -155,7 +172,7 @@ async def _answer(
     admins: AdminDirectory,
     recorder: EngagementRecorder,
     locale: str,
-) -> str:
+) -> str | Answer:
     if not await sent_by_admin(message, admins):
         return render.admins_only(locale, report.command)
     if report.default_days is None:
@@ -186,6 +203,39 @@ def period_or_usage(command: str, args: str | None, default: int, locale: str) -
             given=args,
         )
     return days
+
+
+async def reply_with_chart(
+    message: Message, gateway: ChatGateway, text: str, chart: Callable[[], Upload] | None
+) -> None:
+    """Answer with a chart as a photo, the text as its caption (or after it, when too long for
+    one); with the text alone when there is no chart or drawing it failed."""
+    upload = None
+    if chart is not None:
+        try:
+            upload = await render_off_loop(chart)
+        except Exception:
+            log.exception("a chart could not be drawn; answering with the text only")
+    if upload is None:
+        await reply(message, gateway, text)
+        return
+    fits = len(text) <= CAPTION_LIMIT
+    thread_id = message.message_thread_id if message.is_topic_message else None
+    await gateway.call(
+        "sendPhoto",
+        media_params(
+            message.chat.id,
+            "photo",
+            upload,
+            caption=text if fits else None,
+            reply_to_message_id=message.message_id,
+            thread_id=thread_id,
+        ),
+        priority=Priority.REPLY,
+        chat_id=message.chat.id,
+    )
+    if not fits:
+        await reply(message, gateway, text)
 
 
 async def outside_group(command: str, message: Message, gateway: ChatGateway) -> None:

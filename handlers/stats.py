@@ -3,6 +3,8 @@ stickiness, interaction; 7 days unless chosen), for the group's admins."""
 
 from __future__ import annotations
 
+from functools import partial
+
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
@@ -14,8 +16,10 @@ from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
 from bot.services.stats import StatsService
 from handlers import render
-from handlers.analytics import overview_text, period_or_usage
+from handlers.analytics import overview_text, period_or_usage, reply_with_chart
+from handlers.charts import trend_chart
 from handlers.filters import in_group
+from handlers.i18n import gettext as _
 from handlers.replies import locale_of, reply, sent_by_admin
 
 
@@ -37,10 +41,16 @@ async def stats_command(
     recorder: EngagementRecorder,
     readiness: ReadinessService,
 ) -> None:
-    text = await _answer(
-        message, command, stats, analytics, admins, recorder, readiness, locale_of(message)
+    locale = locale_of(message)
+    text, days = await _answer(
+        message, command, stats, analytics, admins, recorder, readiness, locale
     )
     await reply(message, gateway, text)
+    if days is not None:  # the report was given (not a refusal): its trend as a chart
+        trend = await analytics.trend(message.chat.id, days)
+        caption = _(locale, "📈 Messages and active members a day, last {days} days", days=days)
+        chart = partial(trend_chart, trend.days, trend.messages, trend.active, locale)
+        await reply_with_chart(message, gateway, caption, chart)
 
 
 async def _answer(
@@ -52,12 +62,13 @@ async def _answer(
     recorder: EngagementRecorder,
     readiness: ReadinessService,
     locale: str,
-) -> str:
+) -> tuple[str, int | None]:
+    """The reply, and the period in days when it is the report (None: a refusal)."""
     if not await sent_by_admin(message, admins):
-        return render.admins_only(locale, "stats")
+        return render.admins_only(locale, "stats"), None
     days = period_or_usage("stats", command.args, 7, locale)
     if isinstance(days, str):
-        return days
+        return days, None
     # Count everything received so far, this command included: read our own writes.
     await recorder.durable()
     report = render.stats_report(await stats.group_report(message.chat.id), locale)
@@ -65,7 +76,7 @@ async def _answer(
     if not await readiness.sees_all_messages(message.chat.id):
         # Privacy mode on and no admin here: Telegram sends the bot commands only.
         text = f"{text}\n{render.counts_only_what_it_sees(locale)}"
-    return text
+    return text, days
 
 
 async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:

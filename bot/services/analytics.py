@@ -21,8 +21,10 @@ from bot.domain.analytics import (
     activity,
     back_test,
     churn_warnings,
+    daily_active_counts,
     heatmap,
     interaction,
+    messages_per_local_day,
     retention,
     segments,
     top_members,
@@ -67,6 +69,15 @@ class AtRiskReport:
     warnings: list[ChurnWarning]
     back_test: BackTest
     names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Trend:
+    """Messages and active members on each local day of a window (the trend chart)."""
+
+    days: list[date]
+    messages: list[int]
+    active: list[int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,3 +188,16 @@ class AnalyticsService:
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, days)
             return heatmap(await self._hours(uow, chat_id, span), span.zone)
+
+    async def trend(self, chat_id: int, days: int) -> Trend:
+        """Messages and active members per local day over the last `days` days."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, days)
+            member_days = await self._days(uow, chat_id, span)
+            hours = await self._hours(uow, chat_id, span)
+        messages = messages_per_local_day(hours, span.zone, span.first, span.last)
+        active = daily_active_counts(
+            active_days_by_member(member_days, span.zone), span.first, span.last
+        )
+        order = sorted(messages)
+        return Trend(order, [messages[d] for d in order], [active[d] for d in order])

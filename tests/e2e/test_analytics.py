@@ -4,6 +4,7 @@ wrong argument the accepted forms."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import delete
 
@@ -25,7 +26,17 @@ from tests.storage.test_analytics_rollups import (
 
 
 def _texts(sim: Simulator, chat_id: int) -> list[str]:
-    return [m.get("text", "") for m in sim.sent(chat_id)]
+    """What the bot sent: each message's text, or a photo's caption."""
+    return [m.get("text") or m.get("caption", "") for m in sim.sent(chat_id)]
+
+
+def _photos(sim: Simulator, chat_id: int) -> list[dict[str, Any]]:
+    """Photos the bot sent, each with the bytes it uploaded as `png`."""
+    return [
+        {**m, "png": sim.files[m["photo"][-1]["file_id"]].content}
+        for m in sim.sent(chat_id)
+        if "photo" in m
+    ]
 
 
 async def _answer(sim: Simulator, chat_id: int, needle: str) -> str:
@@ -45,7 +56,7 @@ async def test_analytics_commands_for_admins(community: Community, sqlite_url: s
         sim.post(group, bob.id, text="thanks")
 
         sim.post(group, owner.id, text="/stats 30d")
-        stats = await _answer(sim, group, "📈")
+        stats = await _answer(sim, group, "📈 Last 30 days")
         sim.post(group, owner.id, text="/top 7d")
         top = await _answer(sim, group, "🏆")
         sim.post(group, owner.id, text="/segments")
@@ -56,6 +67,13 @@ async def test_analytics_commands_for_admins(community: Community, sqlite_url: s
         retention = await _answer(sim, group, "📅")
         sim.post(group, owner.id, text="/heatmap")
         heatmap = await _answer(sim, group, "🗓")
+        await eventually(lambda: len(_photos(sim, group)) == 3)
+    trend, cohorts, hours = _photos(sim, group)
+    # The charts arrive as photos (PNG uploads), replying to their commands, titled.
+    assert all(p["png"].startswith(b"\x89PNG\r\n\x1a\n") for p in (trend, cohorts, hours))
+    assert trend["caption"] == "📈 Messages and active members a day, last 30 days"
+    assert cohorts["caption"] == retention and hours["caption"] == heatmap
+    assert all("reply_to_message" in p for p in (trend, cohorts, hours))
     assert "📊" in stats and "📈 Last 30 days:" in stats
     # Bob and Carol posted (Olga's commands talk to the bot: no messages); Carol answered Bob.
     assert "messages a day · active members: 2 · daily 0.1 · weekly 2 · monthly 2" in stats

@@ -12,29 +12,37 @@ import pytest
 from bot.domain.analytics import BackTest, ChurnWarning, Cohort, MemberScore, Segment, Tag
 from bot.services.analytics import AtRiskReport, SegmentReport
 from handlers.analytics import at_risk_text, heatmap_text, retention_text, segments_text
+from handlers.charts import CJK_FONTS
 from handlers.i18n import gettext
 
-SOURCE = Path(__file__).resolve().parents[2] / "handlers" / "analytics.py"
+HANDLERS = Path(__file__).resolve().parents[2] / "handlers"
+SOURCES = [HANDLERS / "analytics.py", HANDLERS / "charts.py", HANDLERS / "stats.py"]
 
 
 def _strings() -> set[str]:
-    """English source strings in handlers/analytics.py: `_(locale, "…")` calls, the name
-    tables, and menu descriptions."""
+    """English source strings in the analytics handlers and charts: `_(locale, "…")` and
+    `gettext(locale, "…")` calls, the name tables, and menu descriptions."""
     found: set[str] = set()
-    for node in ast.walk(ast.parse(SOURCE.read_text())):
+    nodes = [node for source in SOURCES for node in ast.walk(ast.parse(source.read_text()))]
+    for node in nodes:
         if isinstance(node, ast.Call):
             name = getattr(node.func, "id", "") or getattr(node.func, "attr", "")
             # The source string's position: _(locale, s), MenuEntry(scope, command, s), and
             # render.usage(locale, command, form, s).
-            at = {"_": 1, "MenuEntry": 2, "usage": 3}.get(name)
+            at = {"_": 1, "gettext": 1, "MenuEntry": 2, "usage": 3}.get(name)
             args = node.args[at:] if at is not None else []
-            found.update(a.value for a in args[:1] if isinstance(a, ast.Constant))
+            found.update(
+                a.value
+                for a in args[:1]
+                if isinstance(a, ast.Constant) and isinstance(a.value, str)
+            )
         if isinstance(node, ast.Dict | ast.Tuple):
             values = node.values if isinstance(node, ast.Dict) else node.elts
             found.update(
                 v.value for v in values if isinstance(v, ast.Constant) and isinstance(v.value, str)
             )
-    return {s for s in found if isinstance(s, str) and any(c.isalpha() for c in s)}
+    names = set(CJK_FONTS)  # font names, not words
+    return {s for s in found if isinstance(s, str) and any(c.isalpha() for c in s)} - names
 
 
 @pytest.mark.parametrize("locale", ["zh_Hans", "ru"])

@@ -33,6 +33,7 @@ from bot.services.analytics import (
     TopReport,
 )
 from bot.services.engagement import EngagementRecorder
+from bot.services.reports import CSV_TYPE, ReportService
 from handlers import render
 from handlers.charts import cohort_chart, heatmap_chart, render_off_loop
 from handlers.filters import in_group
@@ -122,19 +123,20 @@ def router() -> Router:
             partial(report_command, report), Command(report.command), in_group
         )
         analytics.message.register(partial(outside_group, report.command), Command(report.command))
+    analytics.message.register(export_command, Command("export"), in_group)
+    analytics.message.register(partial(outside_group, "export"), Command("export"))
     return analytics
 
 
 def feature(runtime: Runtime) -> Feature:
-    """The analytics commands and their service."""
+    """The analytics commands and their services."""
+    analytics = AnalyticsService(
+        runtime.uow_factory, runtime.clock, runtime.settings.default_timezone
+    )
     return Feature(
         name="analytics",
         routers=[router],
-        services={
-            "analytics": AnalyticsService(
-                runtime.uow_factory, runtime.clock, runtime.settings.default_timezone
-            )
-        },
+        services={"analytics": analytics, "reports": ReportService(analytics)},
         menu=[
             MenuEntry("all_group_chats", "top", "Who posted most, 7, 30 or 90 days (admins)"),
             MenuEntry(
@@ -143,6 +145,7 @@ def feature(runtime: Runtime) -> Feature:
             MenuEntry("all_group_chats", "atrisk", "Members drifting away, and why (admins)"),
             MenuEntry("all_group_chats", "retention", "Weekly join cohorts still active (admins)"),
             MenuEntry("all_group_chats", "heatmap", "Messages by weekday and hour (admins)"),
+            MenuEntry("all_group_chats", "export", "CSV files sent to you in private (admins)"),
         ],
     )
 
@@ -236,6 +239,63 @@ async def reply_with_chart(
     )
     if not fits:
         await reply(message, gateway, text)
+
+
+async def export_command(
+    message: Message,
+    command: CommandObject,
+    reports: ReportService,
+    admins: AdminDirectory,
+    gateway: ChatGateway,
+    recorder: EngagementRecorder,
+) -> None:
+    """/export [7d|30d|90d]: the daily summary and the members with segments, as CSV files sent
+    to the admin who asked, in private. The group sees no data: at most a refusal, or a note
+    that the bot cannot write to them until they open a chat with it."""
+    locale = locale_of(message)
+    if not await sent_by_admin(message, admins):
+        await reply(message, gateway, render.admins_only(locale, "export"))
+        return
+    days = period_or_usage("export", command.args, 90, locale)
+    if isinstance(days, str):
+        await reply(message, gateway, days)
+        return
+    if message.sender_chat is not None or message.from_user is None:
+        text = _(
+            locale,
+            "/export sends the files to you in private: send it from your own account, "
+            "not anonymously.",
+        )
+        await reply(message, gateway, text)
+        return
+    await recorder.durable()
+    files = await reports.export(message.chat.id, days)
+    admin = message.from_user.id
+    intro = await gateway.send_message(
+        admin,
+        _(
+            locale,
+            "📎 {title}: the daily summary of the last {days} days, and the members active in "
+            "the last 90 days with their segments, scores and churn warnings.",
+            title=message.chat.title or message.chat.id,
+            days=days,
+        ),
+    )
+    if not intro.ok:
+        text = _(
+            locale,
+            "I cannot write to you in private yet: open a chat with me, press Start, then send "
+            "/export here again.",
+        )
+        await reply(message, gateway, text)
+        return
+    for file in files:
+        await gateway.call(
+            "sendDocument",
+            media_params(admin, "document", Upload(file.filename, file.data, CSV_TYPE)),
+            priority=Priority.REPLY,
+            chat_id=admin,
+        )
 
 
 async def outside_group(command: str, message: Message, gateway: ChatGateway) -> None:

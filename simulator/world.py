@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import mimetypes
 import secrets
 import time
 from collections.abc import Callable, Iterable
@@ -821,7 +822,7 @@ class World:
                     "file_id": file.file_id,
                     "file_unique_id": file.file_unique_id,
                     "file_name": name,
-                    "mime_type": upload.content_type if upload else "application/pdf",
+                    "mime_type": _mime_type(upload) if upload else "application/pdf",
                     "file_size": len(content),
                 }
             }
@@ -1116,3 +1117,12 @@ def _rights(rights: Iterable[str] | None) -> frozenset[str]:
         raise SimulatorError(f"unknown admin rights: {sorted(unknown)}")
     # Any other right implies can_manage_chat, as Telegram shows it.
     return chosen | {"can_manage_chat"}
+
+
+def _mime_type(upload: UploadedFile) -> str:
+    """An upload's type as Telegram reports it: the part's own, else read from the file name
+    (clients such as aiogram send every part as application/octet-stream)."""
+    given = upload.content_type
+    if given and given != "application/octet-stream":
+        return given
+    return mimetypes.guess_type(upload.filename or "")[0] or "application/octet-stream"

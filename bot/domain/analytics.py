@@ -215,6 +215,41 @@ def messages_per_local_day(
     return counts
 
 
+@dataclass(frozen=True, slots=True)
+class DaySummary:
+    """A group's counts on one local day (the daily export)."""
+
+    day: date
+    messages: int = 0
+    replies: int = 0
+    reactions: int = 0
+    active_members: int = 0  # posted or reacted that local day
+    joins: int = 0
+    leaves: int = 0
+
+
+def daily_summary(
+    hours: Iterable[HourTotals],
+    days: Iterable[MemberDay],
+    zone: ZoneInfo,
+    first: date,
+    last: date,
+) -> list[DaySummary]:
+    """Each local day in [first, last], quiet days included, oldest first."""
+    totals = {day: [0, 0, 0, 0, 0] for day in local_day_span(first, last)}
+    for hour in hours:
+        counts = totals.get(hour.hour.astimezone(zone).date())
+        if counts is not None:
+            for n, value in enumerate(
+                (hour.messages, hour.replies, hour.reactions, hour.joins, hour.leaves)
+            ):
+                counts[n] += value
+    active = daily_active_counts(active_days_by_member(days, zone), first, last)
+    return [
+        DaySummary(day, m, r, x, active[day], j, lv) for day, (m, r, x, j, lv) in totals.items()
+    ]
+
+
 # --- interaction ------------------------------------------------------------------------------
 
 

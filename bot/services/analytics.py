@@ -12,6 +12,7 @@ from bot.domain.analytics import (
     BackTest,
     ChurnWarning,
     Cohort,
+    DaySummary,
     HourTotals,
     Interaction,
     MemberDay,
@@ -22,6 +23,7 @@ from bot.domain.analytics import (
     back_test,
     churn_warnings,
     daily_active_counts,
+    daily_summary,
     heatmap,
     interaction,
     messages_per_local_day,
@@ -69,6 +71,15 @@ class AtRiskReport:
     warnings: list[ChurnWarning]
     back_test: BackTest
     names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """One member in the members export: their segment, scores and any churn warning."""
+
+    score: MemberScore
+    name: str
+    warning: ChurnWarning | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,3 +212,40 @@ class AnalyticsService:
         )
         order = sorted(messages)
         return Trend(order, [messages[d] for d in order], [active[d] for d in order])
+
+    async def today(self, chat_id: int) -> date:
+        """Today's date in the group's time zone."""
+        async with self._uow_factory() as uow:
+            return (await self._span(uow, chat_id, 1)).last
+
+    async def daily(self, chat_id: int, days: int) -> list[DaySummary]:
+        """Each local day of the last `days` days, today included, oldest first."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, days)
+            member_days = await self._days(uow, chat_id, span)
+            hours = await self._hours(uow, chat_id, span)
+        return daily_summary(hours, member_days, span.zone, span.first, span.last)
+
+    async def members(self, chat_id: int) -> list[MemberRow]:
+        """Every member active in the last 90 days: segment, tags, scores, and whether they
+        are drifting away (their rhythm read over 180 days); most recently active first."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, HISTORY_DAYS)
+            history = await self._days(uow, chat_id, span)
+            # Scored over the same 90 days as /segments.
+            recent = (await self._span(uow, chat_id, SEGMENT_DAYS)).since.date()
+            scores = segments(
+                [day for day in history if day.day >= recent],
+                await uow.rollups.memberships(chat_id),
+                span.zone,
+                span.last,
+            )
+            warnings = {
+                w.user_id: w
+                for w in churn_warnings(active_days_by_member(history, span.zone), span.last)
+            }
+            names = await uow.rollups.names([score.user_id for score in scores])
+        return [
+            MemberRow(score, names.get(score.user_id, ""), warnings.get(score.user_id))
+            for score in scores
+        ]

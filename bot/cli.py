@@ -63,6 +63,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         "eval-questions", help="score the question detector on a labelled file (--help)"
     )
     commands.add_parser("eval-promo", help="score the promo detector on a labelled file (--help)")
+    from bot.report import add_arguments as add_report_arguments
+
+    add_report_arguments(
+        commands.add_parser("report", help="print or write a group's analytics (--help)")
+    )
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument(
         "name", choices=["ingest", "analytics", "timers"], help="`bench ingest --help`: options"
@@ -81,6 +86,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             asyncio.run(_migrate(settings))
             print(f"database is at the latest schema: {redactor.redact(settings.database_url)}")
             return 0
+        if args.command == "report":
+            from bot.report import run_report
+
+            return asyncio.run(run_report(settings, args))
         if args.command == "rebuild-rollups":
             print(f"rollups rebuilt from {asyncio.run(_rebuild_rollups(settings)):,} events")
             return 0

@@ -26,10 +26,12 @@ from bot.scheduler import Ticker
 from bot.services.admins import AdminDirectory
 from bot.services.decisions import DecisionApplier
 from bot.services.engagement import EngagementRecorder
+from bot.services.health import GroupHealthReport, HealthReport
 from bot.services.ops_notices import READINESS, OpsNotices
 from bot.services.readiness import ReadinessService
+from bot.services.stats import StatsService
 from bot.services.watching import WatchPipeline
-from handlers import commands, health, membership, render
+from handlers import commands, membership, render
 from handlers.features import FEATURES
 from handlers.i18n import SUPPORTED, gettext, pick_locale
 from handlers.intake import UpdateIntake
@@ -195,6 +197,7 @@ class GroupOps:
         self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder, self.pipeline)
         self.identity: BotIdentity | None = None
         self.readiness: ReadinessService
+        self._group_stats = StatsService(self.uow_factory, self.clock, settings.default_timezone)
 
     async def start(self) -> BotIdentity:
         """Learn who the bot is, migrate if needed, start delivery and the recorder."""
@@ -232,6 +235,7 @@ class GroupOps:
             readiness=self.readiness,
             ops_chat_id=self.settings.ops_chat_id,
             health=self.health,
+            group_health=self.group_health,
             clock=self.clock,
             command_rate=CommandRate(limit=self.settings.commands_per_minute),
         )
@@ -252,11 +256,11 @@ class GroupOps:
         log.info("started as @%s (id %s)", self.identity.username, self.identity.id)
         return self.identity
 
-    def health(self) -> health.HealthReport:
+    def health(self) -> HealthReport:
         """Ingest and delivery counters for /health."""
         delivery = self.delivery.metrics()
         recorder = self.recorder.metrics
-        return health.HealthReport(
+        return HealthReport(
             updates_accepted=self.intake.accepted,
             updates_skipped=self.intake.skipped,
             events_written=recorder.written,
@@ -278,6 +282,31 @@ class GroupOps:
             lines=tuple(
                 (line.label, line.value()) for feature in self.features for line in feature.health
             ),
+        )
+
+    async def group_health(self, chat_id: int, locale: str) -> GroupHealthReport:
+        """One group's figures for /health there: its messages, its replies and messages
+        waiting, what the bot lacks there, and each feature's line about it."""
+        await self.recorder.durable()  # count what was received up to now
+        report = await self._group_stats.group_report(chat_id)
+        windows = dict(report.windows)
+        backlog = self.delivery.backlog(chat_id)
+        judging, judge_lag = self.pipeline.waiting_in(chat_id)
+        lines = []
+        for feature in self.features:
+            for line in feature.group_health:
+                text = await line.line(chat_id, locale)
+                if text:
+                    lines.append(text)
+        return GroupHealthReport(
+            messages_today=windows[1].messages if 1 in windows else 0,
+            messages_week=windows[7].messages if 7 in windows else 0,
+            replies_waiting=backlog.queued,
+            reply_wait=backlog.wait,
+            judging=judging,
+            judge_lag=judge_lag,
+            standing=await self.readiness.standing(chat_id),
+            lines=tuple(lines),
         )
 
     async def _report_known_groups(self) -> None:

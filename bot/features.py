@@ -47,10 +47,20 @@ class Tick:
 
 @dataclass(frozen=True, slots=True)
 class HealthLine:
-    """One line of /health: an English label (a source string) and its value now."""
+    """One line of the whole bot's /health (the ops chat's): an English label (a source
+    string) and its value now."""
 
     label: str
     value: Callable[[], int | float | str]
+
+
+@dataclass(frozen=True, slots=True)
+class GroupHealthLine:
+    """One line of /health in a group, about that group only, in words a moderator reads:
+    `line(chat_id, locale)` writes it (None: nothing to say about that group)."""
+
+    name: str
+    line: Callable[[int, str], Awaitable[str | None]]
 
 
 @dataclass(frozen=True)
@@ -65,7 +75,8 @@ class Feature:
     watchers: Sequence[Watcher] = ()
     ticks: Sequence[Tick] = ()
     menu: Sequence[MenuEntry] = ()
-    health: Sequence[HealthLine] = ()
+    health: Sequence[HealthLine] = ()  # the whole bot's counters, for the ops chat
+    group_health: Sequence[GroupHealthLine] = ()  # a group's own figures, for /health there
     services: Mapping[str, object] = field(default_factory=dict)  # handlers' parameters
     actions: Mapping[str, Action] = field(default_factory=dict)  # decisions it applies itself
     on_start: Sequence[Callable[[], Awaitable[object]]] = ()  # awaited once, before the ticks

@@ -34,7 +34,7 @@ from bot.domain.adshare import PromoRuling, ShareLevel
 from bot.domain.durations import format_duration
 from bot.domain.promo import PromoInput, PromoVerdict, RepeatedTexts
 from bot.domain.rights import Gap
-from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
+from bot.features import Feature, GroupHealthLine, HealthLine, MenuEntry, Runtime, Tick
 from bot.ports import AdCapPolicyName, ChatGateway, Priority, RemovedPromo
 from bot.services.admins import AdminDirectory
 from bot.services.adshare import COUNT, REMOVE, AdCapReport, AdShareService, MarkOutcome
@@ -94,6 +94,10 @@ def adcap_feature(runtime: Runtime) -> Feature:
         loader.start(await service.feedback())
         await service.erase_expired()
 
+    async def share_here(chat_id: int, locale: str) -> str:
+        """/health in a group: its ad share, over its window and 24 hours, against its cap."""
+        return report_text(await service.report(chat_id), locale).split("\n")[0]
+
     async def every_ten_minutes() -> None:
         await service.erase_expired()
         if ops_chat_id is not None:
@@ -110,6 +114,7 @@ def adcap_feature(runtime: Runtime) -> Feature:
         # Removing promos is its default policy; muting (a group's choice) is refused and the
         # ops chat told when the right is missing, so groups are not asked for it up front.
         rights=[Gap.CANNOT_DELETE],
+        group_health=[GroupHealthLine("ad-share", share_here)],
         health=[
             HealthLine("Promos judged · found · removed", lambda: _judged(service)),
             HealthLine(

@@ -56,7 +56,7 @@ def health_feature(runtime: Runtime) -> Feature:
     return Feature(
         name="health",
         routers=[health.router],
-        menu=[MenuEntry("all_group_chats", "health", "Ingest and delivery counters (admins)")],
+        menu=[MenuEntry("all_group_chats", "health", "How groupops is doing here (admins)")],
     )
 
 

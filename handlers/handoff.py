@@ -27,7 +27,7 @@ from bot.domain.handoff import (
     on_call,
     parse_shift,
 )
-from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
+from bot.features import Feature, GroupHealthLine, HealthLine, MenuEntry, Runtime, Tick
 from bot.ports import (
     ChatGateway,
     FaqRecord,
@@ -192,6 +192,7 @@ def handoff_feature(runtime: Runtime) -> Feature:
             HealthLine("Questions (7 days) · breaches", lambda: _last_week(service)),
             HealthLine("First answer (7 days): median · p90", lambda: _waits(service)),
         ],
+        group_health=[GroupHealthLine("questions", partial(_group_questions, service))],
         menu=[
             MenuEntry("all_group_chats", "faq", "The group's FAQ: list, add, remove"),
             MenuEntry("all_group_chats", "handoff", "When questions go to moderators (admins)"),
@@ -519,6 +520,28 @@ def questions_text(questions: list[QuestionRecord], locale: str) -> str:
 async def _upkeep(service: HandoffService) -> None:
     await service.erase_expired()
     await service.refresh_measures()
+
+
+async def _group_questions(service: HandoffService, chat_id: int, locale: str) -> str:
+    """/health in a group: its questions waiting for an answer, and its last 7 days."""
+    waiting, with_moderators = await service.waiting(chat_id)
+    week = await service.measures(chat_id, timedelta(days=7))
+    return "\n".join(
+        [
+            _(
+                locale,
+                "Questions waiting for an answer: {waiting} ({moderators} with the moderators)",
+                waiting=number(locale, waiting),
+                moderators=number(locale, with_moderators),
+            ),
+            _(
+                locale,
+                "Questions in the last 7 days: {asked} · past the SLA: {breaches}",
+                asked=number(locale, week.asked),
+                breaches=number(locale, week.breaches),
+            ),
+        ]
+    )
 
 
 def _last_week(service: HandoffService) -> str:

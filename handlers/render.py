@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from bot.domain.group_settings import USAGE as SETTINGS_USAGE
 from bot.domain.rights import Gap, Readiness
 from bot.ports import Erasure, Footprint
 from bot.services.group_settings import SettingsResult
+from bot.services.health import GroupHealthReport, HealthReport
 from bot.services.stats import StatsReport
 from handlers.i18n import NATIVE_NAMES, day, ngettext, number, pick_locale
 from handlers.i18n import gettext as _
-
-if TYPE_CHECKING:
-    from handlers.health import HealthReport
 
 _WINDOW_NAMES = {1: "Today", 7: "7 days", 30: "30 days"}
 
@@ -87,6 +83,63 @@ def health(report: HealthReport, locale: str) -> str:
             *(f"{_(locale, label)}: {_value(locale, value)}" for label, value in report.lines),
         ]
     )
+
+
+def group_health(report: GroupHealthReport, locale: str) -> str:
+    """/health in a group: that group's figures, in words its moderators read."""
+    lines = [
+        _(locale, "🩺 How groupops is doing in this group"),
+        _(
+            locale,
+            "Messages recorded: {today} today · {week} in the last 7 days",
+            today=number(locale, report.messages_today),
+            week=number(locale, report.messages_week),
+        ),
+    ]
+    if report.replies_waiting:
+        lines.append(
+            ngettext(
+                locale,
+                "{n} reply waiting to be sent here",
+                "{n} replies waiting to be sent here",
+                report.replies_waiting,
+            )
+        )
+    else:
+        lines.append(_(locale, "Replies waiting to be sent here: none"))
+    if report.reply_wait >= 1:
+        lines.append(
+            ngettext(
+                locale,
+                "Telegram's limit (20 messages a minute in a group) holds a new reply for "
+                "about {n} second",
+                "Telegram's limit (20 messages a minute in a group) holds a new reply for "
+                "about {n} seconds",
+                round(report.reply_wait),
+            )
+        )
+    if report.judging:
+        lines.append(
+            ngettext(
+                locale,
+                "{n} message waiting for its checks (the oldest for {seconds} s)",
+                "{n} messages waiting for their checks (the oldest for {seconds} s)",
+                report.judging,
+                seconds=number(locale, round(report.judge_lag, 1)),
+            )
+        )
+    else:
+        lines.append(_(locale, "Messages waiting for their checks: none"))
+    standing = report.standing
+    if standing is None:
+        lines.append(_(locale, "I could not ask Telegram what I may do here."))
+    elif standing.ready:
+        lines.append(_(locale, "Admin rights: I have everything I need here."))
+    else:
+        lines.append(_(locale, "I need a hand here:"))
+        lines.extend(f"• {_(locale, _GAP_FIX[gap])}" for gap in standing.gaps)
+    lines.extend(report.lines)
+    return "\n".join(lines)
 
 
 def _value(locale: str, value: int | float | str) -> str:

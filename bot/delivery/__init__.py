@@ -9,9 +9,11 @@ from bot.delivery.limits import (
     is_posting,
 )
 from bot.delivery.refusals import refusal_reason
+from bot.delivery.scheduler import Backlog
 
 __all__ = [
     "DEFAULT_LIMITS",
+    "Backlog",
     "Delivery",
     "DeliveryLimits",
     "DeliveryMetrics",

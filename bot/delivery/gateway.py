@@ -17,7 +17,7 @@ from typing import Any, Self
 
 from bot.delivery.limits import DeliveryLimits, is_posting, message_cost
 from bot.delivery.refusals import refusal_reason
-from bot.delivery.scheduler import Category, ChatKey, Job, Scheduler
+from bot.delivery.scheduler import Backlog, Category, ChatKey, Job, Scheduler
 from bot.delivery.uploads import live, stored
 from bot.ports import (
     BotApiTransport,
@@ -374,6 +374,15 @@ class Delivery:
             waits=self._scheduler.waits(self._clock()),
             closed_chats=frozenset(self._closed),
         )
+
+    def backlog(self, chat_id: int, priority: Priority = Priority.REPLY) -> Backlog:
+        """What `chat_id` has waiting, and how long a new message at `priority` would wait."""
+        chat: ChatKey = self._moved.get(chat_id, chat_id)
+        return self._scheduler.backlog(chat, priority, self._clock())
+
+    def reply_wait(self, chat_id: int) -> float:
+        """Seconds a reply sent to `chat_id` now would wait for Telegram's limits."""
+        return self.backlog(chat_id).wait
 
     def health_line(self) -> str:
         """One line for /health."""

@@ -122,6 +122,12 @@ class TokenBucket:
         self._refill(now)
         return self._tokens >= self._burst
 
+    def copy(self) -> TokenBucket:
+        """A twin to try "what if" on (an estimate of a wait) without spending these tokens."""
+        twin = TokenBucket(self._rate, 1, self._updated)
+        twin._burst, twin._tokens = self._burst, self._tokens
+        return twin
+
 
 class SlidingWindow:
     """At most `count` events in any `window` seconds: Telegram's "20 per minute" read literally.
@@ -160,6 +166,12 @@ class SlidingWindow:
         """Whether the window is empty, so forgetting it changes nothing."""
         self._expire(now)
         return not self._times
+
+    def copy(self) -> SlidingWindow:
+        """A twin to try "what if" on (an estimate of a wait) without recording anything here."""
+        twin = SlidingWindow(self._count, self._window)
+        twin._times = deque(self._times)
+        return twin
 
 
 class PacedWindow:

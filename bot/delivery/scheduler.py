@@ -72,6 +72,15 @@ class Lane:
     state: _LaneState = _LaneState.IDLE
 
 
+@dataclass(frozen=True, slots=True)
+class Backlog:
+    """What one chat has waiting in delivery: the messages still to be posted there, and the
+    seconds a new message at a given priority would wait for the chat's limits behind them."""
+
+    queued: int = 0
+    wait: float = 0.0
+
+
 @dataclass(slots=True)
 class _ChatState:
     bucket: TokenBucket
@@ -309,6 +318,44 @@ class Scheduler:
             if until > now:
                 waits[chat] = until - now
         return waits
+
+    def backlog(self, chat: ChatKey, priority: Priority, now: float) -> Backlog:
+        """The chat's queued messages, and how long a new one at `priority` would wait.
+
+        The wait is the chat's own limits (its pace, a group's 20 a minute, a 429) played
+        forward over the messages that go before it (its priority and more urgent ones) on copies
+        of the limiters; the overall limit, which every chat shares, is left out.
+        """
+        jobs = [
+            job
+            for level in Priority
+            if (lane := self._lanes.get((chat, level))) is not None
+            for job in lane.jobs
+            if job.category is Category.POSTING and not job.future.done()
+        ]
+        state = self._chats.get(chat)
+        if state is None:
+            return Backlog(queued=len(jobs))
+        bucket = state.bucket.copy()
+        group = state.group.copy() if state.group is not None else None
+        start = max(
+            now,
+            state.flood_until.get(Category.POSTING, 0.0),
+            self._global_flood[Category.POSTING],
+        )
+        at = start
+        for cost in [job.cost for job in jobs if job.priority <= priority] + [1]:
+            for _ in range(4):  # both limiters allow it after at most a couple of steps
+                delay = bucket.delay(at, cost)
+                if group is not None:
+                    delay = max(delay, group.delay(at, cost))
+                if delay <= 1e-9:
+                    break
+                at += delay
+            bucket.take(at, cost)
+            if group is not None:
+                group.take(at, cost)
+        return Backlog(queued=len(jobs), wait=at - now)
 
     # --- bookkeeping --------------------------------------------------------------------------
 

@@ -632,6 +632,14 @@ class HandoffService:
             records = await uow.handoff.asked_since(chat_id, self._clock.now() - period)
         return measure(records)
 
+    async def waiting(self, chat_id: int) -> tuple[int, int]:
+        """A group's questions still waiting for an answer, and how many of them are with the
+        moderators (handed off, claimed or escalated), for /health there."""
+        async with self._uow_factory() as uow:
+            unclosed = await uow.handoff.unclosed(chat_id)
+        with_moderators = sum(r.handoff.state is not HandoffState.OPEN for r in unclosed)
+        return len(unclosed), with_moderators
+
     async def asked_by(self, user_id: int) -> list[QuestionRecord]:
         """A person's questions whose text is kept (for /mydata)."""
         async with self._uow_factory() as uow:

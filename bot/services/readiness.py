@@ -64,6 +64,25 @@ class ReadinessService:
             return None
         return outcome.result
 
+    async def standing(self, chat_id: int) -> Readiness | None:
+        """The bot's gaps in one group as Telegram tells them now, for /health there; unlike
+        `check` it notes nothing (the ops chat hears of gaps from the checks, not from this).
+        None when Telegram would not say, or the bot is out of the group."""
+        member = await self._member(chat_id)
+        if member is None or member.get("status") in {"left", "kicked"}:
+            return None
+        return self._assess(chat_id, member)
+
+    def _assess(self, chat_id: int, member: dict[str, Any]) -> Readiness:
+        rights = frozenset(gap.value for gap in self.needed if member.get(gap.value))
+        return assess(
+            chat_id,
+            status=str(member.get("status", "member")),
+            rights=rights,
+            reads_all_group_messages=self._reads_all,
+            needed=self.needed,
+        )
+
     async def _check(self, chat_id: int) -> tuple[Readiness, bool] | None:
         """The bot's gaps in one group, and whether the ops chat has not heard them yet."""
         member = await self._member(chat_id)
@@ -76,14 +95,7 @@ class ReadinessService:
                 await uow.commit()
             log.warning("chat %s: the bot is no longer in it", chat_id)
             return None
-        rights = frozenset(gap.value for gap in self.needed if member.get(gap.value))
-        report = assess(
-            chat_id,
-            status=status,
-            rights=rights,
-            reads_all_group_messages=self._reads_all,
-            needed=self.needed,
-        )
+        report = self._assess(chat_id, member)
         async with self._uow_factory() as uow:
             if report.ready:
                 # Back in the group with every right: anything may be told again if it changes.

@@ -104,6 +104,13 @@ class WatchPipeline:
         heads = [lane.jobs[0].since for lane in self._lanes.values() if lane.jobs]
         return self._monotonic() - min(heads) if heads else 0.0
 
+    def waiting_in(self, chat_id: int) -> tuple[int, float]:
+        """One chat's messages waiting for their watchers, and seconds the oldest has waited."""
+        lane = self._lanes.get(chat_id)
+        if lane is None or not lane.jobs:
+            return 0, 0.0
+        return len(lane.jobs), self._monotonic() - lane.jobs[0].since
+
     async def submit(self, watched: WatchedMessage, events: Sequence[EngagementEvent]) -> None:
         """Queue a message for its chat's watchers; its events are recorded once it is judged.
 

@@ -163,13 +163,18 @@ async def test_webhook_records_updates_and_rejects_strangers(
         await app.stop()
 
 
-async def test_health_shows_ingest_and_delivery(community: Community, sqlite_url: str) -> None:
-    sim, group = community.sim, community.group
-    async with polling_bot(settings_for(sim, community.bot, sqlite_url), sim):
-        sim.post(group, community.owner.id, text="/health")
-        await eventually(lambda: any("🩺" in t for t in _replies(sim, group)))
-    report = next(t for t in _replies(sim, group) if "🩺" in t)
-    # The bot joining, its service message and the command itself; the welcome was sent.
+async def test_health_in_the_ops_chat_shows_ingest_and_delivery(
+    sim: Simulator, sqlite_url: str
+) -> None:
+    bot = sim.create_bot(username="groupops_counters_bot")
+    owner = sim.create_user(first_name="Owner")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    sim.add_bot(ops, bot.id, admin=True)
+    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
+        sim.post(ops, owner.id, text="/health")
+        await eventually(lambda: any("🩺" in t for t in _replies(sim, ops)))
+    report = next(t for t in _replies(sim, ops) if "🩺" in t)
+    # The bot joining, its service message and the command itself.
     assert "Ingest: 3 updates, 0 skipped" in report
     assert "📤 Delivery: queued 0, sent " in report and "failed 0" in report
 

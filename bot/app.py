@@ -19,7 +19,14 @@ from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery import Delivery
 from bot.domain.rate import CommandRate
-from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, merged_services
+from bot.features import (
+    Feature,
+    FeatureFactory,
+    MenuEntry,
+    Runtime,
+    composed_writes,
+    merged_services,
+)
 from bot.ports import Clock, FailureReason, Priority
 from bot.preflight import webhook_port_error
 from bot.scheduler import Ticker
@@ -193,6 +200,7 @@ class GroupOps:
             {name: act for feature in self.features for name, act in feature.actions.items()},
         )
         self.recorder.on_decided = self.applier.apply_soon
+        self.recorder.writes = composed_writes(self.features)
         self.dispatcher = build_dispatcher(self.features)
         self.intake = UpdateIntake(self.bot, self.dispatcher, self.recorder, self.pipeline)
         self.identity: BotIdentity | None = None

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Literal
 
 from aiogram import Router
@@ -20,7 +20,7 @@ from bot.domain.rights import Gap
 from bot.domain.watching import Watcher
 from bot.ports import ChatGateway, Clock, UnitOfWorkFactory
 from bot.services.admins import AdminDirectory
-from bot.services.decisions import Action
+from bot.services.decisions import Action, Write
 from bot.services.engagement import EngagementRecorder
 
 MenuScope = Literal["all_group_chats", "all_private_chats"]
@@ -79,6 +79,9 @@ class Feature:
     group_health: Sequence[GroupHealthLine] = ()  # a group's own figures, for /health there
     services: Mapping[str, object] = field(default_factory=dict)  # handlers' parameters
     actions: Mapping[str, Action] = field(default_factory=dict)  # decisions it applies itself
+    # Decisions it writes in the transaction that stores their messages (each also has an
+    # action of the same name, the fallback if the write fails): see bot/services/decisions.py.
+    writes: Mapping[str, Write] = field(default_factory=dict)
     on_start: Sequence[Callable[[], Awaitable[object]]] = ()  # awaited once, before the ticks
     # The admin rights it needs in a group (e.g. `(Gap.CANNOT_DELETE, Gap.CANNOT_RESTRICT)`):
     # readiness asks a group only for the rights the composed features declare.
@@ -96,7 +99,15 @@ class Runtime:
     recorder: EngagementRecorder
     admins: AdminDirectory
     scrub: Callable[[], Awaitable[None]] | None = None  # after an erasure (storage.engine.scrub)
+    # The weekly digest's sections (issue 12): a feature's factory appends its own; the digest
+    # asks each, in order, when it writes a group's week.
+    digest_sections: list[DigestSection] = field(default_factory=list)
 
+
+# One section of a group's weekly digest: (chat_id, since, until, the group's language code)
+# -> its text, or None when the feature has nothing to say about that group's week
+# [since, until) (UTC instants). See bot/services/digest.py.
+DigestSection = Callable[[int, datetime, datetime, str], Awaitable[str | None]]
 
 FeatureFactory = Callable[[Runtime], Feature]
 
@@ -110,3 +121,17 @@ def merged_services(features: Sequence[Feature]) -> dict[str, object]:
                 raise ValueError(f"feature {feature.name!r} redefines the service {name!r}")
             services[name] = service
     return services
+
+
+def composed_writes(features: Sequence[Feature]) -> dict[str, Write]:
+    """All features' in-transaction writes; each needs an action of the same name, which
+    applies its decisions if the write fails."""
+    writes: dict[str, Write] = {}
+    for feature in features:
+        for name, write in feature.writes.items():
+            if name not in feature.actions:
+                raise ValueError(f"feature {feature.name!r} writes {name!r} without an action")
+            if name in writes:
+                raise ValueError(f"feature {feature.name!r} redefines the write {name!r}")
+            writes[name] = write
+    return writes

@@ -6,7 +6,7 @@ and `handlers/`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -328,6 +328,17 @@ class Standing:
     messages: int
 
 
+@dataclass(frozen=True, slots=True)
+class CountedPromo:
+    """An allowed promo to count: its message, author, when it was sent and its score."""
+
+    chat_id: int
+    message_id: int
+    user_id: int | None
+    sent_at: datetime
+    score: float
+
+
 class AdShareRepository(Protocol):
     """Promo counts (a rollup), settings, exemptions, reservations and removed promos."""
 
@@ -355,6 +366,11 @@ class AdShareRepository(Protocol):
     ) -> bool:
         """Store the verdict on the message's event and count it (as removed or as a promo),
         once: False when the event already carries a verdict or is not stored."""
+        ...
+
+    async def count_promos(self, promos: Sequence[CountedPromo]) -> None:
+        """`count_promo` for allowed promos whose events this transaction has just stored
+        (so none carries a verdict yet): one statement per table for the whole batch."""
         ...
 
     async def judged(self, chat_id: int, message_id: int) -> JudgedMessage | None:
@@ -483,10 +499,24 @@ class HandoffRepository(Protocol):
         """Store a new question; False if it is stored already (a decision applied again)."""
         ...
 
+    async def open_many(self, records: Sequence[QuestionRecord]) -> set[tuple[int, int]]:
+        """`open` for a batch in one statement: the (chat, message) of those newly stored."""
+        ...
+
     async def get(self, chat_id: int, message_id: int) -> QuestionRecord | None: ...
+
+    async def get_many(
+        self, keys: Collection[tuple[int, int]]
+    ) -> dict[tuple[int, int], QuestionRecord]:
+        """The stored questions among these (chat, message) keys."""
+        ...
 
     async def save(self, record: QuestionRecord) -> None:
         """Store a question's new state, deadlines, follow-ups and notices."""
+        ...
+
+    async def save_many(self, records: Sequence[QuestionRecord]) -> None:
+        """`save` for a batch in one statement."""
         ...
 
     async def due(self, now: datetime, limit: int) -> list[QuestionRecord]:

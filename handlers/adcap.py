@@ -108,6 +108,7 @@ def adcap_feature(runtime: Runtime) -> Feature:
         routers=[router],
         watchers=[service],
         actions={COUNT: service.apply_count, REMOVE: service.apply_remove},
+        writes={COUNT: service.write_counts},
         services={"adshare": service},
         ticks=[Tick("adcap-summary", SUMMARY_EVERY, every_ten_minutes)],
         on_start=[start],

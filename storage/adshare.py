@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, update
+from sqlalchemy import Table, and_, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.adshare import Bucket
 from bot.domain.events import EngagementEvent
-from bot.ports import AdCapPolicyName, AdCapSettings, JudgedMessage, RemovedPromo, Standing
+from bot.ports import (
+    AdCapPolicyName,
+    AdCapSettings,
+    CountedPromo,
+    JudgedMessage,
+    RemovedPromo,
+    Standing,
+)
 from storage.models import (
     activity_hours_table,
     adcap_exemptions_table,
@@ -153,6 +160,34 @@ class SqlAdShareRepository:
             chat_id, occurred, user_id, promos=0 if removed else 1, removed=int(removed)
         )
         return True
+
+    async def count_promos(self, promos: Sequence[CountedPromo]) -> None:
+        if not promos:
+            return
+        e = events_table.c
+        await self._session.execute(
+            update(events_table)
+            .where(e.dedup_key == bindparam("key"), e.promo_score.is_(None))
+            .values(promo_score=bindparam("score")),
+            [
+                {"key": EngagementEvent.message_key(p.chat_id, p.message_id), "score": p.score}
+                for p in promos
+            ],
+        )
+        counts: defaultdict[tuple[int, datetime, int], int] = defaultdict(int)
+        for p in promos:
+            author = NO_MEMBER if p.user_id is None else p.user_id
+            counts[(p.chat_id, _hour_of(p.sent_at), author)] += 1
+        await upsert(
+            self._session,
+            promo_hours_table,
+            [
+                {"chat_id": chat_id, "hour": hour, "user_id": user_id, "promos": n, "removed": 0}
+                for (chat_id, hour, user_id), n in sorted(counts.items())
+            ],
+            index_elements=["chat_id", "hour", "user_id"],
+            update=_add_counts,
+        )
 
     async def judged(self, chat_id: int, message_id: int) -> JudgedMessage | None:
         e = events_table.c

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
+from sqlalchemy.util import await_only
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Checkpoints (copying the WAL back into the database) run on their own connection every few
@@ -50,6 +53,68 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor.close()
 
 
+class SqliteWriteLock:
+    """One writing transaction at a time among this process's SQLite connections, queued in
+    order on the event loop.
+
+    SQLite lets one connection write at a time; the others, left to themselves, meet a locked
+    database and poll it from SQLite's busy handler, sleeping up to 100 ms between tries. Behind
+    a busy ingest writer, which takes the lock again every few milliseconds, such a writer can
+    miss every free moment and stall for seconds (a readiness note took 800 ms to write), and
+    each retry sleeps where a queue would have woken it. So a connection takes this lock before
+    its first write (pysqlite starts the transaction there) and gives it back when it returns
+    to the pool, just after its commit or rollback. Reads never take it: WAL lets them run
+    beside the writer.
+    """
+
+    def __init__(self, timeout: float) -> None:
+        self._lock = asyncio.Lock()
+        self._timeout = timeout
+        self.waits = 0  # writes that found another transaction writing
+
+    def install(self, engine: AsyncEngine) -> None:
+        event.listen(engine.sync_engine, "before_cursor_execute", self._before_execute)
+        for name in ("checkin", "invalidate", "soft_invalidate", "close"):
+            event.listen(engine.sync_engine.pool, name, self._released)
+
+    @property
+    def held(self) -> bool:
+        return self._lock.locked()
+
+    def _before_execute(
+        self, conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any
+    ) -> None:
+        if conn.info.get(_HOLDS_WRITE_LOCK) or _reads(statement):
+            return
+        if self._lock.locked():
+            self.waits += 1
+        # Runs inside SQLAlchemy's greenlet, so it may wait on the event loop like the driver.
+        await_only(self._acquire())
+        conn.info[_HOLDS_WRITE_LOCK] = True
+
+    async def _acquire(self) -> None:
+        try:
+            await asyncio.wait_for(self._lock.acquire(), self._timeout)
+        except TimeoutError:
+            # As SQLite's busy timeout would have ended it: a passing fault, retried by callers.
+            raise PoolTimeoutError(
+                f"another transaction held the database for {self._timeout:.0f} s"
+            ) from None
+
+    def _released(self, _dbapi_connection: Any, record: Any, *_args: Any) -> None:
+        info = getattr(record, "info", None)
+        if info is not None and info.pop(_HOLDS_WRITE_LOCK, False):
+            self._lock.release()
+
+
+_HOLDS_WRITE_LOCK = "groupops_holds_write_lock"
+_READS = ("SELECT", "PRAGMA")
+
+
+def _reads(statement: str) -> bool:
+    return statement.lstrip()[:6].upper().startswith(_READS)
+
+
 _ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 
 
@@ -73,6 +138,7 @@ def create_engine(
         # hide_parameters: SQL logs and errors never carry what members wrote or their names.
         engine = _create_async_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
+        SqliteWriteLock(SQLITE_BUSY_TIMEOUT_MS / 1000).install(engine)
         return engine
     if backend == "postgresql":
         return _create_async_engine(

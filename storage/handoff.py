@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, delete, func, select, update
+from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import Answerer, Deadlines, Handoff, HandoffState
@@ -85,19 +86,46 @@ class SqlHandoffRepository:
     # --- questions --------------------------------------------------------------------------
 
     async def open(self, record: QuestionRecord) -> bool:
-        row = {
-            "chat_id": record.chat_id,
-            "message_id": record.message_id,
-            "asker_id": record.handoff.asker_id,
-            "asker_name": record.asker_name[:255],
-            "text": record.text,
-            "asked_at": record.handoff.asked_at,
-            **_values(record),
-        }
+        return bool(await self.open_many([record]))
+
+    async def open_many(self, records: Sequence[QuestionRecord]) -> set[tuple[int, int]]:
+        rows = [
+            {
+                "chat_id": record.chat_id,
+                "message_id": record.message_id,
+                "asker_id": record.handoff.asker_id,
+                "asker_name": record.asker_name[:255],
+                "text": record.text,
+                "asked_at": record.handoff.asked_at,
+                **_values(record),
+            }
+            for record in records
+        ]
         inserted = await insert_ignore(
-            self._session, questions_table, [row], returning=("message_id",)
+            self._session, questions_table, rows, returning=("chat_id", "message_id")
         )
-        return bool(inserted)
+        return {(chat_id, message_id) for chat_id, message_id in inserted}
+
+    async def get_many(
+        self, keys: Collection[tuple[int, int]]
+    ) -> dict[tuple[int, int], QuestionRecord]:
+        if not keys:
+            return {}
+        rows = await self._session.execute(
+            select(questions_table).where(tuple_(q.chat_id, q.message_id).in_(list(keys)))
+        )
+        return {(row.chat_id, row.message_id): _record(row) for row in rows}
+
+    async def save_many(self, records: Sequence[QuestionRecord]) -> None:
+        if not records:
+            return
+        columns = list(_values(records[0]))
+        await self._session.execute(
+            update(questions_table)
+            .where(q.chat_id == bindparam("key_chat"), q.message_id == bindparam("key_message"))
+            .values({name: bindparam(name, type_=q[name].type) for name in columns}),
+            [{"key_chat": r.chat_id, "key_message": r.message_id, **_values(r)} for r in records],
+        )
 
     async def get(self, chat_id: int, message_id: int) -> QuestionRecord | None:
         row = (

@@ -46,10 +46,12 @@ from bot.ports import (
     AdCapSettings,
     ChatGateway,
     Clock,
+    CountedPromo,
     FailureReason,
     Priority,
     RemovedPromo,
     Standing,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from bot.services.admins import AdminDirectory, AdminsUnknown
@@ -277,7 +279,16 @@ class AdShareService:
         )
         user_id = actor.user_id if actor else None
         message_id = event.message_id or 0
-        counted = Decision(COUNT, chat_id, message_id, {"user_id": user_id, "score": verdict.score})
+        counted = Decision(
+            COUNT,
+            chat_id,
+            message_id,
+            {
+                "user_id": user_id,
+                "score": verdict.score,
+                "at": event.occurred_at.isoformat(),
+            },
+        )
         if ruling.action is PromoAction.ALLOW:
             tally.add(event.occurred_at, 1, 1)
             return [counted]
@@ -332,6 +343,24 @@ class AdShareService:
             )
             await uow.commit()
         return True
+
+    async def write_counts(
+        self, uow: UnitOfWork, decisions: Sequence[Decision]
+    ) -> Sequence[Decision]:
+        """`apply_count` for a batch, in the transaction that stores their messages."""
+        await uow.adshare.count_promos(
+            [
+                CountedPromo(
+                    decision.chat_id,
+                    decision.message_id or 0,
+                    _int_or_none(decision.params.get("user_id")),
+                    datetime.fromisoformat(str(decision.params["at"])),
+                    float(decision.params.get("score") or 0.0),  # type: ignore[arg-type]
+                )
+                for decision in decisions
+            ]
+        )
+        return ()
 
     async def apply_remove(self, decision: Decision) -> bool:
         """Say why, delete the promo, keep it 48 hours, count it as removed (once)."""

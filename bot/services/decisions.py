@@ -3,7 +3,16 @@
 Decisions arrive stored (the recorder writes them with their message's event), are applied in
 the order they were made, and are removed once applied, so a decision is applied at least once
 across a crash (outbound calls are at least once: Telegram has no idempotency key). Built-in
-actions delete, reply and restrict; a feature registers its own (e.g. "question.open").
+actions delete, reply and restrict; a feature registers its own (e.g. "question.answer").
+
+A decision whose whole effect is in our own tables (count a promo, open a question) need not
+wait for this service: its feature registers a `Write`, which the recorder runs on the batch's
+decisions of that kind inside the transaction that stores their messages. It is then applied
+exactly once, with its message, at the cost of a few rows in a commit that happens anyway,
+not a transaction of its own per decision. A `Write` may return follow-up decisions (an FAQ
+answer to send) that are stored in that same transaction and applied here. A feature with a
+`Write` also registers an `Action` of the same name: if the write fails, the recorder stores
+the batch's decisions instead and this service applies them one by one.
 """
 
 from __future__ import annotations
@@ -12,16 +21,26 @@ import asyncio
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any
 
 from bot.domain.watching import Decision
-from bot.ports import ChatGateway, Outcome, Priority, StoredDecision, UnitOfWorkFactory
+from bot.ports import (
+    ChatGateway,
+    Outcome,
+    Priority,
+    StoredDecision,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 log = logging.getLogger(__name__)
 
 # Applies one decision; returns whether it is done (False keeps it for a retry at start-up).
 Action = Callable[[Decision], Awaitable[bool]]
+# Writes a batch's decisions of one kind inside the recorder's unit of work (which commits);
+# returns follow-up decisions to store with them for `DecisionApplier`.
+Write = Callable[[UnitOfWork, Sequence[Decision]], Awaitable[Sequence[Decision]]]
 
 
 class DecisionApplier:

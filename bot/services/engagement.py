@@ -12,14 +12,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from bot.domain.events import EngagementEvent, GroupMigrated, GroupRef
 from bot.domain.optout import anonymised
 from bot.domain.watching import Decision
-from bot.ports import Clock, StoredDecision, UnitOfWorkFactory
+from bot.ports import Clock, StoredDecision, UnitOfWork, UnitOfWorkFactory
+
+if TYPE_CHECKING:
+    from bot.services.decisions import Write
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +40,7 @@ class RecorderMetrics:
     batches: int = 0
     failed_flushes: int = 0
     quarantined: int = 0  # events the database refused, left out so the rest goes on
+    write_failures: int = 0  # batches whose decisions' writes failed (stored for later instead)
 
 
 class EngagementRecorder:
@@ -74,6 +79,8 @@ class EngagementRecorder:
         # Watchers' decisions by their message's dedup key, written with it (if it is new).
         self._decisions: dict[str, Sequence[tuple[str, Decision]]] = {}
         self.on_decided: Callable[[list[StoredDecision]], None] | None = None
+        # Decisions written in the batch's own transaction, by action (see DecisionApplier).
+        self.writes: Mapping[str, Write] = {}
         self.redelivery_horizon = 0  # the highest update id stored at start
         # (chat, user) pairs that opted out, written without their identity (the recognition
         # feature fills it); empty for most bots, so a batch pays one truth test.
@@ -242,11 +249,14 @@ class EngagementRecorder:
                 still.append((target, future))
         self._waiters = still
 
-    async def _write_or_isolate(self, batch: list[EngagementEvent]) -> None:
+    async def _write_or_isolate(self, batch: list[EngagementEvent], inline: bool = True) -> None:
         """Write a batch; if the database refuses it (not a passing fault), write it in halves
         to find the events it cannot store, and quarantine those (counted, logged by key)."""
         try:
-            await self._write(batch)
+            await self._write(batch, inline=inline)
+        except _WriteFailed:
+            # A feature's write broke: its decisions go to the applier instead, one by one.
+            await self._write_or_isolate(batch, inline=False)
         except Exception as exc:
             if self._transient(exc):
                 raise
@@ -263,10 +273,10 @@ class EngagementRecorder:
                 )
                 return
             middle = len(batch) // 2
-            await self._write_or_isolate(batch[:middle])
-            await self._write_or_isolate(batch[middle:])
+            await self._write_or_isolate(batch[:middle], inline)
+            await self._write_or_isolate(batch[middle:], inline)
 
-    async def _write(self, batch: list[EngagementEvent]) -> None:
+    async def _write(self, batch: list[EngagementEvent], *, inline: bool = True) -> None:
         now = self._clock.now()
         known, text_chats = self._known_groups, self._text_chats
         latest: dict[int, GroupRef] = {}
@@ -302,14 +312,14 @@ class EngagementRecorder:
             new = await uow.events.add_new(rows)
             await uow.members.observe_many(rows)
             await uow.rollups.add(new)
-            decided = (
-                await uow.decisions.add(
-                    [pair for event in new for pair in self._decisions.get(event.dedup_key, ())],
-                    now,
-                )
+            pairs = (
+                [pair for event in new for pair in self._decisions.get(event.dedup_key, ())]
                 if self._decisions
                 else []
             )
+            if pairs and inline and self.writes:
+                pairs = await self._write_decisions(uow, pairs)
+            decided = await uow.decisions.add(pairs, now) if pairs else []
             await uow.commit()
         if self._decisions:
             for event in batch:
@@ -324,6 +334,41 @@ class EngagementRecorder:
         self.metrics.written += len(new)
         self.metrics.duplicates += len(batch) - len(new)
 
+    async def _write_decisions(
+        self, uow: UnitOfWork, pairs: list[tuple[str, Decision]]
+    ) -> list[tuple[str, Decision]]:
+        """Write the decisions a feature writes itself, a batch per kind; the rest (and their
+        follow-ups) are returned, to be stored for the applier."""
+        stored: list[tuple[str, Decision]] = []
+        kinds: dict[str, list[tuple[str, Decision]]] = {}
+        for watcher, decision in pairs:
+            if decision.action in self.writes:
+                kinds.setdefault(decision.action, []).append((watcher, decision))
+            else:
+                stored.append((watcher, decision))
+        # In the order the features list their writes (a question is opened before follow-ups
+        # to it are joined), not the order the kinds first came in this batch.
+        for action, write in self.writes.items():
+            written = kinds.get(action)
+            if not written:
+                continue
+            try:
+                follow_ups = await write(uow, [d for _, d in written])
+            except Exception as exc:
+                if self._transient(exc):
+                    raise
+                self.metrics.write_failures += 1
+                log.error(
+                    "writing %d %s decisions failed (%s): they are applied one by one instead",
+                    len(written),
+                    action,
+                    type(exc).__name__,
+                )
+                raise _WriteFailed from exc
+            watcher = written[0][0]
+            stored.extend((watcher, follow_up) for follow_up in follow_ups)
+        return stored
+
     def _remember_redelivered(
         self, rows: Sequence[EngagementEvent], new: Sequence[EngagementEvent]
     ) -> None:
@@ -333,3 +378,7 @@ class EngagementRecorder:
                 self._redelivered[event.dedup_key] = None
         while len(self._redelivered) > REDELIVERED_KEPT:
             del self._redelivered[next(iter(self._redelivered))]  # the oldest
+
+
+class _WriteFailed(Exception):
+    """A feature's write of its decisions failed; the batch is written again without it."""

@@ -79,11 +79,15 @@ log = logging.getLogger(__name__)
 OPEN = "question.open"
 ANSWER = "question.answer"
 FOLLOW_UP = "question.follow_up"
+NOTIFY = "question.notify"  # an FAQ answer or "outside office hours", once the question is stored
 SEND_HANDOFF = "handoff.send"
 SEND_ESCALATION = "handoff.escalate"
 WATCHER = "question"
 KEPT_FOR = timedelta(hours=48)  # a closed question's text, for /mydata
 DUE_BATCH = 500  # rows stepped in one unit of work by the tick
+# How long a group's hand-off settings, rota and zone are reused for new questions; changes made
+# through this service clear them at once, a time zone changed in /settings counts from then.
+CONTEXT_KEPT = timedelta(seconds=10)
 LAG_KEPT = 10_000
 # Every message is judged against each tracked question of its chat, so a chat keeps its most
 # recent ones only; an older question still goes to the humans and closes by their buttons.
@@ -218,6 +222,7 @@ class HandoffService:
         self._wording = wording
         self._tracked: dict[int, list[_Tracked]] = {}
         self._faqs: dict[int, tuple[list[FaqRecord], FaqLookup | None]] = {}
+        self._contexts: dict[int, tuple[datetime, _GroupContext]] = {}
         self.metrics = HandoffMetrics()
         self.last_week = measure(())
         # Two runs at once (a tick and a caller) would both select the same due rows.
@@ -322,47 +327,93 @@ class HandoffService:
 
     # --- the actions ------------------------------------------------------------------------
 
+    async def write_open(self, uow: UnitOfWork, decisions: Sequence[Decision]) -> list[Decision]:
+        """Store a batch's new questions in the transaction that stores their messages; the
+        notices to send about them (FAQ answers, "outside office hours") follow as decisions."""
+        opened = [
+            await self._question(uow, decision, await self._recent_context(uow, decision.chat_id))
+            for decision in decisions
+        ]
+        stored = await uow.handoff.open_many([record for record, _ in opened])
+        return [
+            notice
+            for record, notice in opened
+            if notice is not None and (record.chat_id, record.message_id) in stored
+        ]
+
     async def apply_open(self, decision: Decision) -> bool:
-        """Store the question with its deadlines; answer it from the FAQ, or say when a
-        moderator will, outside office hours. Once: a second apply finds the row."""
+        """`write_open` for one question in its own transaction (the fallback, and decisions
+        stored before a restart), then its notice. Once: a second apply finds the row."""
+        async with self._uow_factory() as uow:
+            notice = await self._open(uow, decision, await self._context(uow, decision.chat_id))
+            await uow.commit()
+        if notice is not None:
+            await self.apply_notify(notice)
+        return True
+
+    async def _open(
+        self, uow: UnitOfWork, decision: Decision, context: _GroupContext
+    ) -> Decision | None:
+        """Store one question; the notice its asker gets, if any (None too when the question
+        was stored before)."""
+        record, notice = await self._question(uow, decision, context)
+        return notice if await uow.handoff.open(record) else None
+
+    async def _question(
+        self, uow: UnitOfWork, decision: Decision, context: _GroupContext
+    ) -> tuple[QuestionRecord, Decision | None]:
+        """The question to store, with its deadlines (answered at once by a matching FAQ
+        entry), and the notice its asker gets, if any."""
         params = decision.params
         chat_id, message_id = decision.chat_id, decision.message_id or 0
         asked_at = datetime.fromisoformat(str(params["asked_at"]))
         faq_id = _int_or_none(params.get("faq_entry_id"))
-        async with self._uow_factory() as uow:
-            context = await self._context(uow, chat_id)
-            settings, rota = context.settings, context.rota
-            handoff = open_handoff(
-                int(params["asker_id"]),  # type: ignore[arg-type]
+        settings, rota = context.settings, context.rota
+        handoff = open_handoff(
+            int(params["asker_id"]),  # type: ignore[arg-type]
+            asked_at,
+            deadlines(
                 asked_at,
-                deadlines(
-                    asked_at,
-                    settings.handoff_after or self._defaults.handoff_after,
-                    settings.sla or self._defaults.sla,
-                    rota if settings.sla_follows_hours else None,
-                ),
-            )
-            entry = None
-            if faq_id is not None:
-                entry = next((e for e in await uow.handoff.faq(chat_id) if e.id == faq_id), None)
-            if entry is not None:
-                handoff = step(handoff, Answered(Answerer.FAQ), asked_at).handoff
-            record = QuestionRecord(
-                chat_id,
-                message_id,
-                handoff,
-                asker_name=str(params.get("asker_name") or ""),
-                text=str(params.get("text") or ""),
-                last_message_at=asked_at,
-                faq_entry_id=entry.id if entry else None,
-            )
-            new = await uow.handoff.open(record)
-            await uow.commit()
-        if not new:
-            return True
+                settings.handoff_after or self._defaults.handoff_after,
+                settings.sla or self._defaults.sla,
+                rota if settings.sla_follows_hours else None,
+            ),
+        )
+        entry = None if faq_id is None else await self._faq_entry(uow, chat_id, faq_id)
+        if entry is not None:
+            handoff = step(handoff, Answered(Answerer.FAQ), asked_at).handoff
+        record = QuestionRecord(
+            chat_id,
+            message_id,
+            handoff,
+            asker_name=str(params.get("asker_name") or ""),
+            text=str(params.get("text") or ""),
+            last_message_at=asked_at,
+            faq_entry_id=entry.id if entry else None,
+        )
+        reply = {"language": params.get("language"), "thread_id": params.get("thread_id")}
+        if entry is not None:
+            faq = {**reply, "faq_entry_id": entry.id}
+            return record, Decision(NOTIFY, chat_id, message_id, faq)
+        if rota.entries and not on_call(rota, asked_at):
+            until = next_on_call(rota, asked_at)
+            if until is not None:
+                hours = {**reply, "until": until.isoformat(), "timezone": rota.timezone}
+                return record, Decision(NOTIFY, chat_id, message_id, hours)
+        return record, None
+
+    async def apply_notify(self, decision: Decision) -> bool:
+        """Answer a new question from the FAQ, or tell its asker when a moderator will."""
+        params = decision.params
+        chat_id, message_id = decision.chat_id, decision.message_id or 0
         thread_id = _int_or_none(params.get("thread_id"))
         locale = str(params.get("language") or "en")
-        if entry is not None:
+        faq_id = _int_or_none(params.get("faq_entry_id"))
+        if faq_id is not None:
+            async with self._uow_factory() as uow:
+                entry = await self._faq_entry(uow, chat_id, faq_id)
+            if entry is None:
+                return True  # removed from the FAQ since
             self.metrics.faq_answers += 1
             labels = self._wording.buttons((HELPFUL, NOT_WHAT_I_ASKED), locale)
             await self._send(
@@ -372,17 +423,24 @@ class HandoffService:
                 reply_to=message_id,
                 thread_id=thread_id,
             )
-        elif rota.entries and not on_call(rota, asked_at):
-            until = next_on_call(rota, asked_at)
-            if until is not None:
-                await self._send(
-                    chat_id,
-                    self._wording.outside_hours(until, rota.timezone, locale),
-                    None,
-                    reply_to=message_id,
-                    thread_id=thread_id,
-                )
+        elif params.get("until"):
+            await self._send(
+                chat_id,
+                self._wording.outside_hours(
+                    datetime.fromisoformat(str(params["until"])),
+                    str(params.get("timezone") or self._defaults.timezone),
+                    locale,
+                ),
+                None,
+                reply_to=message_id,
+                thread_id=thread_id,
+            )
         return True
+
+    async def _faq_entry(self, uow: UnitOfWork, chat_id: int, faq_id: int) -> FaqRecord | None:
+        cached = self._faqs.get(chat_id)
+        entries = cached[0] if cached is not None else await uow.handoff.faq(chat_id)
+        return next((entry for entry in entries if entry.id == faq_id), None)
 
     async def apply_answer(self, decision: Decision) -> bool:
         """Close the question as answered (a no-op on one already closed); a member's answer
@@ -398,19 +456,35 @@ class HandoffService:
         await self._step(decision.chat_id, decision.message_id or 0, Answered(answerer, by))
         return True
 
+    async def write_follow_ups(
+        self, uow: UnitOfWork, decisions: Sequence[Decision]
+    ) -> Sequence[Decision]:
+        """Join askers' follow-ups to their questions, in the transaction that stores them."""
+        records = await uow.handoff.get_many(
+            {(decision.chat_id, decision.message_id or 0) for decision in decisions}
+        )
+        changed: dict[tuple[int, int], QuestionRecord] = {}
+        for decision in decisions:
+            key = (decision.chat_id, decision.message_id or 0)
+            record = records.get(key)
+            if record is not None:
+                joined = _with_follow_up(record, decision)
+                if joined is not record:
+                    records[key] = changed[key] = joined
+        await uow.handoff.save_many(list(changed.values()))
+        return ()
+
     async def apply_follow_up(self, decision: Decision) -> bool:
         """Join the asker's follow-up to the question, so replies to it answer the question."""
-        follow_up = int(decision.params["follow_up"])  # type: ignore[arg-type]
-        at = datetime.fromisoformat(str(decision.params["at"]))
         async with self._uow_factory() as uow:
-            record = await uow.handoff.get(decision.chat_id, decision.message_id or 0)
-            if record is None or follow_up in record.follow_ups:
-                return True
-            await uow.handoff.save(
-                replace(record, follow_ups=(*record.follow_ups, follow_up), last_message_at=at)
-            )
+            await self._follow_up(uow, decision)
             await uow.commit()
         return True
+
+    async def _follow_up(self, uow: UnitOfWork, decision: Decision) -> None:
+        record = await uow.handoff.get(decision.chat_id, decision.message_id or 0)
+        if record is not None and (joined := _with_follow_up(record, decision)) is not record:
+            await uow.handoff.save(joined)
 
     # --- the tick ---------------------------------------------------------------------------
 
@@ -586,6 +660,7 @@ class HandoffService:
             settings = replace(await uow.handoff.settings(chat_id), **changes)  # type: ignore[arg-type]
             await uow.handoff.save_settings(settings)
             await uow.commit()
+        self._contexts.pop(chat_id, None)
         return settings
 
     def effective(self, settings: HandoffSettings) -> tuple[int, int, int | None]:
@@ -605,11 +680,13 @@ class HandoffService:
         async with self._uow_factory() as uow:
             await uow.handoff.add_shift(chat_id, shift)
             await uow.commit()
+        self._contexts.pop(chat_id, None)
 
     async def remove_shifts(self, chat_id: int, moderator_id: int) -> int:
         async with self._uow_factory() as uow:
             removed = await uow.handoff.remove_shifts(chat_id, moderator_id)
             await uow.commit()
+        self._contexts.pop(chat_id, None)
         return removed
 
     async def user_named(self, chat_id: int, username: str) -> int | None:
@@ -747,6 +824,17 @@ class HandoffService:
     def _lag(self, deadline: datetime) -> None:
         self.metrics.lag.append((self._clock.now() - deadline).total_seconds())
 
+    async def _recent_context(self, uow: UnitOfWork, chat_id: int) -> _GroupContext:
+        """`_context`, read at most every `CONTEXT_KEPT` per group: new questions come in
+        batches, and a group's settings seldom change (this service's own changes clear it)."""
+        now = self._clock.now()
+        kept = self._contexts.get(chat_id)
+        if kept is not None and now - kept[0] < CONTEXT_KEPT:
+            return kept[1]
+        context = await self._context(uow, chat_id)
+        self._contexts[chat_id] = (now, context)
+        return context
+
     async def _context(self, uow: UnitOfWork, chat_id: int) -> _GroupContext:
         settings = await uow.handoff.settings(chat_id)
         group = await uow.groups.get(chat_id)
@@ -799,6 +887,15 @@ async def _store_notices(
     stored = await uow.handoff.get(record.chat_id, record.message_id)
     if stored is not None:
         await uow.handoff.save(replace(stored, notices=(*stored.notices, *notices)))
+
+
+def _with_follow_up(record: QuestionRecord, decision: Decision) -> QuestionRecord:
+    """The question with a follow-up joined (the same record if it is joined already)."""
+    follow_up = int(decision.params["follow_up"])  # type: ignore[arg-type]
+    if follow_up in record.follow_ups:
+        return record
+    at = datetime.fromisoformat(str(decision.params["at"]))
+    return replace(record, follow_ups=(*record.follow_ups, follow_up), last_message_at=at)
 
 
 def measure(records: Sequence[QuestionRecord]) -> Measures:

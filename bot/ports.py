@@ -746,6 +746,10 @@ class RecognitionRepository(Protocol):
 
     async def chats_with_links(self) -> list[int]: ...
 
+    async def display_names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """Names as boards show them (without @handles, which would ping)."""
+        ...
+
     async def footprint(self, user_id: int) -> list[RecognitionFootprint]: ...
 
 

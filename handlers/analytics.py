@@ -10,38 +10,45 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from functools import partial
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.delivery import Delivery
 from bot.delivery.uploads import CAPTION_LIMIT, media_params
 from bot.domain.analytics import PERIOD_FORMS, Cohort, Segment, Tag, parse_period
-from bot.features import Feature, MenuEntry, Runtime
-from bot.ports import ChatGateway, Priority, Upload
+from bot.features import Feature, MenuEntry, Runtime, Tick
+from bot.ports import ChatGateway, Outcome, Priority, Upload
 from bot.services.admins import AdminDirectory
 from bot.services.analytics import (
     HEATMAP_DAYS,
     LISTED_AT_RISK,
+    LISTED_IN_DIGEST,
     NAMED_PER_SEGMENT,
     AnalyticsService,
     AtRiskReport,
     Overview,
     SegmentReport,
     TopReport,
+    WeekReport,
 )
+from bot.services.digest import DigestService, DurableSender
 from bot.services.engagement import EngagementRecorder
 from bot.services.reports import CSV_TYPE, ReportService
 from handlers import render
 from handlers.charts import cohort_chart, heatmap_chart, render_off_loop
 from handlers.filters import in_group
 from handlers.i18n import gettext as _
-from handlers.i18n import number
+from handlers.i18n import number, pick_locale
 from handlers.replies import locale_of, reply, sent_by_admin
 
 log = logging.getLogger(__name__)
+
+DIGEST_TICK = timedelta(minutes=5)  # how often the weekly digest looks for groups due
 
 SEGMENT_NAMES = {
     Segment.CHAMPION: "Champions",
@@ -133,10 +140,21 @@ def feature(runtime: Runtime) -> Feature:
     analytics = AnalyticsService(
         runtime.uow_factory, runtime.clock, runtime.settings.default_timezone
     )
+    digest = DigestService(
+        runtime.uow_factory,
+        runtime.clock,
+        analytics,
+        _durable(runtime.gateway),
+        digest_text,
+        runtime.digest_sections,
+        runtime.settings.default_timezone,
+        runtime.settings.ops_chat_id,
+    )
     return Feature(
         name="analytics",
         routers=[router],
-        services={"analytics": analytics, "reports": ReportService(analytics)},
+        services={"analytics": analytics, "reports": ReportService(analytics), "digest": digest},
+        ticks=[Tick("weekly-digest", DIGEST_TICK, digest.run_due)],
         menu=[
             MenuEntry("all_group_chats", "top", "Who posted most, 7, 30 or 90 days (admins)"),
             MenuEntry(
@@ -302,7 +320,93 @@ async def outside_group(command: str, message: Message, gateway: ChatGateway) ->
     await gateway.send_message(message.chat.id, render.group_only(locale_of(message), command))
 
 
+class _BestEffort:
+    """A gateway without an outbox (a test's fake) sends the digest once, undurably."""
+
+    def __init__(self, gateway: ChatGateway) -> None:
+        self._gateway = gateway
+
+    async def send_durable(
+        self,
+        dedup_key: str,
+        chat_id: int,
+        method: str,
+        params: dict[str, Any],
+        priority: Priority = Priority.CONTENT,
+    ) -> Outcome:
+        return await self._gateway.call(method, params, priority=priority, chat_id=chat_id)
+
+
+def _durable(gateway: ChatGateway) -> DurableSender:
+    return gateway if isinstance(gateway, Delivery) else _BestEffort(gateway)
+
+
 # --- rendering --------------------------------------------------------------------------------
+
+
+def _delta(locale: str, now: float, before: float, percent: bool = False) -> str:
+    """A change as "+3", "−2" or "±0" (percentage points when `percent`)."""
+    change = round(100 * (now - before)) if percent else round(now - before)
+    sign = "+" if change > 0 else "−" if change < 0 else "±"
+    return sign + number(locale, abs(change))
+
+
+def digest_text(report: WeekReport, title: str, language: str) -> str:
+    """The weekly digest's own part, in the group's language, for the ops chat."""
+    locale = pick_locale(language)
+    a, b = report.this, report.before
+    lines = [
+        _(
+            locale,
+            "📬 Weekly digest of “{title}”, week of {week} (change from the week before)",
+            title=title,
+            week=_day(report.week, locale),
+        ),
+        _(
+            locale,
+            "Messages: {messages} ({messages_change}) · active members: {active} "
+            "({active_change}) · new members: {new} ({new_change})",
+            messages=number(locale, a.messages),
+            messages_change=_delta(locale, a.messages, b.messages),
+            active=number(locale, a.active_members),
+            active_change=_delta(locale, a.active_members, b.active_members),
+            new=number(locale, a.new_members),
+            new_change=_delta(locale, a.new_members, b.new_members),
+        ),
+        _(
+            locale,
+            "Joins: {joins} · leaves: {leaves} · answered: {answered} ({answered_change} pts)",
+            joins=number(locale, a.joins),
+            leaves=number(locale, a.leaves),
+            answered=_percent(locale, report.answered),
+            answered_change=_delta(locale, report.answered, report.answered_before, True),
+        ),
+    ]
+    if not report.warnings:
+        lines.append(_(locale, "No one is drifting away right now."))
+    else:
+        lines.append(
+            _(
+                locale,
+                "⚠️ Members at risk: {count}",
+                count=number(locale, len(report.warnings)),
+            )
+        )
+        for warning in report.warnings[:LISTED_IN_DIGEST]:
+            lines.append(
+                "• "
+                + _(
+                    locale,
+                    "{name} — days silent: {silent} · usual days between visits: {usual}",
+                    name=_name(report.names, warning.user_id, locale),
+                    silent=number(locale, warning.days_silent),
+                    usual=number(locale, round(warning.usual_gap_days, 1)),
+                )
+            )
+        if len(report.warnings) > LISTED_IN_DIGEST:
+            more = len(report.warnings) - LISTED_IN_DIGEST
+            lines.append(_(locale, "…and {more} more", more=number(locale, more)))
+    return "\n".join(lines)
 
 
 def _name(names: dict[int, str], user_id: int, locale: str) -> str:

@@ -13,6 +13,7 @@ from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.stats import StatsService
 from handlers import adcap, analytics, handoff, health, help, personal_data, settings, stats
+from handlers.recognition import recognition_feature
 
 
 def stats_feature(runtime: Runtime) -> Feature:
@@ -97,4 +98,5 @@ FEATURES: tuple[FeatureFactory, ...] = (
     analytics.feature,
     adcap.adcap_feature,
     handoff.handoff_feature,
+    recognition_feature,
 )

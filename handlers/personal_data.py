@@ -19,6 +19,7 @@ from handlers.adcap import removed_promos_text
 from handlers.filters import in_group, in_private
 from handlers.handoff import questions_text
 from handlers.i18n import pick_locale
+from handlers.recognition import footprint_text
 from handlers.replies import locale_of, reply
 
 ERASE = "forgetme:erase"
@@ -97,6 +98,9 @@ async def my_data(
     questions = await personal_data.questions(message.from_user.id)
     if questions:
         await reply(message, gateway, questions_text(questions, locale_of(message)))
+    recognition = await personal_data.recognition(message.from_user.id)
+    if recognition:
+        await reply(message, gateway, footprint_text(recognition, locale_of(message)))
 
 
 async def forget_me(

@@ -6,12 +6,20 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
-from bot.domain.group_settings import USAGE, SettingsInputError, parse_settings
+from bot.domain.group_settings import (
+    DIGEST_USAGE,
+    USAGE,
+    SetDigest,
+    SettingsInputError,
+    parse_settings,
+)
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
+from bot.services.digest import DIGEST_HOUR, DigestService
 from bot.services.group_settings import GroupSettingsService
 from handlers import render
 from handlers.filters import in_group
+from handlers.i18n import gettext as _
 from handlers.replies import locale_of, reply, sent_by_admin
 
 # The form that fits the setting an admin tried (a wrong zone needs the time zone form, not all
@@ -22,6 +30,7 @@ _FORMS = {
     "language": "/settings language zh",
     "lang": "/settings language zh",
     "text": "/settings text on 30 · /settings text off",
+    "digest": DIGEST_USAGE,
 }
 
 
@@ -44,6 +53,7 @@ async def settings_command(
     group_settings: GroupSettingsService,
     admins: AdminDirectory,
     gateway: ChatGateway,
+    digest: DigestService | None = None,
 ) -> None:
     locale = locale_of(message)
     if not await sent_by_admin(message, admins):
@@ -55,10 +65,44 @@ async def settings_command(
             form = _form_for(command.args)
             text = render.usage(locale, "settings", form, error.problem, **error.values)
         else:
-            result = await group_settings.apply(message.chat.id, message.chat.title or "", change)
-            text = render.group_settings(result, locale)
+            if isinstance(change, SetDigest) and digest is not None:
+                text = await _digest_setting(message.chat.id, change, digest, locale)
+            elif isinstance(change, SetDigest):
+                text = render.usage(
+                    locale,
+                    "settings",
+                    USAGE,
+                    "There is no setting “{name}”.",
+                    name=(command.args or "").split()[0],
+                )
+            else:
+                result = await group_settings.apply(
+                    message.chat.id, message.chat.title or "", change
+                )
+                text = render.group_settings(result, locale)
     await reply(message, gateway, text)
 
 
 async def settings_outside_group(message: Message, gateway: ChatGateway) -> None:
     await gateway.send_message(message.chat.id, render.group_only(locale_of(message), "settings"))
+
+
+async def _digest_setting(
+    chat_id: int, change: SetDigest, digest: DigestService, locale: str
+) -> str:
+    """The weekly digest belongs to analytics (issue 12)."""
+    ops_chat = await digest.set_enabled(chat_id, change.enabled)
+    if not change.enabled:
+        return _(locale, "Weekly digest off.")
+    if ops_chat is None:
+        return _(
+            locale,
+            "Weekly digest on, but there is no ops chat to send it to: run /handoff link in "
+            "the moderators' chat, or set OPS_CHAT_ID.",
+        )
+    return _(
+        locale,
+        "Weekly digest on: every Monday from {hour}:00 (the group's time), the week's changes "
+        "and the members at risk go to the ops chat.",
+        hour=DIGEST_HOUR,
+    )

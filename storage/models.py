@@ -633,14 +633,19 @@ class InviteLinkRow(Base):
 
 
 class InviteCreditRow(Base):
-    """An invite that counted: the newcomer stayed 7 days and posted. Keyed by the newcomer,
-    so one newcomer credits one inviter once."""
+    """An invite that counted: the newcomer stayed 7 days and posted. Unique on the newcomer,
+    so one newcomer credits one inviter once; a newcomer who opts out leaves the credit with
+    no name (NULL, which the unique index lets repeat)."""
 
     __tablename__ = "invite_credits"
-    __table_args__ = (Index(None, "inviter_id"),)
+    __table_args__ = (
+        Index(None, "chat_id", "invitee_id", unique=True),
+        Index(None, "inviter_id"),
+    )
 
-    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
-    invitee_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    invitee_id: Mapped[int | None]
     inviter_id: Mapped[int]
     joined_at: Mapped[datetime]
     credited_at: Mapped[datetime]

@@ -28,6 +28,7 @@ from storage.models import (
     questions_table,
     recognition_groups_table,
     responses_table,
+    users_table,
 )
 from storage.upsert import insert_ignore, upsert
 
@@ -343,6 +344,21 @@ class SqlRecognitionRepository:
         i = invite_links_table.c
         rows = await self._session.execute(select(i.chat_id).distinct().order_by(i.chat_id))
         return list(rows.scalars())
+
+    async def display_names(self, user_ids: Sequence[int]) -> dict[int, str]:
+        """Members' names as boards show them (no @handle, so a board pings no one)."""
+        u = users_table.c
+        ids = sorted(set(user_ids))
+        found: dict[int, str] = {}
+        for start in range(0, len(ids), 1000):
+            rows = await self._session.execute(
+                select(u.user_id, u.first_name, u.last_name).where(
+                    u.user_id.in_(ids[start : start + 1000])
+                )
+            )
+            for user_id, first, last in rows:
+                found[user_id] = f"{first} {last}" if last else first
+        return found
 
     # --- a person's own data --------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
 from storage.handoff import SqlHandoffRepository
 from storage.recognition import SqlRecognitionRepository
+from storage.reports import SqlDigestRepository
 from storage.repositories import (
     IngestLedger,
     ProfileCache,
@@ -36,6 +37,7 @@ class SqlUnitOfWork:
     adshare: SqlAdShareRepository
     handoff: SqlHandoffRepository
     recognition: SqlRecognitionRepository
+    digests: SqlDigestRepository
 
     def __init__(
         self, sessions: async_sessionmaker[AsyncSession], profiles: ProfileCache | None = None
@@ -67,6 +69,7 @@ class SqlUnitOfWork:
         self.adshare = SqlAdShareRepository(session)
         self.handoff = SqlHandoffRepository(session)
         self.recognition = SqlRecognitionRepository(session)
+        self.digests = SqlDigestRepository(session)
         return self
 
     async def __aexit__(

@@ -5,6 +5,7 @@
 /settings language zh           the language of notices to the whole group (en or zh)
 /settings text on [days]        store message text, erased after `days` (default 30)
 /settings text off              stop storing text and erase what is stored
+/settings digest on|off         the weekly digest to the ops chat; issue 12
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ def canonical_timezone(name: str) -> str | None:
     return _zones().get(name.strip().lower())
 
 
-def parse_settings(args: str | None) -> SettingsChange:
+def parse_settings(args: str | None) -> SettingsChange | SetDigest:
     """Read a /settings command's arguments; raise SettingsInputError saying what is wrong."""
     words = (args or "").split()
     if not words:
@@ -105,6 +106,8 @@ def parse_settings(args: str | None) -> SettingsChange:
         return _language(rest)
     if name == "text":
         return _text(rest)
+    if name == "digest":
+        return _digest(rest)
     raise SettingsInputError("There is no setting “{name}”.", {"name": words[0]})
 
 
@@ -150,3 +153,22 @@ def _text(rest: list[str]) -> StoreText | StopStoringText:
             {"low": MIN_RETENTION_DAYS, "high": MAX_RETENTION_DAYS, "days": rest[1]},
         )
     raise SettingsInputError("Say “text on”, “text on 30” (days to keep it) or “text off”.")
+
+
+# --- the weekly digest (issue 12: analytics) ---------------------------------------------------
+
+DIGEST_USAGE = "/settings digest on · /settings digest off"
+
+
+@dataclass(frozen=True, slots=True)
+class SetDigest:
+    """Send (or stop sending) the group's weekly digest to the ops chat."""
+
+    enabled: bool
+
+
+def _digest(rest: list[str]) -> SetDigest:
+    word = rest[0].lower() if len(rest) == 1 else ""
+    if word in ("on", "off"):
+        return SetDigest(word == "on")
+    raise SettingsInputError("Say “digest on” or “digest off”.")

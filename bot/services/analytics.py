@@ -41,6 +41,7 @@ HISTORY_DAYS = 180  # churn rhythms and the back-test read this much history
 SEGMENT_DAYS = 90
 NAMED_PER_SEGMENT = 3  # /segments names the most recently active few of each segment
 LISTED_AT_RISK = 15  # /atrisk names this many, most silent first
+LISTED_IN_DIGEST = 10  # the weekly digest names this many members at risk
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +81,20 @@ class MemberRow:
     score: MemberScore
     name: str
     warning: ChurnWarning | None
+
+
+@dataclass(frozen=True, slots=True)
+class WeekReport:
+    """A local week (Monday to Sunday) beside the week before, and who is drifting away at its
+    end: what the weekly digest reports."""
+
+    week: date  # its Monday
+    this: Activity
+    before: Activity
+    answered: float  # the share of the week's messages that got a reply or reaction
+    answered_before: float
+    warnings: list[ChurnWarning]
+    names: dict[int, str]  # of the first LISTED_IN_DIGEST warned
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,3 +264,32 @@ class AnalyticsService:
             MemberRow(score, names.get(score.user_id, ""), warnings.get(score.user_id))
             for score in scores
         ]
+
+    async def week(self, chat_id: int, monday: date) -> WeekReport:
+        """The local week starting `monday` against the week before it, and the members at
+        risk as of its last day (their rhythm read over the 180 days before)."""
+        async with self._uow_factory() as uow:
+            settings = await uow.groups.get(chat_id)
+            zone = ZoneInfo((settings.timezone if settings else None) or self._default_timezone)
+            sunday = monday + timedelta(days=6)
+            since, until = utc_span(sunday - timedelta(days=HISTORY_DAYS - 1), sunday, zone)
+            last_utc = (until - timedelta(microseconds=1)).date()
+            history = await uow.rollups.member_days(chat_id, since.date(), last_utc)
+            before_since, _ = utc_span(monday - timedelta(days=7), monday, zone)
+            hours = await uow.rollups.hour_totals(chat_id, before_since, until)
+            memberships = await uow.rollups.memberships(chat_id)
+            responses = await uow.rollups.responses(chat_id, before_since, until)
+            warnings = churn_warnings(active_days_by_member(history, zone), sunday)
+            names = await uow.rollups.names([w.user_id for w in warnings[:LISTED_IN_DIGEST]])
+
+        def measured(first: date) -> tuple[Activity, float]:
+            last = first + timedelta(days=6)
+            start, end = utc_span(first, last, zone)
+            return (
+                activity(history, hours, memberships, zone, first, last),
+                interaction(hours, responses, start, end).responded_share,
+            )
+
+        this, answered = measured(monday)
+        before, answered_before = measured(monday - timedelta(days=7))
+        return WeekReport(monday, this, before, answered, answered_before, warnings, names)

@@ -5,7 +5,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
-from bot.ports import Erasure, Footprint, QuestionRecord, RemovedPromo, UnitOfWorkFactory
+from bot.ports import (
+    Erasure,
+    Footprint,
+    QuestionRecord,
+    RecognitionFootprint,
+    RemovedPromo,
+    UnitOfWorkFactory,
+)
 from bot.services.engagement import EngagementRecorder
 
 log = logging.getLogger(__name__)
@@ -40,6 +47,11 @@ class PersonalDataService:
         async with self._uow_factory() as uow:
             return await uow.handoff.asked_by(user_id)
 
+    async def recognition(self, user_id: int) -> list[RecognitionFootprint]:
+        """The person's points, badges, invite links and credits, and opt-outs, by group."""
+        async with self._uow_factory() as uow:
+            return await uow.recognition.footprint(user_id)
+
     async def erase(self, user_id: int) -> Erasure:
         """Erase everything recorded about `user_id` up to now.
 
@@ -51,6 +63,7 @@ class PersonalDataService:
             erasure = await uow.members.erase(user_id)
             await uow.adshare.erase_member(user_id)
             await uow.handoff.erase_member(user_id)
+            await uow.recognition.erase_member(user_id)  # not their opt-outs: an instruction
             await uow.commit()
         if self._scrub is not None:
             await self._scrub()

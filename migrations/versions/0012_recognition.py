@@ -3,7 +3,7 @@
 `point_awards` holds one row per message that earned points (keyed by the message, so a
 decision applied twice awards once); answers and reactions are read from `questions` and
 `member_days`. `invite_links` maps a member's personal link to them; `invite_credits` holds one
-row per newcomer who stayed 7 days and posted (keyed by the newcomer: credited once).
+row per newcomer who stayed 7 days and posted (unique on the newcomer: credited once).
 `recognition_opt_outs` is the one table that names a member who opted out.
 
 Revision ID: 0012
@@ -74,12 +74,19 @@ def upgrade() -> None:
     op.create_index("ix_invite_links_user_id", "invite_links", ["user_id"])
     op.create_table(
         "invite_credits",
-        _id("chat_id"),
-        _id("invitee_id"),
-        _id("inviter_id"),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("invitee_id", sa.BigInteger(), nullable=True),
+        sa.Column("inviter_id", sa.BigInteger(), nullable=False),
         _when("joined_at"),
         _when("credited_at"),
-        sa.PrimaryKeyConstraint("chat_id", "invitee_id", name=op.f("pk_invite_credits")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invite_credits")),
+    )
+    op.create_index(
+        "ix_invite_credits_chat_id_invitee_id",
+        "invite_credits",
+        ["chat_id", "invitee_id"],
+        unique=True,
     )
     op.create_index("ix_invite_credits_inviter_id", "invite_credits", ["inviter_id"])
     op.create_table(
@@ -93,6 +100,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table("recognition_groups")
     op.drop_index("ix_invite_credits_inviter_id", table_name="invite_credits")
+    op.drop_index("ix_invite_credits_chat_id_invitee_id", table_name="invite_credits")
     op.drop_table("invite_credits")
     op.drop_index("ix_invite_links_user_id", table_name="invite_links")
     op.drop_index("ix_invite_links_chat_id_user_id", table_name="invite_links")

@@ -638,6 +638,22 @@ class ModerationRepository(Protocol):
         ...
 
 
+class DigestRepository(Protocol):
+    """Which groups want the weekly digest, and the last week each was told (issue 12)."""
+
+    async def enabled(self, chat_id: int) -> bool: ...
+
+    async def set_enabled(self, chat_id: int, enabled: bool) -> None: ...
+
+    async def subscribed(self) -> list[tuple[int, date | None]]:
+        """Groups with the digest on, and the local Monday of the last week told (None: never)."""
+        ...
+
+    async def mark_told(self, chat_id: int, week: date) -> bool:
+        """Record that `week` was told; False when it (or a later one) already was."""
+        ...
+
+
 # --- recognition (issue 13) ---------------------------------------------------------------------
 
 
@@ -783,6 +799,9 @@ class UnitOfWork(Protocol):
 
     @property
     def handoff(self) -> HandoffRepository: ...
+
+    @property
+    def digests(self) -> DigestRepository: ...
 
     @property
     def moderation(self) -> ModerationRepository: ...

@@ -666,3 +666,21 @@ badges_table = cast(Table, BadgeRow.__table__)
 invite_links_table = cast(Table, InviteLinkRow.__table__)
 invite_credits_table = cast(Table, InviteCreditRow.__table__)
 recognition_groups_table = cast(Table, RecognitionGroupRow.__table__)
+
+
+# --- reports: the weekly digest (migration 0013) -------------------------------------------------
+
+
+class DigestRow(Base):
+    """Whether a group's weekly digest goes to the ops chat, and the last week it was told."""
+
+    __tablename__ = "digests"
+
+    chat_id: Mapped[int] = mapped_column(
+        ForeignKey("groups.chat_id"), primary_key=True, autoincrement=False
+    )
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    last_week: Mapped[date | None]  # the local Monday of the last week reported
+
+
+digests_table = cast(Table, DigestRow.__table__)

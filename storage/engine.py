@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.ext.asyncio import create_async_engine as _create_async_engine
@@ -108,6 +109,13 @@ class SqliteWriteLock:
 
 
 _HOLDS_WRITE_LOCK = "groupops_holds_write_lock"
+_WRITE_LOCKS: WeakKeyDictionary[Engine, SqliteWriteLock] = WeakKeyDictionary()
+
+
+def write_lock(engine: AsyncEngine) -> SqliteWriteLock | None:
+    """The write lock of an SQLite engine made by `create_engine` (None on PostgreSQL)."""
+    return _WRITE_LOCKS.get(engine.sync_engine)
+
 _READS = ("SELECT", "PRAGMA")
 
 
@@ -138,7 +146,8 @@ def create_engine(
         # hide_parameters: SQL logs and errors never carry what members wrote or their names.
         engine = _create_async_engine(url, echo=echo, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
-        SqliteWriteLock(SQLITE_BUSY_TIMEOUT_MS / 1000).install(engine)
+        lock = _WRITE_LOCKS[engine.sync_engine] = SqliteWriteLock(SQLITE_BUSY_TIMEOUT_MS / 1000)
+        lock.install(engine)
         return engine
     if backend == "postgresql":
         return _create_async_engine(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from storage.engine import (
     async_url,
     checkpoint,
     create_engine,
+    write_lock,
 )
 
 
@@ -81,3 +83,62 @@ def test_async_url_fills_in_the_driver() -> None:
 def test_unsupported_database_is_refused() -> None:
     with pytest.raises(ValueError, match="unsupported database"):
         create_engine("mysql+aiomysql://db/x")
+
+
+async def test_sqlite_writers_take_turns_and_a_busy_writer_starves_no_one(sqlite_url: str) -> None:
+    """A writer committing back to back (the ingest) cannot keep another writer out: the
+    other waits its turn on the event loop, not in SQLite's sleeping busy handler."""
+    engine = create_engine(sqlite_url)
+    lock = write_lock(engine)
+    assert lock is not None
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (writer TEXT, n INTEGER)"))
+        holding = asyncio.Event()
+        done_at: list[int] = []
+
+        async def busy() -> None:
+            for n in range(40):
+                async with engine.begin() as connection:
+                    await connection.execute(text(f"INSERT INTO t VALUES ('busy', {n})"))
+                    holding.set()
+                    await asyncio.sleep(0)  # as the ingest does between its statements
+                    await connection.execute(text(f"INSERT INTO t VALUES ('busy', {n})"))
+
+        async def other() -> None:
+            await holding.wait()
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES ('other', 0)"))
+            async with engine.connect() as connection:
+                done_at.append(
+                    (await connection.execute(text("SELECT count(*) FROM t"))).scalar_one()
+                )
+
+        await asyncio.wait_for(asyncio.gather(busy(), other()), 30)
+        assert lock.waits >= 1
+        # It wrote right after the transaction it found under way (2 rows each), not after
+        # the busy writer happened to leave a gap.
+        assert done_at == [3]
+        assert not lock.held
+    finally:
+        await engine.dispose()
+
+
+async def test_a_rolled_back_write_gives_the_lock_back(sqlite_url: str) -> None:
+    engine = create_engine(sqlite_url)
+    lock = write_lock(engine)
+    assert lock is not None
+    try:
+        async with engine.begin() as connection:
+            await connection.execute(text("CREATE TABLE t (n INTEGER)"))
+        with pytest.raises(RuntimeError):
+            async with engine.begin() as connection:
+                await connection.execute(text("INSERT INTO t VALUES (1)"))
+                assert lock.held
+                raise RuntimeError("a failed use case")
+        assert not lock.held
+        async with engine.connect() as connection:  # reads never take it
+            await connection.execute(text("SELECT count(*) FROM t"))
+            assert not lock.held
+    finally:
+        await engine.dispose()

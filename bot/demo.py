@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from pathlib import Path
 
 from bot.app import GroupOps
@@ -33,6 +34,13 @@ LINES = (
 )
 
 
+# Months of a community before today, so the reports have history to read: regulars posting to
+# their own rhythm, and some who drift away (the churn back-test's cases).
+HISTORY_DAYS = 120
+HISTORY_MEMBERS = 30
+HISTORY_LINES = ("Good morning everyone!", "I can help with that.", "谢谢分享！", "👍", "Nice work")
+
+
 async def run_demo(database_url: str, seconds: float = 0) -> int:
     """Play a small community through the simulator and show what groupops made of it."""
     if database_url.startswith("sqlite+aiosqlite:///./"):
@@ -40,7 +48,8 @@ async def run_demo(database_url: str, seconds: float = 0) -> int:
         await asyncio.to_thread(
             Path(database_url.removeprefix("sqlite+aiosqlite:///")).unlink, missing_ok=True
         )
-    async with Simulator() as sim:
+    # The simulator's clock starts HISTORY_DAYS ago; the history moves it up to now.
+    async with Simulator(clock=lambda: time.time() - HISTORY_DAYS * 86_400) as sim:
         bot = sim.create_bot(username="groupops_demo_bot", first_name="GroupOps")
         people = [sim.create_user(first_name=name, language_code=lang) for name, lang in PEOPLE]
         owner = people[0]
@@ -63,6 +72,7 @@ async def run_demo(database_url: str, seconds: float = 0) -> int:
             if seconds:
                 await asyncio.sleep(seconds)
             _show(sim, group, ops)
+            await _show_back_test(app, group)
         finally:
             stopping.set()
             await polling
@@ -74,6 +84,7 @@ async def _play(sim: Simulator, group: int, bot_id: int, people: list) -> None: 
     rng = random.Random(7)
     sim.add_bot(group, bot_id, admin=True)
     await asyncio.sleep(0.3)
+    await _history(sim, group, bot_id, rng)
     for person in people[1:]:
         sim.join(group, person.id, inviter_id=people[0].id)
     posted: list[int] = []
@@ -107,3 +118,45 @@ def _show(sim: Simulator, group: int, ops: int) -> None:
     print("--- what the bot told the moderators ---")
     for message in sim.sent(ops):
         print(message.get("text", ""))
+
+
+async def _history(sim: Simulator, group: int, bot_id: int, rng: random.Random) -> None:
+    """HISTORY_DAYS days of members posting to their own rhythm, about a third of them going
+    silent for good at some point and some taking a break; each day is left to the bot before
+    the clock moves on."""
+    members = [
+        sim.create_user(first_name=f"Member {n}", language_code="en")
+        for n in range(1, HISTORY_MEMBERS + 1)
+    ]
+    for member in members:
+        sim.join(group, member.id)
+    rhythm = {m.id: rng.choice((1, 2, 3, 4, 7)) for m in members}
+    gone = {m.id: rng.randrange(20, HISTORY_DAYS) for m in members if rng.random() < 0.35}
+    # Some take a break of one to three weeks and come back: warnings that should prove wrong.
+    breaks = {m.id: rng.randrange(10, HISTORY_DAYS - 30) for m in members if rng.random() < 0.3}
+    length = {member: rng.randrange(7, 22) for member in breaks}
+    for day in range(HISTORY_DAYS):
+        for member in members:
+            if day >= gone.get(member.id, HISTORY_DAYS):
+                continue
+            if 0 <= day - breaks.get(member.id, HISTORY_DAYS) < length.get(member.id, 0):
+                continue
+            if day % rhythm[member.id] == member.id % rhythm[member.id] or rng.random() < 0.05:
+                sim.post(group, member.id, text=rng.choice(HISTORY_LINES))
+        for _ in range(400):  # the bot takes the day's updates before they are a day old
+            if not len(sim.bots[bot_id].queue):
+                break
+            await asyncio.sleep(0.01)
+        sim.advance(86_400)
+
+
+async def _show_back_test(app: GroupOps, group: int) -> None:
+    """The churn warning replayed on the demo's history: how often it was right, how early."""
+    from bot.services.analytics import AnalyticsService
+    from handlers.analytics import at_risk_text
+
+    analytics = app.services["analytics"]
+    assert isinstance(analytics, AnalyticsService)
+    await app.recorder.durable()
+    print(f"--- churn warnings and their back-test on the demo's {HISTORY_DAYS} days ---")
+    print(at_risk_text(await analytics.at_risk(group), "en"))

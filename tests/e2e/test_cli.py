@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -109,3 +110,5 @@ async def test_demo_shows_the_bot_at_work(
     # The ops chat hears about the community, not about itself (the bot is no admin there).
     assert "✅ groupops is ready in “Demo Community”." in shown
     assert "needs a hand" not in shown
+    # The churn warning replayed on the demo's months of history (issue 12).
+    assert re.search(r"On this group's past: \d+ of \d+ members warned about", shown)

@@ -110,7 +110,7 @@ def trend_chart(
         figure.autofmt_xdate()
         handles = axes.get_legend_handles_labels()
         more = members.get_legend_handles_labels()
-        axes.legend(handles[0] + more[0], handles[1] + more[1], loc="upper left", fontsize=8)
+        axes.legend(handles[0] + more[0], handles[1] + more[1], loc="lower left", fontsize=8)
         return _png(figure, "trend.png")
 
     return _drawn(draw)

@@ -226,6 +226,26 @@ class Delivery:
         thread_id: int | None = None,
     ) -> Outcome:
         """Send a text message (a reply still goes out if the replied-to message is gone)."""
+        return await self.queue_message(
+            chat_id,
+            text,
+            priority=priority,
+            reply_to_message_id=reply_to_message_id,
+            thread_id=thread_id,
+        )
+
+    def queue_message(
+        self,
+        chat_id: int,
+        text: str,
+        *,
+        priority: Priority = Priority.REPLY,
+        reply_to_message_id: int | None = None,
+        thread_id: int | None = None,
+    ) -> asyncio.Future[Outcome]:
+        """`send_message` without waiting for it: queued now, in order with the chat's other
+        calls; its outcome is the returned future. A command's handler answers so, and the
+        chat's next command is handled while the answer waits on Telegram's limits."""
         params: dict[str, Any] = {"chat_id": chat_id, "text": text}
         if reply_to_message_id is not None:
             params["reply_parameters"] = {
@@ -234,7 +254,7 @@ class Delivery:
             }
         if thread_id is not None:
             params["message_thread_id"] = thread_id
-        return await self.call("sendMessage", params, priority=priority, chat_id=chat_id)
+        return self._submit("sendMessage", params, priority, chat_id)
 
     async def delete_message(
         self, chat_id: int, message_id: int, *, priority: Priority = Priority.MODERATION
@@ -245,7 +265,14 @@ class Delivery:
 
     async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin] | None:
         """The group's admins; None when Telegram could not be asked (an outage, a refusal)."""
-        outcome = await self.call("getChatAdministrators", {"chat_id": chat_id}, chat_id=chat_id)
+        # Reads go ahead of the chat's queued replies (which share its reply lane): a command
+        # checked against the admins must not wait a minute behind answers to earlier ones.
+        outcome = await self.call(
+            "getChatAdministrators",
+            {"chat_id": chat_id},
+            priority=Priority.MODERATION,
+            chat_id=chat_id,
+        )
         if not outcome.ok or not isinstance(outcome.result, list):
             return None
         return [admin for raw in outcome.result if (admin := _chat_admin(raw)) is not None]
@@ -253,7 +280,9 @@ class Delivery:
     async def get_chat_member_status(self, chat_id: int, user_id: int) -> ChatAdmin | None:
         """A member's admin status and rights, or None when not an admin (or not visible)."""
         params = {"chat_id": chat_id, "user_id": user_id}
-        outcome = await self.call("getChatMember", params, chat_id=chat_id)
+        outcome = await self.call(
+            "getChatMember", params, priority=Priority.MODERATION, chat_id=chat_id
+        )
         return _chat_admin(outcome.result) if outcome.ok else None
 
     def reopen_chat(self, chat_id: ChatKey) -> None:

@@ -57,7 +57,8 @@ class ReadinessService:
         outcome = await self._gateway.call(
             "getChatMember",
             {"chat_id": chat_id, "user_id": self._bot_user_id},
-            priority=Priority.REPLY,
+            # Ahead of the chat's queued replies: /health must not wait behind them.
+            priority=Priority.MODERATION,
         )
         if not outcome.ok or not isinstance(outcome.result, dict):
             log.warning("chat %s: cannot read the bot's status (%s)", chat_id, outcome.reason)

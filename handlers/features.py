@@ -94,10 +94,9 @@ FEATURES: tuple[FeatureFactory, ...] = (
     settings_feature,
     health_feature,
     personal_data_feature,
-    # Before help: its /start would take the "/start optout" a group's pointer opens.
-    recognition_feature,
     help_feature,
     analytics.feature,
     adcap.adcap_feature,
     handoff.handoff_feature,
+    recognition_feature,
 )

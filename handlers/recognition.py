@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -27,7 +28,7 @@ from bot.services.recognition import (
     Rank,
     RecognitionService,
 )
-from handlers import personal_data, render
+from handlers import render
 from handlers.filters import in_group, in_private
 from handlers.i18n import gettext as _
 from handlers.i18n import number, pick_locale
@@ -36,7 +37,7 @@ from handlers.replies import locale_of, reply, sent_by_admin
 BADGE_TICK = timedelta(minutes=10)  # badges earned, then announced where a day has passed
 INVITE_TICK = timedelta(hours=1)  # invites that reached 7 days and a post are credited
 OUT, IN = "rc:out:", "rc:in:"  # button data: opt out of / back into a group
-PRIVATE = ("optout", "optin")
+PRIVATE = ("optout", "optin")  # commands answered in a private chat only
 
 BADGES = {
     Badge.FIRST_ANSWER: "💡 First answer",
@@ -116,10 +117,8 @@ def router() -> Router:
     recognition.message.register(leaderboard_command, Command("leaderboard"), in_group)
     recognition.message.register(invite_command, Command("invite"), in_group)
     recognition.message.register(invites_command, Command("invites"), in_group)
-    # /mydata's pointer to the private chat (personal_data imports this module: looked up here).
-    recognition.message.register(personal_data.only_in_private, Command(*PRIVATE), in_group)
+    recognition.message.register(private_pointer, Command(*PRIVATE), in_group)
     recognition.message.register(choose_command, Command(*PRIVATE), in_private)
-    recognition.message.register(deep_linked, in_private, _opened_for)
     recognition.message.register(
         group_only, Command("rank", "leaderboard", "invite", "invites"), in_private
     )
@@ -339,18 +338,29 @@ async def group_only(message: Message, command: CommandObject, gateway: ChatGate
 # --- /optout and /optin ----------------------------------------------------------------------
 
 
-async def _opened_for(message: Message) -> dict[str, str] | bool:
-    """A private chat opened from a group's pointer ("/start optout")."""
-    words = (message.text or "").split()
-    if len(words) == 2 and words[0] == "/start" and words[1] in PRIVATE:
-        return {"deep_link": words[1]}
-    return False
-
-
-async def deep_linked(
-    message: Message, deep_link: str, recognition: RecognitionService, gateway: ChatGateway
+async def private_pointer(
+    message: Message, command: CommandObject, gateway: ChatGateway, bot_username: str = ""
 ) -> None:
-    await _choose(message, deep_link, recognition, gateway)
+    """/optout and /optin in a group: point to the private chat, with a button that opens it.
+
+    The button opens the chat without a start parameter: /start is /help's there, and the
+    member's menu in the private chat lists /optout and /optin.
+    """
+    locale = locale_of(message)
+    text = render.private_only(locale, command.command)
+    if not bot_username:
+        await reply(message, gateway, text)
+        return
+    button = {"text": render.open_private_chat(locale), "url": f"https://t.me/{bot_username}"}
+    params: dict[str, Any] = {
+        "chat_id": message.chat.id,
+        "text": text,
+        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
+        "reply_markup": {"inline_keyboard": [[button]]},
+    }
+    if message.is_topic_message:
+        params["message_thread_id"] = message.message_thread_id
+    await gateway.call("sendMessage", params, priority=Priority.REPLY)
 
 
 async def choose_command(

@@ -232,7 +232,8 @@ def welcome(locale: str) -> str:
         "Hello! I help the admins run this group. I record who posts, replies, reacts, joins "
         "and leaves, and when — not what you write, unless the admins turn that on. "
         "Admins: /stats shows activity, /settings what is recorded. Everyone: send me /mydata "
-        "in private to see what I keep about you, /forgetme to erase it.",
+        "in private to see what I keep about you, /forgetme to erase it, /optout to stop me "
+        "recording what you do here (you then count without your name).",
     )
 
 
@@ -241,7 +242,8 @@ def private_intro(locale: str) -> str:
         locale,
         "Hello! I help admins run their groups. In the groups I am in, I record who posts, "
         "replies, reacts, joins and leaves, and when — not what you write, unless a group's "
-        "admins turn that on.\n/mydata — what I have stored about you\n/forgetme — erase it",
+        "admins turn that on.\n/mydata — what I have stored about you\n/forgetme — erase it\n"
+        "/optout — stop recording what you do in a group",
     )
 
 

@@ -337,8 +337,8 @@ async def test_an_opted_out_member_leaves_no_row_that_names_them(g: Group, db_ur
         await _reply(sim, g.group, "works in a private chat")
         pointer = next(m for m in reversed(sim.sent(g.group)) if "private chat" in m["text"])
         button = pointer["reply_markup"]["inline_keyboard"][0][0]
-        assert button["url"].endswith("?start=optout")
-        sim.start_private(shy.id, text="/start optout")  # what the pointer's button opens
+        assert button["url"] == "https://t.me/groupops_points_bot"
+        sim.start_private(shy.id, text="/optout")
         await _reply(sim, shy.id, "Choose the group")
         asked = next(m for m in reversed(sim.sent(shy.id)) if "reply_markup" in m)
         query = sim.press_button(shy.id, asked["message_id"], shy.id, data=f"rc:out:{g.group}")

@@ -16,6 +16,7 @@ from bot.domain.events import GroupRef
 from bot.domain.recognition import ANSWER_POINTS, REACTION_POINTS_PER_DAY, Badge
 from bot.ports import Outcome, Priority
 from bot.services.engagement import EngagementRecorder
+from bot.services.personal_data import PersonalDataService
 from bot.services.recognition import RecognitionService
 from storage.models import (
     invite_credits_table,
@@ -191,3 +192,55 @@ async def test_badges_earned_once_and_announced_at_most_daily(
     assert chat_id == GROUP.chat_id and priority is Priority.CONTENT
     assert "Alice=streak_7" in sent and "Erin=helpful_answerer" in sent
     assert await service.announce_badges() == 0  # nothing new
+
+
+async def test_mydata_shows_and_forgetme_erases_recognition(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    await _history(uow_factory)
+    clock = FakeClock(NOW)
+    service = _service(uow_factory, Gateway(), clock)
+    await service.award_badges()
+    other = GroupRef(chat_id=-100666, title="Kites", type="supergroup")
+    async with uow_factory() as uow:
+        await uow.groups.upsert_many([other], NOW)
+        await uow.recognition.save_link(GROUP.chat_id, ALICE, "https://t.me/+alice", NOW)
+        await uow.recognition.opt_out(other.chat_id, ALICE, NOW)
+        # Alice was herself brought in by Bob, and her credit to him counted.
+        await uow.session.execute(
+            insert(invite_credits_table).values(
+                chat_id=GROUP.chat_id,
+                invitee_id=ALICE,
+                inviter_id=BOB,
+                joined_at=NOW - timedelta(days=30),
+                credited_at=NOW - timedelta(days=20),
+            )
+        )
+        await uow.commit()
+    personal = PersonalDataService(uow_factory, EngagementRecorder(uow_factory, clock))
+
+    shown = {f.chat_id: f for f in await personal.recognition(ALICE)}
+    mine = shown[GROUP.chat_id]
+    assert (mine.title, mine.points_messages, mine.invite_link, mine.invites_credited) == (
+        "Makers",
+        5,
+        "https://t.me/+alice",
+        3,
+    )
+    assert set(mine.badges) == {Badge.STREAK, Badge.TOP_INVITER} and not mine.opted_out
+    assert shown[other.chat_id].opted_out and shown[other.chat_id].title == "Kites"
+
+    await personal.erase(ALICE)
+    left = await personal.recognition(ALICE)
+    # Only her standing instruction stays: the opt-out.
+    assert [(f.chat_id, f.opted_out, f.points_messages, f.badges) for f in left] == [
+        (other.chat_id, True, 0, ())
+    ]
+    async with uow_factory() as uow:
+        assert ALICE not in await uow.recognition.message_points(GROUP.chat_id, None)
+        assert ALICE not in await uow.recognition.badges(GROUP.chat_id)
+        assert await uow.recognition.link_of(GROUP.chat_id, ALICE) is None
+        assert ALICE not in await uow.recognition.credits(GROUP.chat_id)
+        # Bob keeps the credit she earned him, without her name.
+        assert (await uow.recognition.credits(GROUP.chat_id))[BOB] == 2
+        assert ALICE not in await uow.recognition.credited(GROUP.chat_id)

@@ -13,6 +13,7 @@ from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.stats import StatsService
 from handlers import adcap, analytics, handoff, health, help, personal_data, settings, stats
+from handlers.moderation import moderation_feature
 from handlers.recognition import recognition_feature
 
 
@@ -98,5 +99,6 @@ FEATURES: tuple[FeatureFactory, ...] = (
     analytics.feature,
     adcap.adcap_feature,
     handoff.handoff_feature,
+    moderation_feature,
     recognition_feature,
 )

@@ -9,17 +9,23 @@ from aiogram.types import Message
 from bot.domain.group_settings import (
     DIGEST_USAGE,
     USAGE,
+    WARN_USAGE,
     SetDigest,
     SettingsInputError,
+    SetWarnExpiry,
+    SetWarnLimit,
     parse_settings,
 )
+from bot.domain.moderation import WarnPunishment
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
 from bot.services.digest import DIGEST_HOUR, DigestService
 from bot.services.group_settings import GroupSettingsService
+from bot.services.moderation import ModerationService
 from handlers import render
 from handlers.filters import in_group
 from handlers.i18n import gettext as _
+from handlers.moderation import warn_policy_text
 from handlers.replies import locale_of, reply, sent_by_admin
 
 # The form that fits the setting an admin tried (a wrong zone needs the time zone form, not all
@@ -30,6 +36,8 @@ _FORMS = {
     "language": "/settings language zh",
     "lang": "/settings language zh",
     "text": "/settings text on 30 · /settings text off",
+    "warnlimit": WARN_USAGE,
+    "warnexpiry": WARN_USAGE,
     "digest": DIGEST_USAGE,
 }
 
@@ -53,6 +61,7 @@ async def settings_command(
     group_settings: GroupSettingsService,
     admins: AdminDirectory,
     gateway: ChatGateway,
+    moderation: ModerationService | None = None,
     digest: DigestService | None = None,
 ) -> None:
     locale = locale_of(message)
@@ -67,7 +76,9 @@ async def settings_command(
         else:
             if isinstance(change, SetDigest) and digest is not None:
                 text = await _digest_setting(message.chat.id, change, digest, locale)
-            elif isinstance(change, SetDigest):
+            elif isinstance(change, SetWarnLimit | SetWarnExpiry) and moderation is not None:
+                text = await _warn_settings(message.chat.id, change, moderation, locale)
+            elif isinstance(change, SetWarnLimit | SetWarnExpiry | SetDigest):
                 text = render.usage(
                     locale,
                     "settings",
@@ -85,6 +96,22 @@ async def settings_command(
 
 async def settings_outside_group(message: Message, gateway: ChatGateway) -> None:
     await gateway.send_message(message.chat.id, render.group_only(locale_of(message), "settings"))
+
+
+async def _warn_settings(
+    chat_id: int, change: SetWarnLimit | SetWarnExpiry, moderation: ModerationService, locale: str
+) -> str:
+    """The warn limit and expiry belong to moderation (issue 13)."""
+    if isinstance(change, SetWarnLimit):
+        policy = await moderation.configure_warns(
+            chat_id,
+            limit=change.limit,
+            punishment=WarnPunishment(change.punishment),
+            seconds=change.seconds,
+        )
+    else:
+        policy = await moderation.configure_warns(chat_id, expiry_days=change.days)
+    return warn_policy_text(locale, policy)
 
 
 async def _digest_setting(

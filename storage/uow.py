@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
 from storage.handoff import SqlHandoffRepository
+from storage.moderation import SqlModerationRepository
 from storage.recognition import SqlRecognitionRepository
 from storage.reports import SqlDigestRepository
 from storage.repositories import (
@@ -37,6 +38,7 @@ class SqlUnitOfWork:
     adshare: SqlAdShareRepository
     handoff: SqlHandoffRepository
     recognition: SqlRecognitionRepository
+    moderation: SqlModerationRepository
     digests: SqlDigestRepository
 
     def __init__(
@@ -69,6 +71,7 @@ class SqlUnitOfWork:
         self.adshare = SqlAdShareRepository(session)
         self.handoff = SqlHandoffRepository(session)
         self.recognition = SqlRecognitionRepository(session)
+        self.moderation = SqlModerationRepository(session)
         self.digests = SqlDigestRepository(session)
         return self
 

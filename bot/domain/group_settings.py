@@ -5,6 +5,8 @@
 /settings language zh           the language of notices to the whole group (en or zh)
 /settings text on [days]        store message text, erased after `days` (default 30)
 /settings text off              stop storing text and erase what is stored
+/settings warnlimit 3 mute 1d   warnings before a mute (or ban [1d], or kick); issue 13
+/settings warnexpiry 30d        how long a warning counts
 /settings digest on|off         the weekly digest to the ops chat; issue 12
 """
 
@@ -13,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import available_timezones
+
+from bot.domain.durations import DurationInputError, parse_duration
 
 MIN_RETENTION_DAYS = 1
 MAX_RETENTION_DAYS = 365
@@ -94,7 +98,7 @@ def canonical_timezone(name: str) -> str | None:
     return _zones().get(name.strip().lower())
 
 
-def parse_settings(args: str | None) -> SettingsChange | SetDigest:
+def parse_settings(args: str | None) -> SettingsChange | WarnChange | SetDigest:
     """Read a /settings command's arguments; raise SettingsInputError saying what is wrong."""
     words = (args or "").split()
     if not words:
@@ -106,6 +110,8 @@ def parse_settings(args: str | None) -> SettingsChange | SetDigest:
         return _language(rest)
     if name == "text":
         return _text(rest)
+    if name in ("warnlimit", "warnexpiry"):
+        return _warns(name, rest)
     if name == "digest":
         return _digest(rest)
     raise SettingsInputError("There is no setting “{name}”.", {"name": words[0]})
@@ -153,6 +159,57 @@ def _text(rest: list[str]) -> StoreText | StopStoringText:
             {"low": MIN_RETENTION_DAYS, "high": MAX_RETENTION_DAYS, "days": rest[1]},
         )
     raise SettingsInputError("Say “text on”, “text on 30” (days to keep it) or “text off”.")
+
+
+# --- warnings (issue 13: moderation) -----------------------------------------------------------
+
+WARN_USAGE = "/settings warnlimit 3 mute 1d · /settings warnlimit 3 ban · /settings warnexpiry 30d"
+
+
+@dataclass(frozen=True, slots=True)
+class SetWarnLimit:
+    """After `limit` active warnings: mute or ban (for `seconds`, 0 for ever), or kick."""
+
+    limit: int
+    punishment: str  # "mute", "ban" or "kick"
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class SetWarnExpiry:
+    """A warning stops counting after `days`."""
+
+    days: int
+
+
+WarnChange = SetWarnLimit | SetWarnExpiry
+
+
+def _warns(name: str, rest: list[str]) -> WarnChange:
+    if name == "warnexpiry":
+        days = rest[0].lower().removesuffix("d") if len(rest) == 1 else ""
+        if days.isascii() and days.isdecimal() and len(days) <= 3 and 1 <= int(days) <= 365:
+            return SetWarnExpiry(int(days))
+        raise SettingsInputError("Warnings can count for 1 to 365 days, like “warnexpiry 30d”.")
+    count = rest[0] if rest else ""
+    if not (count.isascii() and count.isdecimal() and len(count) <= 2 and 1 <= int(count) <= 20):
+        raise SettingsInputError("The warn limit is a number from 1 to 20, like “warnlimit 3”.")
+    punishment = rest[1].lower() if len(rest) > 1 else "mute"
+    if punishment not in ("mute", "ban", "kick") or len(rest) > 3:
+        raise SettingsInputError(
+            "After the limit: mute [for how long], ban [for how long] or kick."
+        )
+    seconds = 86_400 if punishment == "mute" and len(rest) < 3 else 0
+    if len(rest) == 3:
+        if punishment == "kick":
+            raise SettingsInputError("A kick takes no duration.")
+        try:
+            seconds = parse_duration(rest[2])
+        except DurationInputError as error:
+            raise SettingsInputError(error.problem, error.values) from error
+        if seconds < 30:
+            raise SettingsInputError("A mute or ban lasts at least 30 seconds.")
+    return SetWarnLimit(int(count), punishment, seconds)
 
 
 # --- the weekly digest (issue 12: analytics) ---------------------------------------------------

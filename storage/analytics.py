@@ -317,6 +317,7 @@ _ROLLUPS = (
     (member_days_table, ("chat_id", "day", "user_id"), _merge_day),
     (responses_table, ("chat_id", "message_id"), _merge_response),
 )
+ROLLUP_TABLES = frozenset(table.name for table, _, _ in _ROLLUPS)
 
 
 async def move_rollups(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> None:

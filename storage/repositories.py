@@ -9,12 +9,15 @@ from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    PrimaryKeyConstraint,
     Select,
     Table,
+    UniqueConstraint,
     and_,
     bindparam,
     case,
     delete,
+    exists,
     func,
     literal,
     or_,
@@ -27,8 +30,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.domain.watching import Decision
 from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision, WindowStats
-from storage.analytics import erase_from_rollups, move_rollups
+from storage.analytics import ROLLUP_TABLES, erase_from_rollups, move_rollups
 from storage.models import (
+    Base,
     decisions_table,
     events_table,
     groups_table,
@@ -226,11 +230,56 @@ class SqlGroupRepository:
             .values(chat_id=new_chat_id)
         )
         await move_rollups(self._session, old_chat_id, new_chat_id)
+        await _move_group_rows(self._session, old_chat_id, new_chat_id)
         await self._session.execute(
             update(groups_table)
             .where(groups_table.c.chat_id == old_chat_id)
             .values(migrated_to_chat_id=new_chat_id)
         )
+
+
+# Tables whose rows `migrate` moves itself (merging), or leaves: the outbox is a log of sends.
+_MOVED_APART = frozenset({"groups", "members", "events", "outbox"}) | ROLLUP_TABLES
+_NOT_A_GROUP = frozenset({"chat_id", "migrated_to_chat_id", "sender_chat_id"})
+
+
+async def _move_group_rows(session: AsyncSession, old_chat_id: int, new_chat_id: int) -> None:
+    """Every feature's rows of a group (settings, questions, FAQ, warnings, content…) follow it
+    to its supergroup id, whichever table they are in, so a feature's new table needs no line
+    here. Where the new id has a row under the same unique key already (updates arrived under
+    both ids around the move), that row is kept and the old one dropped. Columns that name a
+    group elsewhere (`ops_chat_id`) follow too."""
+    for table in Base.metadata.sorted_tables:
+        for column in table.c:
+            if column.name.endswith("_chat_id") and column.name not in _NOT_A_GROUP:
+                await session.execute(
+                    update(table).where(column == old_chat_id).values({column.name: new_chat_id})
+                )
+        if table.name in _MOVED_APART or "chat_id" not in table.c:
+            continue
+        keys = [key for key in _unique_keys(table) if "chat_id" in key]
+        move = update(table).where(table.c.chat_id == old_chat_id)
+        for key in keys:
+            twin = table.alias("twin")
+            move = move.where(
+                ~exists().where(
+                    twin.c.chat_id == new_chat_id,
+                    *(twin.c[name] == table.c[name] for name in key if name != "chat_id"),
+                )
+            )
+        await session.execute(move.values(chat_id=new_chat_id))
+        if keys:
+            await session.execute(delete(table).where(table.c.chat_id == old_chat_id))
+
+
+def _unique_keys(table: Table) -> list[list[str]]:
+    keys = [
+        [column.name for column in constraint.columns]
+        for constraint in table.constraints
+        if isinstance(constraint, PrimaryKeyConstraint | UniqueConstraint)
+    ]
+    keys += [[column.name for column in index.columns] for index in table.indexes if index.unique]
+    return keys
 
 
 # --- members ----------------------------------------------------------------------------------

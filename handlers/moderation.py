@@ -867,13 +867,9 @@ def modlog_text(locale: str, entries: list[LogEntry], target: Person | None) -> 
             )
         else:
             whom = entry.target.name if entry.target and entry.target.name else _(locale, "someone")
-        line = _(
-            locale,
-            "• {when} · {who} {what}",
-            when=_until(locale, entry.at),
-            who=entry.actor.name or _(locale, "someone"),
-            what=_(locale, _DONE[entry.action], whom=whom),
-        )
+        who = entry.actor.name or _(locale, "someone")
+        what = _(locale, _DONE[entry.action], whom=whom)
+        line = f"• {_until(locale, entry.at)} · {who} {what}"
         if entry.until is not None:
             line += " " + _(locale, "until {until}", until=_until(locale, entry.until))
         if entry.action is ModAction.PURGE and entry.count:

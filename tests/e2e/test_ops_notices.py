@@ -132,3 +132,24 @@ async def test_a_note_that_did_not_arrive_is_told_at_the_next_start(
     async with polling_bot(world.settings, sim):
         pass
     assert _texts(sim, world.ops).count(note) == 1
+
+
+async def test_the_ops_chat_gets_no_welcome_and_no_readiness_list(
+    sim: Simulator, sqlite_url: str
+) -> None:
+    bot = sim.create_bot(username="groupops_ops_join_bot")
+    owner = sim.create_user(first_name="Owner", language_code="en")
+    ops = sim.create_group(title="Mods", creator_id=owner.id)
+    group = sim.create_group(title="Public", creator_id=owner.id)
+    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
+        # Added to both as a plain member, lacking every right: the group hears the welcome
+        # and the ops chat hears what the group lacks, but nothing about the ops chat itself.
+        sim.add_bot(ops, bot.id, admin=False)
+        sim.add_bot(group, bot.id, admin=False)
+        await eventually(lambda: any("Public" in text for text in _texts(sim, ops)))
+        sim.post(ops, owner.id, text="/help")  # handled after the join: the join was seen
+        await eventually(lambda: any("What I do here" in text for text in _texts(sim, ops)))
+    assert any("I record who posts" in text for text in _texts(sim, group))
+    assert not any("I record who posts" in text for text in _texts(sim, ops))
+    notes = [text for text in _texts(sim, ops) if "needs a hand" in text]
+    assert len(notes) == 1 and "Public" in notes[0] and "Mods" not in notes[0]

@@ -237,6 +237,18 @@ async def test_migrate_shows_no_password_and_no_alembic_chatter(tmp_path: Path) 
     assert "alembic.runtime.plugins" not in output
 
 
+@pytest.mark.postgres
+async def test_a_migrate_that_works_shows_no_password(tmp_path: Path, pg_url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    # The test server trusts local users: any password gets in, and must not be shown.
+    url = make_url(pg_url).set(password=PASSWORD).render_as_string(hide_password=False)
+    code, output = await _groupops("migrate", cwd=tmp_path, DATABASE_URL=url, LOG_LEVEL="DEBUG")
+    assert code == 0, output
+    assert PASSWORD not in output
+    assert "Traceback" not in output
+
+
 @asynccontextmanager
 async def _running(*args: str, cwd: Path, **env: str) -> AsyncIterator[asyncio.subprocess.Process]:
     """`groupops` running until the block ends (then stopped with SIGINT, as Ctrl-C does)."""
@@ -247,6 +259,8 @@ async def _running(*args: str, cwd: Path, **env: str) -> AsyncIterator[asyncio.s
         raw = await asyncio.wait_for(process.stderr.readline(), timeout=30)
         assert raw, "groupops exited early: " + "".join(seen)
         seen.append(raw.decode())
+    # A start, migrating or not, is not a page of Alembic's chatter.
+    assert not any("alembic" in line for line in seen), "".join(seen)
     try:
         yield process
     except BaseException:

@@ -61,7 +61,8 @@ REFUSALS = {
 class Wording:
     """Recognition's texts the service sends itself (the `RecognitionWording` it asks for)."""
 
-    def announcement(self, badges: Sequence[tuple[str, Badge]], locale: str) -> str:
+    def announcement(self, badges: Sequence[tuple[str, Badge]], language: str) -> str:
+        locale = pick_locale(language)  # the group's language, as /settings stored it
         lines = [_(locale, "🎉 New badges in this group:")]
         lines += [f"• {name} — {_(locale, BADGES[badge])}" for name, badge in badges]
         lines.append(_(locale, "See your own standing with /rank."))
@@ -129,6 +130,17 @@ def router() -> Router:
 # --- /rank and /leaderboard ------------------------------------------------------------------
 
 
+def _anonymous(message: Message, locale: str) -> str | None:
+    """A member posting as the group (an anonymous admin) or a channel has no standing."""
+    if message.sender_chat is None:
+        return None
+    return _(
+        locale,
+        "You are posting as {chat}, so I cannot tell who you are. Post as yourself and ask again.",
+        chat=message.sender_chat.title or "",
+    )
+
+
 def _no_arguments(locale: str, command: CommandObject) -> str | None:
     if not (command.args or "").strip():
         return None
@@ -141,7 +153,7 @@ async def rank_command(
     message: Message, command: CommandObject, recognition: RecognitionService, gateway: ChatGateway
 ) -> None:
     locale = locale_of(message)
-    wrong = _no_arguments(locale, command)
+    wrong = _no_arguments(locale, command) or _anonymous(message, locale)
     if wrong is not None or message.from_user is None:
         await reply(message, gateway, wrong or "")
         return
@@ -258,7 +270,7 @@ async def invite_command(
     message: Message, command: CommandObject, recognition: RecognitionService, gateway: ChatGateway
 ) -> None:
     locale = locale_of(message)
-    wrong = _no_arguments(locale, command)
+    wrong = _no_arguments(locale, command) or _anonymous(message, locale)
     if wrong is not None or message.from_user is None:
         await reply(message, gateway, wrong or "")
         return
@@ -293,15 +305,16 @@ async def invites_command(
         await reply(message, gateway, wrong or "")
         return
     chat_id = message.chat.id
+    anonymous = _anonymous(message, locale)
     parts = []
-    if not recognition.is_opted_out(chat_id, message.from_user.id):
+    if anonymous is None and recognition.is_opted_out(chat_id, message.from_user.id):
+        parts.append(_(locale, _OPTED_OUT_HERE))
+    elif anonymous is None:
         summary = await recognition.invites(chat_id, message.from_user.id)
         parts.append(invites_text(summary, locale))
-    else:
-        parts.append(_(locale, _OPTED_OUT_HERE))
     if await sent_by_admin(message, admins):
         parts.append(top_inviters_text(await recognition.top_inviters(chat_id), locale))
-    await reply(message, gateway, "\n\n".join(parts))
+    await reply(message, gateway, "\n\n".join(parts) or anonymous or "")
 
 
 def invites_text(summary: InviteSummary, locale: str) -> str:

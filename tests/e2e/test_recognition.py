@@ -147,6 +147,9 @@ async def test_points_rank_and_leaderboard(g: Group, db_url: str) -> None:
         assert "Use: /leaderboard [week|all]" in await _reply(sim, g.group, "Choose week or all")
         sim.post(g.group, g.alice.id, text="/rank me please")
         assert "Use: /rank" in await _reply(sim, g.group, "takes no words")
+        # An admin posting as the group has no standing of their own.
+        sim.post_as_chat(g.group, text="/rank")
+        assert "Post as yourself" in await _reply(sim, g.group, "cannot tell who you are")
 
 
 async def test_answering_a_question_earns_points_and_a_badge(g: Group, db_url: str) -> None:
@@ -251,6 +254,10 @@ async def test_invite_credit_once_and_only_for_newcomers_who_stay_and_post(
         sim.post(g.group, g.owner.id, text="/invites")
         top = await _reply(sim, g.group, "Top inviters")
         assert "1. Alice — 1" in top
+        sent = len(sim.sent(g.group))
+        sim.post_as_chat(g.group, text="/invites")  # an anonymous admin: the top inviters only
+        top = await _reply(sim, g.group, "Top inviters", after=sent)
+        assert "1. Alice — 1" in top and "Your invite link" not in top
         sim.post(g.group, g.bob.id, text="/invites now")
         assert "Use: /invites" in await _reply(sim, g.group, "takes no words")
 

@@ -19,6 +19,7 @@ from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery import Delivery
 from bot.domain.rate import CommandRate
+from bot.domain.rights import needed_rights
 from bot.features import (
     Feature,
     FeatureFactory,
@@ -177,6 +178,8 @@ class GroupOps:
             partial(scrub, self.engine),
         )
         self.features = [make(runtime) for make in features]
+        # The admin rights the features declare: what readiness asks a group for.
+        self.rights = needed_rights(right for feature in self.features for right in feature.rights)
         self.services = merged_services(self.features)
         self.ticker = Ticker()
         for feature in self.features:
@@ -232,7 +235,7 @@ class GroupOps:
             self.uow_factory,
             self.identity.id,
             self.identity.reads_all_group_messages,
-            [right for feature in self.features for right in feature.rights],
+            self.rights,
         )
         self.dispatcher.workflow_data.update(
             self.services,
@@ -403,7 +406,12 @@ class GroupOps:
             if title is None:
                 chat = await self.delivery.call("getChat", {"chat_id": chat_id})
                 title = chat.result.get("title") if chat.ok and chat.result else None
-            text = render.refusal(about.topic, title or str(chat_id), pick_locale(about.language))
+            text = render.refusal(
+                about.topic,
+                title or str(chat_id),
+                pick_locale(about.language),
+                self.rights,
+            )
             sent = await self.delivery.send_message(ops, text, priority=Priority.MODERATION)
             if not sent.ok:
                 await self.ops_notices.untold(chat_id, about.topic)

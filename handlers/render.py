@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from bot.domain.group_settings import USAGE as SETTINGS_USAGE
 from bot.domain.rights import Gap, Readiness
 from bot.ports import Erasure, Footprint
@@ -215,15 +217,32 @@ _REFUSALS = {
         "check that group again until someone adds it back."
     ),
     "missing_rights": (
-        "⚠️ Telegram refused what groupops tried in “{title}”: it lacks an admin right there. "
-        "Fix: give it the rights /help lists, in the group's admin settings."
+        "⚠️ Telegram refused what groupops tried in “{title}”: it lacks a right there. Fix: {fix}"
     ),
 }
 
+# The admin rights as Telegram's group settings name them.
+_RIGHT_NAMES = {
+    Gap.CANNOT_DELETE: "Delete messages",
+    Gap.CANNOT_RESTRICT: "Ban users",
+    Gap.CANNOT_PIN: "Pin messages",
+    Gap.CANNOT_INVITE: "Invite users via link",
+}
 
-def refusal(topic: str, title: str, locale: str) -> str:
-    """The ops chat's note about a group that refused the bot (`topic` of an ops notice)."""
-    return _(locale, _REFUSALS[topic], title=title)
+
+def refusal(topic: str, title: str, locale: str, rights: Sequence[Gap] = ()) -> str:
+    """The ops chat's note about a group that refused the bot (`topic` of an ops notice);
+    a missing right is fixed by the rights the features need (`rights`)."""
+    if rights:
+        names = ", ".join(f"“{_(locale, _RIGHT_NAMES[gap])}”" for gap in rights)
+        fix = _(
+            locale,
+            "in the group's settings, make it an admin with these rights: {rights}.",
+            rights=names,
+        )
+    else:
+        fix = _(locale, "in the group's settings, make it an admin.")
+    return _(locale, _REFUSALS[topic], title=title, fix=fix)
 
 
 def welcome(locale: str) -> str:

@@ -98,13 +98,15 @@ async def test_rights_taken_while_running_are_reported_to_the_ops_chat(
 
 async def test_a_refused_send_is_reported_to_the_ops_chat(sim: Simulator, sqlite_url: str) -> None:
     bot, ops, group = _bot_with_an_ops_chat(sim, "groupops_refused_bot", "Muted")
-    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
+    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim) as app:
         # Added as a plain member and muted before it can say hello: the welcome is refused.
         sim.add_bot(group, bot.id, admin=False)
         sim.restrict(group, bot.id)
-        # The group by its title, not its id.
-        note = render.refusal(MISSING_RIGHTS, "Muted", "en")
+        # The group by its title, not its id; the fix names the rights the features need.
+        note = render.refusal(MISSING_RIGHTS, "Muted", "en", app.rights)
         await eventually(lambda: note in _replies(sim, ops))
+    assert "make it an admin with these rights: “Delete messages”" in note
+    assert "/help" not in note  # /help lists no rights
     refused = [c for c in sim.calls(bot.id) if c.method == "sendMessage" and c.error_code == 400]
     assert refused and all(c.params["chat_id"] == group for c in refused)
     assert _replies(sim, group) == []

@@ -634,7 +634,8 @@ class ModerationRepository(Protocol):
         ...
 
     async def erase_member(self, user_id: int) -> int:
-        """Delete a person's warnings and their name and id from the log; return rows changed."""
+        """Forget a person's name in warnings and the log (their id stays: a warning counts
+        until it expires); return rows changed."""
         ...
 
 

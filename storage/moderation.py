@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import and_, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import EventKind
@@ -287,14 +287,14 @@ class SqlModerationRepository:
     # --- erasure ------------------------------------------------------------------------------
 
     async def erase_member(self, user_id: int) -> int:
+        # Warnings and the log keep the member's id: a moderation record is kept for the
+        # group's safety (a warning still counts until it expires), but no name is kept.
         w, g = warnings_table.c, mod_log_table.c
         changed = 0
         for statement in (
-            delete(warnings_table).where(w.user_id == user_id),
-            update(mod_log_table)
-            .where(g.target_id == user_id)
-            .values(target_id=None, target_name=""),
-            update(mod_log_table).where(g.actor_id == user_id).values(actor_id=None, actor_name=""),
+            update(warnings_table).where(w.given_by_id == user_id).values(given_by=""),
+            update(mod_log_table).where(g.target_id == user_id).values(target_name=""),
+            update(mod_log_table).where(g.actor_id == user_id).values(actor_name=""),
         ):
             result = await self._session.execute(statement)
             changed += int(getattr(result, "rowcount", 0) or 0)

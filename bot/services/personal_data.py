@@ -64,6 +64,7 @@ class PersonalDataService:
             await uow.adshare.erase_member(user_id)
             await uow.handoff.erase_member(user_id)
             await uow.recognition.erase_member(user_id)  # not their opt-outs: an instruction
+            await uow.moderation.erase_member(user_id)  # names only: warnings still count
             await uow.commit()
         if self._scrub is not None:
             await self._scrub()

@@ -94,17 +94,31 @@ def local_active_days(day: MemberDay, zone: ZoneInfo) -> set[date]:
 
 
 def active_days_by_member(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[int, set[date]]:
-    """Each member's active local dates."""
+    """Each member's active local dates.
+
+    Rows come by day (the rollup's order), so a day's split is looked up once for its run of
+    rows; a row whose hours fall in one local date, as most do, costs a bit test and an add.
+    """
     found: dict[int, set[date]] = {}
-    for day in days:
-        mask = day.active_hours
-        if mask:
-            dates = found.get(day.user_id)
-            if dates is None:
-                dates = found[day.user_id] = set()
-            for local, hours in _local_split(zone, day.day):
-                if mask & hours:
-                    dates.add(local)
+    current: date | None = None
+    first_local = date.min
+    first_hours = second_hours = 0
+    second_local = date.min
+    for user_id, day, mask, *_ in days:
+        if not mask:
+            continue
+        if day != current:
+            current = day
+            split = _local_split(zone, day)
+            first_local, first_hours = split[0]
+            second_local, second_hours = split[1] if len(split) > 1 else (date.min, 0)
+        dates = found.get(user_id)
+        if dates is None:
+            dates = found[user_id] = set()
+        if mask & first_hours:
+            dates.add(first_local)
+        if mask & second_hours:
+            dates.add(second_local)
     return found
 
 
@@ -462,26 +476,36 @@ def _histories(
     days: Iterable[MemberDay], zone: ZoneInfo, first: date, today: date
 ) -> dict[int, _History]:
     histories: dict[int, _History] = {}
-    for day in days:
-        history = histories.get(day.user_id)
+    current: date | None = None
+    split: tuple[tuple[date, int, bool], ...] = ()
+    for user_id, day, mask, messages, replies, _, received, reactions_received in days:
+        history = histories.get(user_id)
         if history is None:
-            history = histories[day.user_id] = _History()
-        mask = day.active_hours
-        earliest = day.day
+            history = histories[user_id] = _History()
+        if day != current:  # rows come by day: the day's split once for its run of rows
+            current = day
+            split = tuple(
+                (local, hours, first <= local <= today) for local, hours in _local_split(zone, day)
+            )
+        earliest = day
         if mask:
-            local = [d for d, hours in _local_split(zone, day.day) if mask & hours]
-            earliest = local[0]  # the split runs in time order
-            history.active.update(d for d in local if first <= d <= today)
+            seen = False
+            for local, hours, inside in split:  # in time order
+                if mask & hours:
+                    if not seen:
+                        earliest, seen = local, True
+                    if inside:
+                        history.active.add(local)
             if history.earliest is None or earliest < history.earliest:
                 history.earliest = earliest
-        if day.messages and (history.first_post is None or earliest < history.first_post):
+        if messages and (history.first_post is None or earliest < history.first_post):
             history.first_post = earliest
-        if history.first_day is None or day.day < history.first_day:
-            history.first_day = day.day
-        history.messages += day.messages
-        history.replies += day.replies
-        history.replies_received += day.replies_received
-        history.earned += day.replies_received + day.reactions_received
+        if history.first_day is None or day < history.first_day:
+            history.first_day = day
+        history.messages += messages
+        history.replies += replies
+        history.replies_received += received
+        history.earned += received + reactions_received
     return histories
 
 

@@ -137,10 +137,14 @@ async def test_an_expired_warning_no_longer_counts(group: Group, db_url: str) ->
         clock.advance(30 * DAY + 1)
         await _said(g, g.owner, "/warn @max rude again", "is warned (1/3)")
         await _said(g, g.owner, "/warn @max and again", "is warned (2/3)")
-        shown = await _said(g, g.owner, "/warns @max", "of 3 warnings")
+        shown = await _said(g, g.max, "/warns", "of 3 warnings")  # a member sees their own
+        took = await _said(g, g.owner, "/unwarn @max", "Took back")
+        # Counted for 60 days, the first warning counts again: with the new one, 3 of 3.
         await _said(g, g.owner, "/settings warnexpiry 60d", "counts for 60 days")
         await _said(g, g.owner, "/warn @max", "reached 3 warnings")
     assert "Max (@max): 2 of 3 warnings (each counts for 30 days)." in shown
+    assert "by Olga (@olga): and again" in shown and "rude again" in shown
+    assert took == "↩️ Took back 1 warning of Max (@max)."
     assert _calls(g.sim, "restrictChatMember")[0]["user_id"] == g.max.id
 
 

@@ -203,6 +203,10 @@ class EngagementRecorder:
             await uow.groups.migrate(migration.old_chat_id, migration.new_chat_id)
             await uow.commit()
         self._known_groups.pop(migration.old_chat_id, None)
+        # Opt-outs follow the group, as their rows just did (in place: the set is shared).
+        self.opted_out.update(
+            [(migration.new_chat_id, u) for c, u in self.opted_out if c == migration.old_chat_id]
+        )
         await self.reload_text_policy()
         log.info("group %s migrated to %s", migration.old_chat_id, migration.new_chat_id)
 

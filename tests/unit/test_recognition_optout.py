@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select
 
-from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
+from bot.domain.events import (
+    Actor,
+    EngagementEvent,
+    EventKind,
+    GroupMigrated,
+    GroupRef,
+    MessageKind,
+)
 from bot.domain.optout import anonymised
 from bot.services.engagement import EngagementRecorder
 from storage.models import (
@@ -99,3 +106,26 @@ async def test_recorder_writes_an_opted_out_member_anonymously(
         ).scalar_one()
         assert total == 2
         assert (await s.execute(select(users_table.c.user_id))).scalars().all()
+
+
+async def test_an_opt_out_follows_the_group_to_its_supergroup(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    old = GroupRef(chat_id=-777, title="Makers", type="group")
+    new = GroupRef(chat_id=-100999, title="Makers", type="supergroup")
+    recorder = EngagementRecorder(uow_factory, FakeClock(AT))
+    opted_out = recorder.opted_out  # the set the recognition feature shares
+    opted_out.add((old.chat_id, SHY))
+    await recorder.start()
+    try:
+        await recorder.record([message(1, SHY, group=old)])
+        await recorder.migrate_group(GroupMigrated(old.chat_id, new.chat_id))
+        await recorder.record([message(2, SHY, group=new)])
+        await recorder.durable()
+    finally:
+        await recorder.stop()
+    assert recorder.opted_out is opted_out and (new.chat_id, SHY) in opted_out
+    async with uow_factory() as uow:
+        e = events_table.c
+        users = (await uow.session.execute(select(e.user_id).where(e.chat_id == new.chat_id))).all()
+        assert [tuple(u) for u in users] == [(None,), (None,)]

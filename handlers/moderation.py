@@ -82,6 +82,8 @@ _REFUSALS = {
     Refusal.TARGET_IS_BOT: "I won't do that to myself.",
     Refusal.TARGET_IS_CHANNEL: "That message was sent on behalf of a channel, not by a member: "
     "there is no one to do that to.",
+    Refusal.UNKNOWN_MEMBER: "I don't know who that is: reply to their message, or use their "
+    "@username or id.",
 }
 _RIGHT_NAMES = {
     Gap.CANNOT_RESTRICT: "Ban users",
@@ -526,6 +528,10 @@ def acted_text(locale: str, acted: Acted) -> str:
         )
     if acted.refusal is not None:
         return _(locale, _REFUSALS.get(acted.refusal, acted.refusal.value))
+    if acted.too_old:
+        return _(
+            locale, "That message is older than 48 hours: Telegram no longer lets bots delete it."
+        )
     return _(locale, "Telegram refused: {detail}", detail=acted.detail)
 
 

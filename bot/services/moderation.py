@@ -78,6 +78,7 @@ class Acted:
     until: datetime | None = None
     missing: Gap | None = None  # the admin right the bot lacks
     refusal: Refusal | None = None  # Telegram refused for a reason we check too (an admin)
+    too_old: bool = False  # a message past Telegram's 48 hours for deleting
     detail: str = ""
 
 
@@ -479,6 +480,8 @@ def _acted(action: ModAction, outcome: Outcome, until: datetime | None) -> Acted
     detail = outcome.detail.lower()
     if outcome.reason is FailureReason.MISSING_RIGHTS:
         return Acted(ok=False, missing=RIGHT_NEEDED.get(action, Gap.CANNOT_RESTRICT))
+    if outcome.reason is FailureReason.MESSAGE_TOO_OLD:
+        return Acted(ok=False, too_old=True)
     if "administrator" in detail or "chat owner" in detail:
         return Acted(ok=False, refusal=Refusal.TARGET_IS_ADMIN)
     log.warning("%s refused: %s", action.value, outcome.detail)

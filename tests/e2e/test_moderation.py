@@ -251,7 +251,26 @@ async def test_admins_the_bot_and_channels_are_not_targets(group: Group, db_url:
         )
         await _said(g, g.owner, f"/kick {g.bot.id}", "I won't do that to myself.")
         await _said(g, g.owner, "/warn @nobody", "I have not seen @nobody in this group")
+        news = sim.post_from_channel(chat_id, sim.create_channel("Makers news"), text="news")
+        await _said(g, g.owner, "/ban", "sent on behalf of a channel", reply_to=news["message_id"])
     assert _calls(sim, "restrictChatMember") == _calls(sim, "banChatMember") == []
+
+
+async def test_an_anonymous_admin_moderates_as_the_group(group: Group, db_url: str) -> None:
+    g = group
+    sim, chat_id = g.sim, g.chat_id
+    async with polling_bot(settings_for(sim, g.bot, db_url), sim, _clock(g)) as app:
+        await _introduced(g, app)
+        sim.post_as_chat(chat_id, text="/mute @ann 2h flooding")
+        await eventually(_has(sim, chat_id, "🔇 Ann (@ann) is muted until"))
+        old = sim.post(chat_id, g.max.id, text="last week", date=sim.now() - 49 * 3600)
+        sim.post_as_chat(chat_id, text="/del", reply_to=old["message_id"])
+        await eventually(_has(sim, chat_id, "older than 48 hours"))
+        sim.post_as_chat(chat_id, text="/modlog @ann")
+        await eventually(_has(sim, chat_id, "Moderation log for Ann"))
+    log = _texts(sim, chat_id)[-1]
+    assert "Makers muted Ann (@ann) until" in log and "— flooding" in log
+    assert sim.member_status(chat_id, g.ann.id) == "restricted"
 
 
 async def test_a_bot_without_the_right_names_it(group: Group, db_url: str) -> None:

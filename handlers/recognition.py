@@ -72,7 +72,12 @@ class Wording:
 def recognition_feature(runtime: Runtime) -> Feature:
     """The points watcher, its award, the badge and invite ticks, the commands and buttons."""
     service = RecognitionService(
-        runtime.uow_factory, runtime.clock, runtime.gateway, runtime.recorder, Wording()
+        runtime.uow_factory,
+        runtime.clock,
+        runtime.gateway,
+        runtime.recorder,
+        Wording(),
+        runtime.settings.default_timezone,
     )
 
     async def badges() -> None:

@@ -37,6 +37,7 @@ TOP_INVITER_MIN = 3  # credited invites before anyone can be the top inviter
 INVITE_STAY = timedelta(days=7)
 JOIN_SLACK = timedelta(minutes=1)  # seen this long before the join: not a newcomer
 ANNOUNCE_EVERY = timedelta(days=1)
+ANNOUNCE_HOURS = range(10, 21)  # local hours 10:00–20:59
 
 _SCORED_KINDS = frozenset({MessageKind.TEXT, MessageKind.MEDIA, MessageKind.POLL})
 
@@ -202,8 +203,11 @@ def badges_earned(answers: int, streak: int, is_top_inviter: bool) -> set[Badge]
     return earned
 
 
-def announcement_due(last: datetime | None, now: datetime) -> bool:
-    """Whether a group may hear a badge announcement now (at most one a day)."""
+def announcement_due(last: datetime | None, now: datetime, local_hour: int) -> bool:
+    """Whether a group may hear a badge announcement now: at most one a day, and in its
+    daytime (`ANNOUNCE_HOURS` of the group's local clock), like a post someone would make."""
+    if local_hour not in ANNOUNCE_HOURS:
+        return False
     return last is None or now - last >= ANNOUNCE_EVERY
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from enum import StrEnum
 from typing import Protocol
+from zoneinfo import ZoneInfo
 
 from bot.domain.events import EventKind, MessageKind
 from bot.domain.recognition import (
@@ -144,12 +145,14 @@ class RecognitionService:
         gateway: ChatGateway,
         recorder: EngagementRecorder,
         wording: RecognitionWording,
+        default_timezone: str = "UTC",
     ) -> None:
         self._uow_factory = uow_factory
         self._clock = clock
         self._gateway = gateway
         self._recorder = recorder
         self._wording = wording
+        self._default_timezone = default_timezone
         # The recorder's own set: one object, so an opt-out reaches the next batch it writes.
         self._opted_out = recorder.opted_out
         self._cooldowns: dict[int, Cooldown] = {}
@@ -314,14 +317,18 @@ class RecognitionService:
         return earned
 
     async def announce_badges(self) -> int:
-        """Announce new badges in each group that has not heard one today; how many groups."""
+        """Announce new badges in each group that has not heard one in a day, in its daytime;
+        how many groups."""
         now = self._clock.now()
         async with self._uow_factory() as uow:
             chats = await uow.recognition.chats_with_unannounced()
         told = 0
         for chat_id in chats:
             async with self._uow_factory() as uow:
-                if not announcement_due(await uow.recognition.last_announced(chat_id), now):
+                group = await uow.groups.get(chat_id)
+                zone = ZoneInfo((group.timezone if group else None) or self._default_timezone)
+                last = await uow.recognition.last_announced(chat_id)
+                if not announcement_due(last, now, now.astimezone(zone).hour):
                     continue
                 badges = [
                     b
@@ -330,7 +337,6 @@ class RecognitionService:
                 ][:ANNOUNCED_AT_MOST]
                 if not badges:
                     continue
-                group = await uow.groups.get(chat_id)
                 names = await uow.recognition.display_names([b.user_id for b in badges])
                 # Marked first: at most one a day even if the send is lost (it is not retried).
                 await uow.recognition.mark_announced(chat_id, badges, now)

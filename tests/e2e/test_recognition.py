@@ -178,6 +178,10 @@ async def test_answering_a_question_earns_points_and_a_badge(g: Group, db_url: s
 
         await eventually(answered)
         service = _service(app)
+        # Badges are announced in the group's daytime (UTC here): move to the next noon.
+        now = clock.now()
+        noon = now.replace(hour=12, minute=0, second=0) + timedelta(days=1)
+        clock.advance((noon - now).total_seconds())
         assert await service.award_badges() == 1
         assert await service.award_badges() == 0  # held badges are not given again
         assert await service.announce_badges() == 1

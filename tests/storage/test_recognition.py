@@ -14,7 +14,7 @@ from sqlalchemy import insert
 
 from bot.domain.events import GroupRef
 from bot.domain.recognition import ANSWER_POINTS, REACTION_POINTS_PER_DAY, Badge
-from bot.ports import Outcome, Priority
+from bot.ports import GroupSettings, Outcome, Priority
 from bot.services.engagement import EngagementRecorder
 from bot.services.personal_data import PersonalDataService
 from bot.services.recognition import RecognitionService
@@ -187,6 +187,12 @@ async def test_badges_earned_once_and_announced_at_most_daily(
     assert CAROL not in held  # six days, then a gap
     assert await service.award_badges() == 0
 
+    # Noon in UTC is 21:00 in Tokyo: a group there hears it in its morning, not at night.
+    async with uow_factory() as uow:
+        await uow.groups.update_settings(GroupSettings(GROUP.chat_id, "Makers", "Asia/Tokyo"))
+        await uow.commit()
+    assert await service.announce_badges() == 0
+    clock.advance(timedelta(hours=13).total_seconds())  # 10:00 in Tokyo
     assert await service.announce_badges() == 1
     ((chat_id, sent, priority),) = gateway.sent
     assert chat_id == GROUP.chat_id and priority is Priority.CONTENT

@@ -149,9 +149,14 @@ def test_badges() -> None:
 
 
 def test_at_most_one_announcement_a_day() -> None:
-    assert announcement_due(None, T0)
-    assert not announcement_due(T0, T0 + timedelta(hours=23, minutes=59))
-    assert announcement_due(T0, T0 + timedelta(days=1))
+    noon = 12
+    assert announcement_due(None, T0, noon)
+    assert not announcement_due(T0, T0 + timedelta(hours=23, minutes=59), noon)
+    assert announcement_due(T0, T0 + timedelta(days=1), noon)
+    # Only in the group's daytime: not at 3 in the morning, nor from 21:00.
+    assert not announcement_due(None, T0, 3)
+    assert announcement_due(None, T0, 10) and announcement_due(None, T0, 20)
+    assert not announcement_due(None, T0, 21) and not announcement_due(None, T0, 9)
 
 
 def invitee(**changes: object) -> Invitee:

@@ -68,6 +68,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_report_arguments(
         commands.add_parser("report", help="print or write a group's analytics (--help)")
     )
+    from bot.standings import add_arguments as add_standings_arguments
+
+    add_standings_arguments(
+        commands.add_parser("standings", help="a group's leaderboards and top inviters (--help)")
+    )
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument(
         "name", choices=["ingest", "analytics", "timers"], help="`bench ingest --help`: options"
@@ -90,6 +95,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.report import run_report
 
             return asyncio.run(run_report(settings, args))
+        if args.command == "standings":
+            from bot.standings import run_standings
+
+            return asyncio.run(run_standings(settings, args))
         if args.command == "rebuild-rollups":
             print(f"rollups rebuilt from {asyncio.run(_rebuild_rollups(settings)):,} events")
             return 0

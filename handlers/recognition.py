@@ -261,7 +261,7 @@ def _board_lines(standings: Sequence[Standing], names: dict[int, str], locale: s
             locale,
             "{rank}. {name} — {points}",
             rank=s.rank,
-            name=names.get(s.user_id, "?"),
+            name=names.get(s.user_id) or _(locale, "a member"),
             points=number(locale, s.points),
         )
         for s in standings
@@ -345,7 +345,10 @@ def top_inviters_text(top: Sequence[tuple[str, int]], locale: str) -> str:
     if not top:
         return _(locale, "Top inviters: no invite has counted yet.")
     lines = [_(locale, "Top inviters (joins that counted):")]
-    lines += [f"{i}. {name} — {number(locale, n)}" for i, (name, n) in enumerate(top, start=1)]
+    lines += [
+        f"{i}. {name or _(locale, 'a member')} — {number(locale, n)}"
+        for i, (name, n) in enumerate(top, start=1)
+    ]
     return "\n".join(lines)
 
 

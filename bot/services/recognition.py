@@ -408,7 +408,7 @@ class RecognitionService:
                 key=lambda item: (-item[1], item[0]),
             )[:size]
             names = await uow.recognition.display_names([u for u, _ in ranked])
-        return [(names.get(u, str(u)), n) for u, n in ranked]
+        return [(names.get(u, ""), n) for u, n in ranked]  # "": no profile kept
 
     async def credit_invites(self) -> int:
         """Credit each inviter once per newcomer who stayed 7 days and posted; how many."""

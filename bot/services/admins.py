@@ -35,6 +35,14 @@ class AdminDirectory:
             return False
         return user_id in await self.admins(chat_id)
 
+    def known_admin(self, chat_id: int, user_id: int) -> bool | None:
+        """Whether the cache, while fresh, says `user_id` is an admin; None when it cannot say
+        without asking Telegram (for callers that must not wait, such as a transaction)."""
+        cached = self._cache.get(chat_id)
+        if cached is None or self._clock.now().timestamp() - cached[0] >= self._ttl:
+            return None
+        return user_id in cached[1]
+
     async def admins(self, chat_id: int) -> dict[int, ChatAdmin]:
         """The group's admins by user id; raises `AdminsUnknown` when they cannot be checked."""
         now = self._clock.now().timestamp()

@@ -79,6 +79,8 @@ log = logging.getLogger(__name__)
 OPEN = "question.open"
 ANSWER = "question.answer"
 FOLLOW_UP = "question.follow_up"
+CREDIT = "question.credit"  # an answer written before its author's admin status was known
+SHOW = "question.show"  # the hand-off messages to edit after a question's state changed
 NOTIFY = "question.notify"  # an FAQ answer or "outside office hours", once the question is stored
 SEND_HANDOFF = "handoff.send"
 SEND_ESCALATION = "handoff.escalate"
@@ -442,6 +444,40 @@ class HandoffService:
         entries = cached[0] if cached is not None else await uow.handoff.faq(chat_id)
         return next((entry for entry in entries if entry.id == faq_id), None)
 
+    async def write_answers(self, uow: UnitOfWork, decisions: Sequence[Decision]) -> list[Decision]:
+        """Close a batch's answered questions in the transaction that stores the answers. A
+        member's answer counts as a moderator's when the cached admin list says so; when it
+        cannot say, `question.credit` asks after the commit. Hand-off messages to update
+        follow as `question.show`."""
+        records = await uow.handoff.get_many(
+            {(decision.chat_id, decision.message_id or 0) for decision in decisions}
+        )
+        now = self._clock.now()
+        changed: dict[tuple[int, int], QuestionRecord] = {}
+        follow_ups: list[Decision] = []
+        for decision in decisions:
+            key = (decision.chat_id, decision.message_id or 0)
+            record = records.get(key)
+            if record is None:
+                continue
+            answerer = Answerer(str(decision.params["answerer"]))
+            by = _int_or_none(decision.params.get("by"))
+            if answerer is Answerer.MEMBER and by is not None:
+                known = self._admins.known_admin(decision.chat_id, by)
+                if known:
+                    answerer = Answerer.MODERATOR
+                elif known is None:
+                    follow_ups.append(Decision(CREDIT, *key, {"by": by}))
+            transition = step(record.handoff, Answered(answerer, by), now)
+            if transition.handoff == record.handoff:
+                continue
+            records[key] = changed[key] = replace(record, handoff=transition.handoff)
+            self._forget_closed(changed[key])
+            if any(isinstance(action, UpdateHandoff) for action in transition.actions):
+                follow_ups.append(Decision(SHOW, *key))
+        await uow.handoff.save_many(list(changed.values()))
+        return follow_ups
+
     async def apply_answer(self, decision: Decision) -> bool:
         """Close the question as answered (a no-op on one already closed); a member's answer
         is a moderator's if they are an admin of the group."""
@@ -454,6 +490,33 @@ class HandoffService:
         ):
             answerer = Answerer.MODERATOR
         await self._step(decision.chat_id, decision.message_id or 0, Answered(answerer, by))
+        return True
+
+    async def apply_credit(self, decision: Decision) -> bool:
+        """A member's answer written before their admin status was known: a moderator's, if
+        they are an admin of the group."""
+        by = _int_or_none(decision.params.get("by"))
+        if by is None or not await self._is_admin(decision.chat_id, by):
+            return True
+        async with self._uow_factory() as uow:
+            record = await uow.handoff.get(decision.chat_id, decision.message_id or 0)
+            if (
+                record is None
+                or record.handoff.answerer is not Answerer.MEMBER
+                or record.handoff.closed_by != by
+            ):
+                return True
+            moderator = replace(record.handoff, answerer=Answerer.MODERATOR)
+            await uow.handoff.save(replace(record, handoff=moderator))
+            await uow.commit()
+        return True
+
+    async def apply_show(self, decision: Decision) -> bool:
+        """Show a question's new state on the hand-off messages sent about it."""
+        async with self._uow_factory() as uow:
+            record = await uow.handoff.get(decision.chat_id, decision.message_id or 0)
+        if record is not None:
+            await self._show_state(record)
         return True
 
     async def write_follow_ups(
@@ -756,13 +819,19 @@ class HandoffService:
             record = replace(record, handoff=transition.handoff)
             await uow.handoff.save(record)
             await uow.commit()
-        if record.handoff.state in (HandoffState.ANSWERED, HandoffState.NOT_A_QUESTION):
-            tracked = self._tracked.get(chat_id, [])
-            self._tracked[chat_id] = [t for t in tracked if t.message_id != message_id]
+        self._forget_closed(record)
         for action in transition.actions:
             if isinstance(action, UpdateHandoff):
                 await self._show_state(record)
         return transition.actions, record
+
+    def _forget_closed(self, record: QuestionRecord) -> None:
+        """A question answered or dismissed is no longer tracked in its chat."""
+        if record.handoff.state in (HandoffState.ANSWERED, HandoffState.NOT_A_QUESTION):
+            tracked = self._tracked.get(record.chat_id, [])
+            self._tracked[record.chat_id] = [
+                t for t in tracked if t.message_id != record.message_id
+            ]
 
     async def _show_state(self, record: QuestionRecord) -> None:
         """Edit the hand-off messages: the state is shown, buttons only while still useful."""

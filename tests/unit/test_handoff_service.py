@@ -25,8 +25,10 @@ from bot.ports import ChatAdmin, FaqRecord, QuestionRecord
 from bot.services.admins import AdminDirectory
 from bot.services.handoff import (
     ANSWER,
+    CREDIT,
     FOLLOW_UP,
     OPEN,
+    SHOW,
     Defaults,
     HandoffService,
     _link,
@@ -220,3 +222,83 @@ def test_button_data_and_message_links() -> None:
     supergroup = QuestionRecord(-1_002_000_000_001, 10, handoff)
     assert _link(supergroup) == "https://t.me/c/2000000001/10"
     assert _link(QuestionRecord(-4242, 10, handoff)) is None  # a basic group has no links
+
+
+class _Questions(_Handoffs):
+    """Stored questions, for the writes (`get_many`, `save_many`) and the actions after them."""
+
+    def __init__(self, records: Sequence[QuestionRecord]) -> None:
+        super().__init__([])
+        self.rows = {(r.chat_id, r.message_id): r for r in records}
+
+    async def get(self, chat_id: int, message_id: int) -> QuestionRecord | None:
+        return self.rows.get((chat_id, message_id))
+
+    async def get_many(self, keys: Any) -> dict[tuple[int, int], QuestionRecord]:
+        return {key: self.rows[key] for key in keys if key in self.rows}
+
+    async def save(self, record: QuestionRecord) -> None:
+        self.rows[(record.chat_id, record.message_id)] = record
+
+    async def save_many(self, records: Sequence[QuestionRecord]) -> None:
+        for record in records:
+            await self.save(record)
+
+
+class _QuestionsUow(_Uow):
+    def __init__(self, questions: _Questions) -> None:
+        self.handoff = questions
+
+    async def commit(self) -> None:
+        return None
+
+
+def _answering(records: Sequence[QuestionRecord]) -> tuple[HandoffService, _Questions]:
+    questions = _Questions(records)
+    service = _service()
+    service._uow_factory = lambda: _QuestionsUow(questions)  # type: ignore[assignment,return-value]
+    return service, questions
+
+
+def _open(message_id: int, handed_off: bool = False) -> QuestionRecord:
+    handoff = open_handoff(ASKER, T0, deadlines(T0, 1800, 7200, None))
+    if handed_off:
+        handoff = step(handoff, Tick(), T0 + timedelta(minutes=30)).handoff
+    return QuestionRecord(GROUP.chat_id, message_id, handoff, asker_name="A", text="?")
+
+
+def _answer(message_id: int, by: int) -> Decision:
+    return Decision(ANSWER, GROUP.chat_id, message_id, {"answerer": "member", "by": by})
+
+
+async def test_an_answer_written_with_its_batch_is_a_moderators_once_the_admin_check_says_so() -> (
+    None
+):
+    service, questions = _answering([_open(10), _open(20, handed_off=True)])
+    uow = _QuestionsUow(questions)
+    # The admins are not cached yet: written as a member's, checked after the commit.
+    follow_ups = await service.write_answers(uow, [_answer(10, MODERATOR)])  # type: ignore[arg-type]
+    assert _actions(follow_ups) == [(CREDIT, 10)]
+    assert questions.rows[(GROUP.chat_id, 10)].handoff.answerer is Answerer.MEMBER
+    assert await service.apply_credit(follow_ups[0])
+    assert questions.rows[(GROUP.chat_id, 10)].handoff.answerer is Answerer.MODERATOR
+    # Now cached: a moderator's at once; a handed-off question's messages are to be updated.
+    follow_ups = await service.write_answers(uow, [_answer(20, MODERATOR)])  # type: ignore[arg-type]
+    assert _actions(follow_ups) == [(SHOW, 20)]
+    assert questions.rows[(GROUP.chat_id, 20)].handoff.answerer is Answerer.MODERATOR
+
+
+async def test_a_members_answer_stays_a_members_and_a_closed_question_is_not_answered_again() -> (
+    None
+):
+    service, questions = _answering([_open(10)])
+    await service._admins.admins(GROUP.chat_id)  # cached: MEMBER is no admin
+    uow = _QuestionsUow(questions)
+    assert await service.write_answers(uow, [_answer(10, MEMBER)]) == []  # type: ignore[arg-type]
+    closed = questions.rows[(GROUP.chat_id, 10)]
+    assert (closed.handoff.answerer, closed.handoff.closed_by) == (Answerer.MEMBER, MEMBER)
+    assert await service.write_answers(uow, [_answer(10, MODERATOR)]) == []  # type: ignore[arg-type]
+    assert questions.rows[(GROUP.chat_id, 10)] == closed
+    # A credit for someone who is no admin changes nothing.
+    assert await service.apply_credit(Decision(CREDIT, GROUP.chat_id, 10, {"by": MEMBER}))
+    assert questions.rows[(GROUP.chat_id, 10)] == closed

@@ -669,6 +669,16 @@ class EarnedBadge:
 
 
 @dataclass(frozen=True, slots=True)
+class PointAward:
+    """A message that earned its author points."""
+
+    chat_id: int
+    message_id: int
+    user_id: int
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RecognitionFootprint:
     """What recognition keeps about a person in one group (for /mydata)."""
 
@@ -705,8 +715,8 @@ class RecognitionRepository(Protocol):
         """Recognition's records about a person, in every group (their opt-outs stay)."""
         ...
 
-    async def award(self, chat_id: int, message_id: int, user_id: int, at: datetime) -> bool:
-        """Record a message that earned points (once per message)."""
+    async def award(self, awards: Sequence[PointAward]) -> int:
+        """Record messages that earned points (once per message); how many were new."""
         ...
 
     async def credits_since(self, chat_id: int, since: datetime) -> dict[int, tuple[int, datetime]]:

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.recognition import REACTION_POINTS_PER_DAY, Badge, Invitee
-from bot.ports import EarnedBadge, RecognitionFootprint
+from bot.ports import EarnedBadge, PointAward, RecognitionFootprint
 from storage.models import (
     badges_table,
     events_table,
@@ -137,15 +137,24 @@ class SqlRecognitionRepository:
 
     # --- points ---------------------------------------------------------------------------------
 
-    async def award(self, chat_id: int, message_id: int, user_id: int, at: datetime) -> bool:
-        """Record a message that earned points; False if it already had (a second apply)."""
+    async def award(self, awards: Sequence[PointAward]) -> int:
+        """Record messages that earned points, in one statement; how many were new (a decision
+        applied twice after a crash adds nothing)."""
         inserted = await insert_ignore(
             self._session,
             point_awards_table,
-            [{"chat_id": chat_id, "message_id": message_id, "user_id": user_id, "awarded_at": at}],
+            [
+                {
+                    "chat_id": a.chat_id,
+                    "message_id": a.message_id,
+                    "user_id": a.user_id,
+                    "awarded_at": a.at,
+                }
+                for a in sorted(awards, key=lambda a: (a.chat_id, a.message_id))  # lock order
+            ],
             returning=["message_id"],
         )
-        return bool(inserted)
+        return len(inserted)
 
     async def credits_since(self, chat_id: int, since: datetime) -> dict[int, tuple[int, datetime]]:
         """Per member: messages that earned points since `since`, and the latest one's time."""

@@ -50,6 +50,7 @@ from bot.ports import (
     ChatGateway,
     Clock,
     FailureReason,
+    PointAward,
     Priority,
     RecognitionFootprint,
     UnitOfWork,
@@ -223,26 +224,27 @@ class RecognitionService:
     async def write_awards(
         self, uow: UnitOfWork, decisions: Sequence[Decision]
     ) -> Sequence[Decision]:
-        """Store a batch's awards in the transaction that stores their messages."""
-        for decision in decisions:
-            if await self._award(uow, decision):
-                self.metrics.awarded += 1
+        """Store a batch's awards in the transaction that stores their messages (one
+        statement)."""
+        self.metrics.awarded += await uow.recognition.award(self._awards(decisions))
         return ()
 
     async def apply_award(self, decision: Decision) -> bool:
         """Store one award on its own (after a crash, or if the batch's write failed)."""
         async with self._uow_factory() as uow:
-            if await self._award(uow, decision):
-                self.metrics.awarded += 1
+            self.metrics.awarded += await uow.recognition.award(self._awards([decision]))
             await uow.commit()
         return True
 
-    async def _award(self, uow: UnitOfWork, decision: Decision) -> bool:
-        user_id = int(decision.params["user_id"])  # type: ignore[arg-type]
-        if (decision.chat_id, user_id) in self._opted_out:
-            return False
-        at = datetime.fromisoformat(str(decision.params["at"]))
-        return await uow.recognition.award(decision.chat_id, decision.message_id or 0, user_id, at)
+    def _awards(self, decisions: Sequence[Decision]) -> list[PointAward]:
+        awards = []
+        for decision in decisions:
+            user_id = int(decision.params["user_id"])  # type: ignore[arg-type]
+            if (decision.chat_id, user_id) in self._opted_out:
+                continue  # opted out after the message was judged
+            at = datetime.fromisoformat(str(decision.params["at"]))
+            awards.append(PointAward(decision.chat_id, decision.message_id or 0, user_id, at))
+        return awards
 
     # --- standings ----------------------------------------------------------------------------
 

@@ -14,10 +14,11 @@ from sqlalchemy import insert
 
 from bot.domain.events import GroupRef
 from bot.domain.recognition import ANSWER_POINTS, REACTION_POINTS_PER_DAY, Badge
+from bot.domain.watching import Decision
 from bot.ports import GroupSettings, Outcome, Priority
 from bot.services.engagement import EngagementRecorder
 from bot.services.personal_data import PersonalDataService
-from bot.services.recognition import RecognitionService
+from bot.services.recognition import AWARD, RecognitionService
 from storage.models import (
     invite_credits_table,
     member_days_table,
@@ -250,3 +251,25 @@ async def test_mydata_shows_and_forgetme_erases_recognition(
         # Bob keeps the credit she earned him, without her name.
         assert (await uow.recognition.credits(GROUP.chat_id))[BOB] == 2
         assert ALICE not in await uow.recognition.credited(GROUP.chat_id)
+
+
+async def test_an_award_applied_twice_counts_once(uow_factory: SqlUnitOfWorkFactory) -> None:
+    clock = FakeClock(NOW)
+    service = _service(uow_factory, Gateway(), clock)
+    award = Decision(
+        AWARD, GROUP.chat_id, 7, {"user_id": ALICE, "at": (NOW - timedelta(minutes=1)).isoformat()}
+    )
+    async with uow_factory() as uow:
+        assert await service.write_awards(uow, [award]) == ()
+        await uow.commit()
+    # After a crash the applier may apply the same decision again: it adds nothing.
+    assert await service.apply_award(award)
+    assert service.metrics.awarded == 1
+    async with uow_factory() as uow:
+        assert await uow.recognition.message_points(GROUP.chat_id, None) == {ALICE: 1}
+    # A member who opted out between the judgment and the write earns nothing.
+    service._opted_out.add((GROUP.chat_id, BOB))
+    late = Decision(AWARD, GROUP.chat_id, 8, {"user_id": BOB, "at": NOW.isoformat()})
+    assert await service.apply_award(late)
+    async with uow_factory() as uow:
+        assert BOB not in await uow.recognition.message_points(GROUP.chat_id, None)

@@ -115,6 +115,13 @@ _DONE = {
     ModAction.LOCK: "locked {whom}",
     ModAction.UNLOCK: "unlocked {whom}",
 }
+# Changes to the group's texts, logged without a target.
+_CHANGED = {
+    (ModAction.RULES, "set"): "set the rules",
+    (ModAction.RULES, "cleared"): "cleared the rules",
+    (ModAction.WELCOME, "on"): "set the welcome",
+    (ModAction.WELCOME, "off"): "turned the welcome off",
+}
 PRIVACY_NOTE = (
     "ℹ️ I record who posts, replies and reacts here, and when — not what you write, unless the "
     "admins turn that on. Send me /optout in private to stop it, or /mydata to see what I keep."
@@ -758,7 +765,7 @@ async def rules_command(
     except _Stop as stop:
         await reply(message, gateway, stop.text)
         return
-    await moderation.set_rules(chat_id, text if verb == "set" else None)
+    await moderation.set_rules(chat_id, text if verb == "set" else None, caller(message))
     answer = (
         _(locale, "📜 Rules saved: /rules shows them.")
         if verb == "set"
@@ -795,12 +802,12 @@ async def welcome_command(
         return
     settings = await moderation.settings(chat_id)
     if verb == "off":
-        await moderation.set_welcome(chat_id, None)
+        await moderation.set_welcome(chat_id, None, caller(message))
         await reply(message, gateway, _(locale, "👋 The welcome is off."))
         return
     if verb in ("set", "on"):
         chosen = text if verb == "set" else settings.welcome or _(locale, DEFAULT_WELCOME)
-        await moderation.set_welcome(chat_id, chosen)
+        await moderation.set_welcome(chat_id, chosen, caller(message))
         current: str | None = chosen
     else:
         current = settings.welcome
@@ -874,6 +881,10 @@ def modlog_text(locale: str, entries: list[LogEntry], target: Person | None) -> 
         else:
             whom = entry.target.name if entry.target and entry.target.name else _(locale, "someone")
         who = entry.actor.name or _(locale, "someone")
+        changed = _CHANGED.get((entry.action, entry.reason))
+        if changed is not None:
+            lines.append(f"• {_until(locale, entry.at)} · {who} {_(locale, changed)}")
+            continue
         what = _(locale, _DONE[entry.action], whom=whom)
         line = f"• {_until(locale, entry.at)} · {who} {what}"
         if entry.until is not None:

@@ -48,6 +48,8 @@ class ModAction(StrEnum):
     PURGE = "purge"
     LOCK = "lock"
     UNLOCK = "unlock"
+    RULES = "rules"  # set or cleared
+    WELCOME = "welcome"  # on (or changed) or off
 
 
 class WarnPunishment(StrEnum):

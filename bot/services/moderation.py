@@ -419,19 +419,29 @@ class ModerationService:
         async with self._uow_factory() as uow:
             return await uow.moderation.settings(chat_id)
 
-    async def set_rules(self, chat_id: int, rules: str | None) -> None:
+    async def set_rules(self, chat_id: int, rules: str | None, by: Person) -> None:
+        """Set the rules (None: clear them); logged."""
         async with self._uow_factory() as uow:
             settings = await uow.moderation.settings(chat_id)
             await uow.moderation.save_settings(replace(settings, rules=rules))
+            reason = "set" if rules is not None else "cleared"
+            await uow.moderation.log(
+                LogEntry(chat_id, by, ModAction.RULES, self._clock.now(), None, reason)
+            )
             await uow.commit()
 
-    async def set_welcome(self, chat_id: int, text: str | None) -> None:
-        """Set the welcome (None: off). Turned on, it greets those who join from now on."""
+    async def set_welcome(self, chat_id: int, text: str | None, by: Person) -> None:
+        """Set the welcome (None: off); logged. Turned on, it greets those who join from now
+        on."""
         async with self._uow_factory() as uow:
             settings = await uow.moderation.settings(chat_id)
             await uow.moderation.save_settings(replace(settings, welcome=text))
             if settings.welcome is None and text is not None:
                 await uow.moderation.welcomed(chat_id, await uow.moderation.last_event_id())
+            reason = "on" if text is not None else "off"
+            await uow.moderation.log(
+                LogEntry(chat_id, by, ModAction.WELCOME, self._clock.now(), None, reason)
+            )
             await uow.commit()
 
     async def send_welcomes(self) -> int:

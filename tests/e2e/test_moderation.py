@@ -425,6 +425,12 @@ async def test_rules_and_a_batched_welcome_with_the_privacy_note(group: Group, d
         assert await service.send_welcomes() == 1
         assert await service.send_welcomes() == 0  # once
         await _said(g, g.owner, "/welcome off", "welcome is off")
+        log = await _said(g, g.owner, "/modlog", "Moderation log")
+    assert [line.split(" · ")[1] for line in log.splitlines()[1:]] == [
+        "Olga (@olga) turned the welcome off",
+        "Olga (@olga) set the welcome",
+        "Olga (@olga) set the rules",
+    ]
     welcomes = [t for t in _texts(sim, chat_id) if t.startswith("Hello Nina")]
     assert welcomes == [
         "Hello Nina, Oleg, Pia, glad you came!\n\n📜 Please read the rules: /rules\n\n"

@@ -14,6 +14,7 @@ from bot.domain.group_settings import (
     SettingsInputError,
     SetWarnExpiry,
     SetWarnLimit,
+    ShowSettings,
     parse_settings,
 )
 from bot.domain.moderation import WarnPunishment
@@ -91,6 +92,11 @@ async def settings_command(
                     message.chat.id, message.chat.title or "", change
                 )
                 text = render.group_settings(result, locale)
+                if isinstance(change, ShowSettings) and moderation is not None:
+                    policy = await moderation.warn_policy(message.chat.id)
+                    # Above the closing "Change with: …" line.
+                    *shown, change_with = text.split("\n")
+                    text = "\n".join([*shown, warn_policy_text(locale, policy), change_with])
     await reply(message, gateway, text)
 
 

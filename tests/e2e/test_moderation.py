@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from bot.app import GroupOps
+from bot.domain.group_settings import USAGE as SETTINGS_USAGE
 from bot.services.moderation import ModerationService
 from simulator import BotAccount, Simulator, UserAccount
 from tests.e2e.conftest import eventually, polling_bot, settings_for
@@ -152,6 +153,11 @@ async def test_the_warn_limit_follows_the_settings(group: Group, db_url: str) ->
     g, clock = group, _clock(group)
     async with polling_bot(settings_for(g.sim, g.bot, db_url), g.sim, clock) as app:
         await _introduced(g, app)
+        shown = await _said(g, g.owner, "/settings", "Settings of this group")
+        assert shown.splitlines()[-2:] == [
+            "⚠️ Warn limit: 3 warnings, then a mute for 1d. A warning counts for 30 days.",
+            "Change with: " + SETTINGS_USAGE,
+        ]
         said = await _said(g, g.owner, "/settings warnlimit 2 ban 2h", "Warn limit")
         assert said == "⚠️ Warn limit: 2 warnings, then a ban for 2h. A warning counts for 30 days."
         await _said(g, g.owner, "/warn @max", "(1/2)")

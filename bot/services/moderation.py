@@ -448,7 +448,8 @@ class ModerationService:
         """Welcome the members who joined since the last welcome, once their joining pauses;
         return how many welcomes were sent."""
         async with self._welcoming:
-            await self._recorder.durable()
+            # Only committed joins: one still buffered is welcomed by the next tick (asking the
+            # recorder to flush every few seconds would break up its batches).
             now = self._clock.now()
             async with self._uow_factory() as uow:
                 chats = await uow.moderation.welcome_chats()

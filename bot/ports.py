@@ -15,6 +15,7 @@ from typing import Any, Protocol, Self
 
 from bot.domain.adshare import Bucket
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
+from bot.domain.content import ContentKind, ContentState
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.handoff import Handoff
 from bot.domain.moderation import (
@@ -639,20 +640,177 @@ class ModerationRepository(Protocol):
         ...
 
 
-class DigestRepository(Protocol):
-    """Which groups want the weekly digest, and the last week each was told (issue 12)."""
+# --- content on the PDCA loop (issue 11) -------------------------------------------------------
 
-    async def enabled(self, chat_id: int) -> bool: ...
 
-    async def set_enabled(self, chat_id: int, enabled: bool) -> None: ...
+@dataclass(frozen=True, slots=True)
+class ContentBody:
+    """What a post shows: text with Telegram's formatting entities, an optional photo or
+    document (a Telegram file id) and URL buttons (label, url)."""
 
-    async def subscribed(self) -> list[tuple[int, date | None]]:
-        """Groups with the digest on, and the local Monday of the last week told (None: never)."""
+    text: str
+    entities: tuple[dict[str, Any], ...] = ()
+    media_kind: str | None = None  # "photo" or "document"
+    media_file_id: str | None = None
+    buttons: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class ContentItem:
+    """A content item as stored: its state, body, plan and (for a recurring one) its rule.
+
+    `planned_at` is the current occurrence's time by the plan (its identity: the outbox key);
+    `due_at` when it is to go out (later when quiet hours or the ad cap moved it), None when
+    nothing is due. `posts` counts occurrences taken (the experiment's arm index).
+    """
+
+    id: int
+    chat_id: int
+    state: ContentState
+    kind: ContentKind
+    title: str
+    body: ContentBody | None = None
+    variant: ContentBody | None = None  # the second text of a variants experiment
+    thread_id: int | None = None
+    author_id: int | None = None
+    owner_id: int | None = None
+    locale: str = "en"  # the owner's language, for what the bot tells them
+    rule: str | None = None  # a recurrence in `parse_when`'s words ("every mon,thu 20:00")
+    planned_at: datetime | None = None
+    due_at: datetime | None = None
+    posts: int = 0
+    experiment: str | None = None  # "slots" or "variants"
+    slots: tuple[str, ...] = ()  # the slots' wall times ("08:00", "20:00")
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentPost:
+    """One occurrence of an item: claimed, then published (or missed, failed), then measured.
+
+    `measures` maps "1h", "6h", "24h" to the figures taken then.
+    """
+
+    id: int
+    item_id: int
+    chat_id: int
+    key: str  # the outbox's dedup key for this occurrence
+    planned_at: datetime
+    state: str  # sending, published, measured, reviewed, missed, failed
+    arm: int | None = None
+    arm_label: str | None = None
+    published_at: datetime | None = None
+    message_id: int | None = None
+    measures: dict[str, dict[str, float | None]] = field(default_factory=dict)
+    next_measure_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ContentTransition:
+    """One step of an item's state machine: from, to, by whom, when and why."""
+
+    item_id: int
+    from_state: ContentState | None
+    to_state: ContentState
+    action: str
+    by: int | None
+    at: datetime
+    note: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContentSettings:
+    """A group's quiet hours ("22:00"–"08:00") and grace period for missed posts."""
+
+    chat_id: int
+    quiet_start: str | None = None
+    quiet_end: str | None = None
+    grace_seconds: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Focus:
+    """The group an operator plans in their private chat, and the item awaiting its body."""
+
+    user_id: int
+    chat_id: int | None
+    awaiting: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseCounts:
+    """Replies and reactions a post got in a window, and how many members gave them."""
+
+    replies: int
+    reactions: int
+    responders: int
+
+
+class ContentRepository(Protocol):
+    """Content items, their transitions and posts, settings, operators and focus."""
+
+    async def add(self, item: ContentItem) -> int: ...
+
+    async def get(self, item_id: int) -> ContentItem | None: ...
+
+    async def save(self, item: ContentItem) -> None: ...
+
+    async def claim(self, item: ContentItem, seen: ContentItem) -> bool:
+        """Save `item` only if the stored row is still as `seen` (state, occurrence, due
+        time): False when another process (or an edit) took it first."""
         ...
 
-    async def mark_told(self, chat_id: int, week: date) -> bool:
-        """Record that `week` was told; False when it (or a later one) already was."""
-        ...
+    async def record(self, transition: ContentTransition) -> None: ...
+
+    async def history(self, item_id: int) -> list[ContentTransition]: ...
+
+    async def items(
+        self, chat_id: int | None, states: Sequence[ContentState] | None = None
+    ) -> list[ContentItem]: ...
+
+    async def due(self, now: datetime, limit: int) -> list[ContentItem]: ...
+
+    async def upcoming(self, chat_ids: Sequence[int], limit: int) -> list[ContentItem]: ...
+
+    async def add_post(self, post: ContentPost) -> bool: ...
+
+    async def save_post(self, post: ContentPost) -> None: ...
+
+    async def posts(self, item_id: int) -> list[ContentPost]: ...
+
+    async def posts_in(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> list[ContentPost]: ...
+
+    async def to_measure(self, now: datetime, limit: int) -> list[ContentPost]: ...
+
+    async def outbox_result(self, key: str) -> tuple[datetime | None, int | None, str | None]: ...
+
+    async def responses_to(
+        self, chat_id: int, message_id: int, since: datetime, until: datetime
+    ) -> ResponseCounts: ...
+
+    async def group_hours(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> tuple[int, int]: ...
+
+    async def settings(self, chat_id: int) -> ContentSettings: ...
+
+    async def save_settings(self, settings: ContentSettings) -> None: ...
+
+    async def operators(self, chat_id: int) -> list[tuple[int, str]]: ...
+
+    async def add_operator(self, chat_id: int, user_id: int, name: str, at: datetime) -> bool: ...
+
+    async def remove_operator(self, chat_id: int, user_id: int) -> bool: ...
+
+    async def operated_by(self, user_id: int) -> list[int]: ...
+
+    async def focus(self, user_id: int) -> Focus: ...
+
+    async def save_focus(self, focus: Focus) -> None: ...
+
+    async def user_named(self, username: str) -> tuple[int, str] | None: ...
 
 
 # --- recognition (issue 13) ---------------------------------------------------------------------
@@ -780,6 +938,22 @@ class RecognitionRepository(Protocol):
     async def footprint(self, user_id: int) -> list[RecognitionFootprint]: ...
 
 
+class DigestRepository(Protocol):
+    """Which groups want the weekly digest, and the last week each was told (issue 12)."""
+
+    async def enabled(self, chat_id: int) -> bool: ...
+
+    async def set_enabled(self, chat_id: int, enabled: bool) -> None: ...
+
+    async def subscribed(self) -> list[tuple[int, date | None]]:
+        """Groups with the digest on, and the local Monday of the last week told (None: never)."""
+        ...
+
+    async def mark_told(self, chat_id: int, week: date) -> bool:
+        """Record that `week` was told; False when it (or a later one) already was."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: repositories that never commit, and an explicit commit."""
 
@@ -812,13 +986,16 @@ class UnitOfWork(Protocol):
     def handoff(self) -> HandoffRepository: ...
 
     @property
-    def digests(self) -> DigestRepository: ...
-
-    @property
     def moderation(self) -> ModerationRepository: ...
 
     @property
+    def content(self) -> ContentRepository: ...
+
+    @property
     def recognition(self) -> RecognitionRepository: ...
+
+    @property
+    def digests(self) -> DigestRepository: ...
 
     async def __aenter__(self) -> Self: ...
 

@@ -508,6 +508,118 @@ oncall_shifts_table = cast(Table, OnCallShiftRow.__table__)
 handoff_settings_table = cast(Table, HandoffSettingsRow.__table__)
 
 
+# --- content on the PDCA loop (migration 0010) -------------------------------------------------
+
+
+class ContentItemRow(Base):
+    """A planned post: its state, body, plan and (recurring) rule; `due_at` is when the tick
+    publishes it next (NULL when nothing is due)."""
+
+    __tablename__ = "content_items"
+    __table_args__ = (Index(None, "due_at"), Index(None, "chat_id", "state"))
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    chat_id: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[str] = mapped_column(String(255))
+    body: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    variant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    thread_id: Mapped[int | None]
+    author_id: Mapped[int | None]
+    owner_id: Mapped[int | None]
+    locale: Mapped[str] = mapped_column(String(16), default="en", server_default="en")
+    rule: Mapped[str | None] = mapped_column(String(64))
+    planned_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    posts: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
+    experiment: Mapped[str | None] = mapped_column(String(16))
+    slots: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime]
+
+
+class ContentTransitionRow(Base):
+    """One step of an item's state machine: from, to, by whom and when."""
+
+    __tablename__ = "content_transitions"
+    __table_args__ = (Index(None, "item_id"),)
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    item_id: Mapped[int]
+    from_state: Mapped[str | None] = mapped_column(String(16))
+    to_state: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(16))
+    by_user: Mapped[int | None]
+    at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text, default="", server_default="")
+
+
+class ContentPostRow(Base):
+    """One occurrence of an item, keyed by the outbox's dedup key; its measures as JSON."""
+
+    __tablename__ = "content_posts"
+    __table_args__ = (
+        Index(None, "key", unique=True),
+        Index(None, "item_id"),
+        Index(None, "chat_id", "planned_at"),
+        Index(None, "next_measure_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigIntPk, primary_key=True, autoincrement=True)
+    item_id: Mapped[int]
+    chat_id: Mapped[int]
+    key: Mapped[str] = mapped_column(String(191))
+    planned_at: Mapped[datetime]
+    state: Mapped[str] = mapped_column(String(16))
+    arm: Mapped[int | None] = mapped_column(Integer)
+    arm_label: Mapped[str | None] = mapped_column(String(32))
+    published_at: Mapped[datetime | None]
+    message_id: Mapped[int | None]
+    measures: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    next_measure_at: Mapped[datetime | None]
+
+
+class ContentSettingsRow(Base):
+    """A group's quiet hours and grace period for missed posts."""
+
+    __tablename__ = "content_settings"
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    quiet_start: Mapped[str | None] = mapped_column(String(5))
+    quiet_end: Mapped[str | None] = mapped_column(String(5))
+    grace_seconds: Mapped[int | None] = mapped_column(Integer)
+
+
+class ContentOperatorRow(Base):
+    """A person a group's admins named to plan its content."""
+
+    __tablename__ = "content_operators"
+    __table_args__ = (Index(None, "user_id"),)
+
+    chat_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(255), default="", server_default="")
+    added_at: Mapped[datetime]
+
+
+class ContentFocusRow(Base):
+    """The group an operator plans in their private chat, and the item awaiting its body."""
+
+    __tablename__ = "content_focus"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    chat_id: Mapped[int | None]
+    awaiting: Mapped[int | None]
+
+
+content_items_table = cast(Table, ContentItemRow.__table__)
+content_transitions_table = cast(Table, ContentTransitionRow.__table__)
+content_posts_table = cast(Table, ContentPostRow.__table__)
+content_settings_table = cast(Table, ContentSettingsRow.__table__)
+content_operators_table = cast(Table, ContentOperatorRow.__table__)
+content_focus_table = cast(Table, ContentFocusRow.__table__)
+
+
 # --- moderation (migration 0011) ---------------------------------------------------------------
 
 

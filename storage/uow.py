@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
+from storage.content import SqlContentRepository
 from storage.handoff import SqlHandoffRepository
 from storage.moderation import SqlModerationRepository
 from storage.recognition import SqlRecognitionRepository
@@ -38,6 +39,7 @@ class SqlUnitOfWork:
     adshare: SqlAdShareRepository
     handoff: SqlHandoffRepository
     recognition: SqlRecognitionRepository
+    content: SqlContentRepository
     moderation: SqlModerationRepository
     digests: SqlDigestRepository
 
@@ -71,6 +73,7 @@ class SqlUnitOfWork:
         self.adshare = SqlAdShareRepository(session)
         self.handoff = SqlHandoffRepository(session)
         self.recognition = SqlRecognitionRepository(session)
+        self.content = SqlContentRepository(session)
         self.moderation = SqlModerationRepository(session)
         self.digests = SqlDigestRepository(session)
         return self

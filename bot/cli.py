@@ -73,6 +73,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_standings_arguments(
         commands.add_parser("standings", help="a group's leaderboards and top inviters (--help)")
     )
+    from bot.modlog import add_arguments as add_modlog_arguments
+
+    add_modlog_arguments(commands.add_parser("modlog", help="a group's moderation log (--help)"))
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument(
         "name", choices=["ingest", "analytics", "timers"], help="`bench ingest --help`: options"
@@ -95,6 +98,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.report import run_report
 
             return asyncio.run(run_report(settings, args))
+        if args.command == "modlog":
+            from bot.modlog import run_modlog
+
+            return asyncio.run(run_modlog(settings, args))
         if args.command == "standings":
             from bot.standings import run_standings
 

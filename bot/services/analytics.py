@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -42,6 +43,7 @@ SEGMENT_DAYS = 90
 NAMED_PER_SEGMENT = 3  # /segments names the most recently active few of each segment
 LISTED_AT_RISK = 15  # /atrisk names this many, most silent first
 LISTED_IN_DIGEST = 10  # the weekly digest names this many members at risk
+KEPT_AT_RISK_DAYS = 512  # groups whose day of /atrisk is kept in memory
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +109,16 @@ class Trend:
 
 
 @dataclass(frozen=True, slots=True)
+class _AtRiskDay:
+    """A group's churn warnings and back-test as computed on its local `day` in `zone`."""
+
+    day: date
+    zone: str
+    warnings: list[ChurnWarning]
+    back_test: BackTest
+
+
+@dataclass(frozen=True, slots=True)
 class _Span:
     zone: ZoneInfo
     first: date  # local
@@ -122,6 +134,8 @@ class AnalyticsService:
         self._uow_factory = uow_factory
         self._clock = clock
         self._default_timezone = default_timezone
+        # Each group's /atrisk of the local day, the most recently asked last.
+        self._at_risk_days: OrderedDict[int, _AtRiskDay] = OrderedDict()
 
     async def _span(self, uow: UnitOfWork, chat_id: int, days: int) -> _Span:
         """The last `days` local days of the group, today included."""
@@ -188,13 +202,60 @@ class AnalyticsService:
         return SegmentReport(scores, names)
 
     async def at_risk(self, chat_id: int) -> AtRiskReport:
-        """Members silent beyond their rhythm, and how the warning did on this group's past."""
+        """Members silent beyond their rhythm, and how the warning did on this group's past.
+
+        Silence is counted in whole local days, so the day's warnings change only as members
+        come back: the first call of a local day reads the 180 days and keeps the result for
+        the day (`_AtRiskDay`); later calls read only today's member-days and drop whoever was
+        active today — the same answer as reading everything again. Members erased since
+        (their profile is gone) are dropped too; the back-test is as of the day's first call.
+        """
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, HISTORY_DAYS)
-            active = active_days_by_member(await self._days(uow, chat_id, span), span.zone)
-            warnings = churn_warnings(active, span.last)
-            names = await uow.rollups.names([w.user_id for w in warnings[:LISTED_AT_RISK]])
-        return AtRiskReport(warnings, back_test(active, span.last), names)
+            day = self._at_risk_days.get(chat_id)
+            if day is not None and (day.day, day.zone) == (span.last, span.zone.key):
+                self._at_risk_days.move_to_end(chat_id)
+                since, until = utc_span(span.last, span.last, span.zone)
+                last_utc = (until - timedelta(microseconds=1)).date()
+                today = await uow.rollups.member_days(chat_id, since.date(), last_utc)
+                back = {
+                    user
+                    for user, dates in active_days_by_member(today, span.zone).items()
+                    if span.last in dates
+                }
+                warnings = [w for w in day.warnings if w.user_id not in back]
+            else:
+                active = active_days_by_member(await self._days(uow, chat_id, span), span.zone)
+                day = _AtRiskDay(
+                    span.last,
+                    span.zone.key,
+                    churn_warnings(active, span.last),
+                    back_test(active, span.last),
+                )
+                self._keep(chat_id, day)
+                warnings = day.warnings
+            known = await uow.rollups.names([w.user_id for w in warnings])
+        warnings = [w for w in warnings if w.user_id in known]
+        listed = {w.user_id: known[w.user_id] for w in warnings[:LISTED_AT_RISK]}
+        return AtRiskReport(warnings, day.back_test, listed)
+
+    async def refresh_at_risk_days(self) -> int:
+        """Count the new day's warnings for the groups asked before, once their local day has
+        turned, so a moderator's first /atrisk of the day does not wait for it (the tick)."""
+        refreshed = 0
+        for chat_id, day in list(self._at_risk_days.items()):
+            async with self._uow_factory() as uow:
+                span = await self._span(uow, chat_id, 1)
+            if (day.day, day.zone) != (span.last, span.zone.key):
+                await self.at_risk(chat_id)
+                refreshed += 1
+        return refreshed
+
+    def _keep(self, chat_id: int, day: _AtRiskDay) -> None:
+        self._at_risk_days[chat_id] = day
+        self._at_risk_days.move_to_end(chat_id)
+        while len(self._at_risk_days) > KEPT_AT_RISK_DAYS:
+            self._at_risk_days.popitem(last=False)
 
     async def retention(self, chat_id: int, weeks: int = RETENTION_WEEKS) -> list[Cohort]:
         """Weekly join cohorts of the last `weeks` weeks and this one."""

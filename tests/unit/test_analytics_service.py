@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import pytest
+
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
 from bot.ports import GroupSettings
 from bot.services.analytics import AnalyticsService
-from tests.fakes import FakeClock, FakeUnitOfWorkFactory
+from tests.fakes import FakeClock, FakeUnitOfWorkFactory, _Rollups
 
 CHAT = -100
 # 01:00 on 1 April in Tokyo is still 31 March in UTC.
@@ -83,3 +85,54 @@ async def test_reports_of_a_group_with_nothing_recorded() -> None:
     assert (await service.heatmap(CHAT)) == [[0] * 24 for _ in range(7)]
     cohorts = await service.retention(CHAT)
     assert len(cohorts) == 9 and all(c.size == 0 for c in cohorts)
+
+
+async def test_at_risk_keeps_its_day_and_drops_whoever_comes_back(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    factory = FakeUnitOfWorkFactory()
+    factory.db.groups[CHAT] = GroupSettings(CHAT, "Makers", timezone="Asia/Tokyo")
+    clock = FakeClock(NOW)
+    service = AnalyticsService(factory, clock, "UTC")
+    rollups = factory.db.rollups
+    rollups.names = {1: "Alice", 2: "Bob", 3: "Carol"}
+    start = date(2025, 2, 1)
+    # Alice and Carol post every other day until 9 March, then fall silent; Bob posts daily.
+    rollups.days[CHAT] = [
+        *(
+            MemberDay(user, start + timedelta(days=n), 1 << 3, messages=1)
+            for n in range(0, 38, 2)
+            for user in (1, 3)
+        ),
+        *(MemberDay(2, start + timedelta(days=n), 1 << 3, messages=2) for n in range(59)),
+    ]
+    read: list[tuple[date, date]] = []
+    member_days = _Rollups.member_days
+
+    async def recording(self: _Rollups, chat_id: int, since: date, until: date) -> list[MemberDay]:
+        read.append((since, until))
+        return await member_days(self, chat_id, since, until)
+
+    monkeypatch.setattr(_Rollups, "member_days", recording)
+    first = await service.at_risk(CHAT)
+    assert [w.user_id for w in first.warnings] == [1, 3]
+    assert read[-1][0] < start  # the day's first call read the whole history
+    # Alice comes back today (01:00 on 1 April in Tokyo): she is no longer at risk.
+    rollups.days[CHAT].append(MemberDay(1, NOW.date(), 1 << NOW.hour, messages=1))
+    again = await service.at_risk(CHAT)
+    assert [w.user_id for w in again.warnings] == [3]
+    # Only today's member-days were read: Tokyo's 1 April is 15:00 on 31 March to 15:00 UTC.
+    assert read[-1] == (date(2025, 3, 31), date(2025, 4, 1))
+    # The same warnings as reading everything again; the back-test is the day's first.
+    fresh = await AnalyticsService(factory, clock, "UTC").at_risk(CHAT)
+    assert again.warnings == fresh.warnings and again.names == {3: "Carol"}
+    assert again.back_test == first.back_test
+    del rollups.names[3]  # Carol erased her data: her profile is gone, and her warning
+    assert (await service.at_risk(CHAT)).warnings == []
+    # The tick counts the next local day ahead, once, for the groups asked before.
+    rollups.names[3] = "Carol"
+    assert await service.refresh_at_risk_days() == 0
+    clock.advance(24 * 3600)
+    assert await service.refresh_at_risk_days() == 1
+    assert read[-1][0] < start
+    assert await service.refresh_at_risk_days() == 0

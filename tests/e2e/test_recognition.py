@@ -321,7 +321,8 @@ async def test_an_opted_out_member_leaves_no_row_that_names_them(g: Group, db_ur
         text = await _reply(sim, g.group, "Your personal invite link")
         alice_link = next(word for word in text.split() if word.startswith("https://t.me/+"))
         # Before opting out Quinn joins by Alice's link, posts, replies, reacts, is replied to
-        # and reacted to, gets a link of their own that brings someone in, asks for /rank.
+        # and reacted to, answers a question, gets a link of their own that brings someone in,
+        # and asks for /rank.
         sim.join(g.group, shy.id, invite_link=alice_link)
         said = sim.post(g.group, shy.id, text="hello, I build kites")
         await _stored(app, g.group, said)
@@ -331,6 +332,27 @@ async def test_an_opted_out_member_leaves_no_row_that_names_them(g: Group, db_ur
         await _stored(app, g.group, hers)
         sim.post(g.group, shy.id, text="me, on Saturday", reply_to=hers["message_id"])
         sim.react(g.group, hers["message_id"], shy.id, ["👍"])
+        # …and answers Bob's question (the hand-off records who answered).
+        sim.join(g.group, g.bob.id)
+        question = sim.post(g.group, g.bob.id, text="How do I reset my password on the app?")
+
+        async def asked() -> bool:
+            async with app.uow_factory() as uow:
+                return await uow.handoff.get(g.group, question["message_id"]) is not None
+
+        await eventually(asked)
+        sim.post(
+            g.group,
+            shy.id,
+            text="Open settings, then tap 'Forgot password' and follow the email.",
+            reply_to=question["message_id"],
+        )
+
+        async def answered() -> bool:
+            async with app.uow_factory() as uow:
+                return (await uow.recognition.answers(g.group, None)).get(shy.id) == 1
+
+        await eventually(answered)
         sent = len(sim.sent(g.group))
         sim.post(g.group, shy.id, text="/invite")
         text = await _reply(sim, g.group, "Your personal invite link", after=sent)
@@ -393,5 +415,8 @@ async def test_an_opted_out_member_leaves_no_row_that_names_them(g: Group, db_ur
         sim.advance(61)  # past the cooldown of their last point
         sim.post(g.group, shy.id, text="back in the game")
         await app.intake.durable()
-        await eventually(lambda: _service(app).metrics.awarded >= 3)
-        assert await _awards(db_url, shy.id) == 1
+
+        async def earned_again() -> bool:
+            return await _awards(db_url, shy.id) == 1
+
+        await eventually(earned_again)

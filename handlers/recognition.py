@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import partial
 from typing import Any
 
 from aiogram import Router
@@ -16,7 +17,7 @@ from aiogram.types import CallbackQuery, Message
 
 from bot.domain.recognition import Badge, Standing
 from bot.domain.rights import Gap
-from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
+from bot.features import Feature, GroupHealthLine, HealthLine, MenuEntry, Runtime, Tick
 from bot.ports import ChatGateway, Priority, RecognitionFootprint
 from bot.services.admins import AdminDirectory
 from bot.services.recognition import (
@@ -99,6 +100,7 @@ def recognition_feature(runtime: Runtime) -> Feature:
         health=[
             HealthLine("Points awarded · badges · invites credited", lambda: _counts(service)),
         ],
+        group_health=[GroupHealthLine("recognition", partial(_group_line, service))],
         rights=(Gap.CANNOT_INVITE,),
         menu=[
             MenuEntry("all_group_chats", "rank", "Your points, rank and badges here"),
@@ -108,6 +110,17 @@ def recognition_feature(runtime: Runtime) -> Feature:
             MenuEntry("all_private_chats", "optout", "Stop recording your activity in a group"),
             MenuEntry("all_private_chats", "optin", "Record your activity in a group again"),
         ],
+    )
+
+
+async def _group_line(service: RecognitionService, chat_id: int, locale: str) -> str:
+    """/health in a group: who earned points this week, and badges still to announce."""
+    earners, waiting = await service.week_summary(chat_id)
+    return _(
+        locale,
+        "Members with points in the last 7 days: {members} · badges to announce: {badges}",
+        members=number(locale, earners),
+        badges=number(locale, waiting),
     )
 
 

@@ -281,6 +281,18 @@ class RecognitionService:
             names = await uow.recognition.display_names([s.user_id for s in (*weekly, *all_time)])
         return Board(weekly, all_time, names)
 
+    async def week_summary(self, chat_id: int) -> tuple[int, int]:
+        """For /health in the group: members with points in the last 7 days, and badges
+        waiting for the next announcement."""
+        async with self._uow_factory() as uow:
+            earners = len(await self._board(uow, chat_id, weekly=True))
+            waiting = [
+                b
+                for b in await uow.recognition.unannounced(chat_id)
+                if (chat_id, b.user_id) not in self._opted_out
+            ]
+        return earners, len(waiting)
+
     # --- badges -------------------------------------------------------------------------------
 
     async def award_badges(self) -> int:

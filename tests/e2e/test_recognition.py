@@ -147,6 +147,10 @@ async def test_points_rank_and_leaderboard(g: Group, db_url: str) -> None:
         assert "Use: /leaderboard [week|all]" in await _reply(sim, g.group, "Choose week or all")
         sim.post(g.group, g.alice.id, text="/rank me please")
         assert "Use: /rank" in await _reply(sim, g.group, "takes no words")
+        # The group's /health has recognition's line.
+        sim.post(g.group, g.owner.id, text="/health")
+        health = await _reply(sim, g.group, "Members with points")
+        assert "Members with points in the last 7 days: 2 · badges to announce: 0" in health
         # An admin posting as the group has no standing of their own.
         sim.post_as_chat(g.group, text="/rank")
         assert "Post as yourself" in await _reply(sim, g.group, "cannot tell who you are")

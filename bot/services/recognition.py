@@ -31,7 +31,6 @@ from bot.domain.recognition import (
     STREAK_DAYS,
     WEEK,
     Badge,
-    Contribution,
     Cooldown,
     InviteState,
     Standing,
@@ -490,8 +489,3 @@ class RecognitionService:
     async def footprint(self, user_id: int) -> list[RecognitionFootprint]:
         async with self._uow_factory() as uow:
             return await uow.recognition.footprint(user_id)
-
-
-def contribution_of(standing: Standing | None, user_id: int) -> Contribution:
-    """The contribution behind a standing (nothing when the member has no points)."""
-    return standing.contribution if standing is not None else Contribution(user_id)

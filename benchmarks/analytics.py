@@ -230,8 +230,15 @@ def shape_for(events: int) -> Shape:
     return Shape(events=events, members=members, groups=min(1_000, max(members // 200, 2)))
 
 
-async def run(events: int, database: str | None) -> int:
+async def run(events: int, database: str | None, reuse: bool = False) -> int:
     shape = shape_for(events)
+    if reuse and database:
+        # Time the reports again on a database an earlier run filled with the same --events.
+        engine = create_engine(database)
+        try:
+            return await _report(engine, shape, BIG_CHAT, BIG_CHAT - 1)
+        finally:
+            await engine.dispose()
     with tempfile.TemporaryDirectory() as workdir:
         url = database or f"sqlite+aiosqlite:///{Path(workdir) / 'analytics.db'}"
         await upgrade_to_head(url)
@@ -338,8 +345,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="groupops bench analytics", description=__doc__)
     parser.add_argument("--events", type=int, default=5_000_000)
     parser.add_argument("--database", default=None, help="an empty database (default: SQLite)")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the reports on --database as an earlier run with these --events left it",
+    )
     args = parser.parse_args(argv)
-    return asyncio.run(run(args.events, args.database))
+    return asyncio.run(run(args.events, args.database, args.reuse))
 
 
 if __name__ == "__main__":

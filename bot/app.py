@@ -181,6 +181,7 @@ class GroupOps:
         # The admin rights the features declare: what readiness asks a group for.
         self.rights = needed_rights(right for feature in self.features for right in feature.rights)
         self.services = merged_services(self.features)
+        runtime.services.update(self.services)
         self.ticker = Ticker()
         for feature in self.features:
             for tick in feature.ticks:

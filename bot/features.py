@@ -102,6 +102,10 @@ class Runtime:
     # The weekly digest's sections (issue 12): a feature's factory appends its own; the digest
     # asks each, in order, when it writes a group's week.
     digest_sections: list[DigestSection] = field(default_factory=list)
+    # Every feature's handler services, filled by the composition root once all are built: a
+    # feature that uses another's service looks it up when it runs (content reserves promo
+    # budget through "adshare"), never while the features are being made.
+    services: dict[str, object] = field(default_factory=dict)
 
 
 # One section of a group's weekly digest: (chat_id, since, until, the group's language code)

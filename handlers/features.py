@@ -12,7 +12,17 @@ from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, Tick
 from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
 from bot.services.stats import StatsService
-from handlers import adcap, analytics, handoff, health, help, personal_data, settings, stats
+from handlers import (
+    adcap,
+    analytics,
+    content,
+    handoff,
+    health,
+    help,
+    personal_data,
+    settings,
+    stats,
+)
 from handlers.moderation import moderation_feature
 from handlers.recognition import recognition_feature
 
@@ -95,6 +105,9 @@ FEATURES: tuple[FeatureFactory, ...] = (
     settings_feature,
     health_feature,
     personal_data_feature,
+    # Before help: its private-chat router answers any plain private message, and content's
+    # takes the one an operator sends as a post's body after /draft.
+    content.content_feature,
     help_feature,
     analytics.feature,
     adcap.adcap_feature,

@@ -245,6 +245,10 @@ class ContentService:
                 return True
         return await self._admins.is_admin(chat_id, user_id, None)
 
+    async def is_admin(self, chat_id: int, user_id: int) -> bool:
+        """An admin of the group (who may name operators); raises `AdminsUnknown`."""
+        return await self._admins.is_admin(chat_id, user_id, None)
+
     async def groups_for(self, user_id: int) -> list[tuple[int, str]]:
         """(chat id, title) of the known groups the person may plan content for."""
         async with self._uow_factory() as uow:
@@ -355,6 +359,20 @@ class ContentService:
             )
             await uow.content.save(item)
             await self._transition(uow, item.id, ContentState.IDEA, new, "write", user_id)
+            await uow.commit()
+        return item
+
+    async def set_kind(self, item_id: int, kind: ContentKind, by: int | None) -> ContentItem:
+        """Organic, announcement or promo (a promo reserves ad-share budget when it goes out)."""
+        async with self._uow_factory() as uow:
+            item = await uow.content.get(item_id)
+            if item is None:
+                raise ContentError("There is no item {item}.", item=item_id)
+            if item.state in CLOSED:
+                raise ContentError("Item {item} is closed.", item=item_id)
+            item = replace(item, kind=kind)
+            await uow.content.save(item)
+            await self._transition(uow, item_id, item.state, item.state, "kind", by, kind.value)
             await uow.commit()
         return item
 
@@ -777,7 +795,9 @@ class ContentService:
         self, uow: UnitOfWork, post: ContentPost, after: timedelta
     ) -> dict[str, float | None]:
         assert post.published_at is not None
-        start, end = post.published_at, post.published_at + after
+        # Telegram dates messages to the second: a reply in the same second as the post counts.
+        start = post.published_at.replace(microsecond=0)
+        end = post.published_at + after
         counts = (
             await uow.content.responses_to(post.chat_id, post.message_id, start, end)
             if post.message_id is not None

@@ -6,11 +6,14 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 
+from bot.domain.content import parse_quiet
 from bot.domain.group_settings import (
     DIGEST_USAGE,
+    QUIET_USAGE,
     USAGE,
     WARN_USAGE,
     SetDigest,
+    SetQuietHours,
     SettingsInputError,
     SetWarnExpiry,
     SetWarnLimit,
@@ -20,6 +23,7 @@ from bot.domain.group_settings import (
 from bot.domain.moderation import WarnPunishment
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
+from bot.services.content import ContentService
 from bot.services.digest import DIGEST_HOUR, DigestService
 from bot.services.group_settings import GroupSettingsService
 from bot.services.moderation import ModerationService
@@ -40,6 +44,7 @@ _FORMS = {
     "warnlimit": WARN_USAGE,
     "warnexpiry": WARN_USAGE,
     "digest": DIGEST_USAGE,
+    "quiet": QUIET_USAGE,
 }
 
 
@@ -64,6 +69,7 @@ async def settings_command(
     gateway: ChatGateway,
     moderation: ModerationService | None = None,
     digest: DigestService | None = None,
+    content: ContentService | None = None,
 ) -> None:
     locale = locale_of(message)
     if not await sent_by_admin(message, admins):
@@ -75,7 +81,9 @@ async def settings_command(
             form = _form_for(command.args)
             text = render.usage(locale, "settings", form, error.problem, **error.values)
         else:
-            if isinstance(change, SetDigest) and digest is not None:
+            if isinstance(change, SetQuietHours):
+                text = await _quiet_setting(message.chat.id, change, content, locale)
+            elif isinstance(change, SetDigest) and digest is not None:
                 text = await _digest_setting(message.chat.id, change, digest, locale)
             elif isinstance(change, SetWarnLimit | SetWarnExpiry) and moderation is not None:
                 text = await _warn_settings(message.chat.id, change, moderation, locale)
@@ -138,4 +146,23 @@ async def _digest_setting(
         "Weekly digest on: every Monday from {hour}:00 (the group's time), the week's changes "
         "and the members at risk go to the ops chat.",
         hour=DIGEST_HOUR,
+    )
+
+
+async def _quiet_setting(
+    chat_id: int, change: SetQuietHours, content: ContentService | None, locale: str
+) -> str:
+    """Quiet hours belong to scheduled content (issue 11)."""
+    if content is None:
+        return _(locale, "Scheduled content is not running here.")
+    if change.start is None or change.end is None:
+        await content.set_quiet(chat_id, None)
+        return _(locale, "Quiet hours off: scheduled posts go out at their time.")
+    await content.set_quiet(chat_id, parse_quiet(f"{change.start}-{change.end}"))
+    return _(
+        locale,
+        "Quiet hours {start}–{end} (the group's time): a post due then goes out at {end}, "
+        "and whoever scheduled it is told when they schedule it.",
+        start=change.start,
+        end=change.end,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from zoneinfo import available_timezones
 
+from bot.domain.content import WhenError, parse_quiet
 from bot.domain.durations import DurationInputError, parse_duration
 
 MIN_RETENTION_DAYS = 1
@@ -98,7 +99,9 @@ def canonical_timezone(name: str) -> str | None:
     return _zones().get(name.strip().lower())
 
 
-def parse_settings(args: str | None) -> SettingsChange | WarnChange | SetDigest:
+def parse_settings(
+    args: str | None,
+) -> SettingsChange | WarnChange | SetDigest | SetQuietHours:
     """Read a /settings command's arguments; raise SettingsInputError saying what is wrong."""
     words = (args or "").split()
     if not words:
@@ -114,6 +117,8 @@ def parse_settings(args: str | None) -> SettingsChange | WarnChange | SetDigest:
         return _warns(name, rest)
     if name == "digest":
         return _digest(rest)
+    if name == "quiet":
+        return _quiet_hours(rest)
     raise SettingsInputError("There is no setting “{name}”.", {"name": words[0]})
 
 
@@ -229,3 +234,30 @@ def _digest(rest: list[str]) -> SetDigest:
     if word in ("on", "off"):
         return SetDigest(word == "on")
     raise SettingsInputError("Say “digest on” or “digest off”.")
+
+
+# --- quiet hours for scheduled content (issue 11) ----------------------------------------------
+
+QUIET_USAGE = "/settings quiet 23:00-07:00 · /settings quiet off"
+
+
+@dataclass(frozen=True, slots=True)
+class SetQuietHours:
+    """No scheduled posts from `start` to `end` (the group's wall time); None: no quiet hours.
+    A post due in them goes out at their end."""
+
+    start: str | None
+    end: str | None
+
+
+def _quiet_hours(rest: list[str]) -> SetQuietHours:
+    words = "".join(rest).lower()
+    if words == "off":
+        return SetQuietHours(None, None)
+    try:
+        quiet = parse_quiet(words)
+    except WhenError:
+        raise SettingsInputError("Give quiet hours as 23:00-07:00, or “off”.") from None
+    if quiet is None:
+        return SetQuietHours(None, None)
+    return SetQuietHours(f"{quiet.start:%H:%M}", f"{quiet.end:%H:%M}")

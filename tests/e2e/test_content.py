@@ -300,3 +300,29 @@ async def _reactions_stored(db_url: str, chat_id: int, message_id: int, count: i
         )
 
     await eventually(stored)
+
+
+async def test_quiet_hours_set_in_the_group_move_a_post_and_say_so(team: Team, db_url: str) -> None:
+    t = team
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+        before = len(t.sim.sent(t.group))
+        t.sim.post(t.group, t.owner.id, text="/settings quiet 23:00-07:00")
+        await eventually(
+            lambda: any("Quiet hours 23:00–07:00" in x for x in _texts(t.sim, t.group)[before:])
+        )
+        t.sim.post(t.group, t.owner.id, text="/settings quiet 7pm")
+        await eventually(
+            lambda: any("Give quiet hours as 23:00-07:00" in x for x in _texts(t.sim, t.group))
+        )
+        await _say(t, f"/content {t.group}", "/idea")
+        await _say(t, "/draft", "Send the post")
+        await _say(t, "Late news", "saved")
+        item_id = await _item_id(app)
+        await _say(t, f"/approve {item_id}", "Approved")
+        day = (datetime.fromtimestamp(t.sim.now(), UTC) + timedelta(days=2)).date()
+        moved = await _say(t, f"/schedule {item_id} {day} 23:30", "quiet hours")
+        assert f"{day + timedelta(days=1)} 07:00" in moved["text"]
+        item = await _service(app).get(item_id)
+        assert item.due_at == datetime.combine(
+            day + timedelta(days=1), datetime.min.time(), UTC
+        ) + timedelta(hours=7)

@@ -250,3 +250,14 @@ def test_an_occurrence_has_one_key() -> None:
     assert occurrence_key(7, at) == occurrence_key(7, at.astimezone(ZoneInfo("Asia/Tokyo")))
     assert occurrence_key(7, at) != occurrence_key(8, at)
     assert occurrence_key(7, at) != occurrence_key(7, at + timedelta(days=1))
+
+
+def test_settings_quiet_reads_a_period_or_off() -> None:
+    from bot.domain.group_settings import SetQuietHours, SettingsInputError, parse_settings
+
+    assert parse_settings("quiet 23:00-07:00") == SetQuietHours("23:00", "07:00")
+    assert parse_settings("quiet 23:00 - 07:00") == SetQuietHours("23:00", "07:00")
+    assert parse_settings("quiet off") == SetQuietHours(None, None)
+    for bad in ("quiet", "quiet 25:00-07:00", "quiet 07:00-07:00", "quiet late"):
+        with pytest.raises(SettingsInputError):
+            parse_settings(bad)

@@ -76,6 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     from bot.modlog import add_arguments as add_modlog_arguments
 
     add_modlog_arguments(commands.add_parser("modlog", help="a group's moderation log (--help)"))
+    from bot.content_cli import add_arguments as add_content_arguments
+
+    add_content_arguments(
+        commands.add_parser(
+            "content", help="plan content: add, list, show, move, cancel, export, import"
+        )
+    )
     bench = commands.add_parser("bench", help="benchmarks against a bare-framework baseline")
     bench.add_argument(
         "name", choices=["ingest", "analytics", "timers"], help="`bench ingest --help`: options"
@@ -106,6 +113,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from bot.standings import run_standings
 
             return asyncio.run(run_standings(settings, args))
+        if args.command == "content":
+            from bot.content_cli import run_content
+
+            return asyncio.run(run_content(settings, args))
         if args.command == "rebuild-rollups":
             print(f"rollups rebuilt from {asyncio.run(_rebuild_rollups(settings)):,} events")
             return 0

@@ -45,6 +45,7 @@ from bot.domain.content import (
     NextRun,
     QuietHours,
     Rule,
+    StepRefused,
     WhenError,
     after_quiet,
     local_instant,
@@ -185,6 +186,41 @@ class WeeklySummary:
     best: PostSummary | None
     experiments: list[ExperimentReport]
     suggestions: list[str]  # English templates: "keep_slot", "more_posts", "try_experiment"…
+
+
+@dataclass(frozen=True, slots=True)
+class PlanRow:
+    """One line of a plan spreadsheet (CSV): every field as text."""
+
+    id: str
+    chat: str
+    kind: str
+    when: str
+    title: str
+    text: str
+    state: str = ""
+
+
+PLAN_COLUMNS = ("id", "chat", "kind", "when", "title", "text", "state")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanChange:
+    """One change an import makes: add, change or cancel."""
+
+    action: str
+    item_id: int | None
+    chat_id: int
+    detail: str
+
+
+@dataclass(frozen=True, slots=True)
+class PlanImport:
+    """What an import would do (or did), and the lines it refused, with their reasons."""
+
+    changes: list[PlanChange]
+    errors: list[tuple[int, str]]  # (line in the file, reason)
+    applied: bool
 
 
 @dataclass(slots=True)
@@ -538,6 +574,167 @@ class ContentService:
             "add",
         )
         return await self.schedule(item.id, when, by)
+
+    # --- the plan as a table (export, import) -------------------------------------------------
+
+    async def export(self, chat_id: int) -> list[PlanRow]:
+        """A group's items not yet done with, as rows a spreadsheet can edit and import."""
+        async with self._uow_factory() as uow:
+            tz = await self._timezone(uow, chat_id)
+            items = await uow.content.items(chat_id)
+        rows = []
+        for item in items:
+            if item.state in CLOSED:
+                continue
+            if item.rule is not None:
+                when = item.rule
+            elif item.planned_at is not None:
+                when = f"{item.planned_at.astimezone(zone(tz)):%Y-%m-%d %H:%M}"
+            else:
+                when = ""
+            text = item.body.text if item.body else ""
+            rows.append(
+                PlanRow(
+                    str(item.id),
+                    str(chat_id),
+                    item.kind.value,
+                    when,
+                    item.title,
+                    text,
+                    item.state.value,
+                )
+            )
+        return rows
+
+    async def import_plan(self, rows: Sequence[PlanRow], *, apply: bool) -> PlanImport:
+        """Validate every row; with none bad and `apply`, make all the changes in one unit of
+        work (all or nothing). Returns the changes (a diff) and the bad rows with reasons.
+
+        A row without an id adds an item (approved and scheduled); with one, it moves the
+        item, rewrites its text or kind, or (state "cancelled") cancels it.
+        """
+        now = self._clock.now()
+        changes: list[PlanChange] = []
+        errors: list[tuple[int, str]] = []
+        planned: list[tuple[PlanChange, ContentItem]] = []
+        async with self._uow_factory() as uow:
+            zones: dict[int, str] = {}
+            for line, row in enumerate(rows, start=2):  # line 1 is the header
+                try:
+                    change, item = await self._plan_change(uow, row, now, zones)
+                except (WhenError, ContentError, StepRefused, ValueError) as error:
+                    errors.append((line, _problem(error)))
+                    continue
+                if change is not None and item is not None:
+                    changes.append(change)
+                    planned.append((change, item))
+            if errors or not apply:
+                return PlanImport(changes, errors, applied=False)
+            for change, item in planned:
+                if change.action == "add":
+                    item_id = await uow.content.add(item)
+                    await self._transition(uow, item_id, None, item.state, "import", None)
+                else:
+                    old = await uow.content.get(item.id)
+                    await uow.content.save(item)
+                    await self._transition(
+                        uow,
+                        item.id,
+                        old.state if old else None,
+                        item.state,
+                        "import",
+                        None,
+                        change.detail,
+                    )
+            await uow.commit()
+        return PlanImport(changes, errors, applied=True)
+
+    async def _plan_change(
+        self, uow: UnitOfWork, row: PlanRow, now: datetime, zones: dict[int, str]
+    ) -> tuple[PlanChange | None, ContentItem | None]:
+        chat_id = _int_field(row.chat, "chat")
+        if chat_id not in zones:
+            zones[chat_id] = await self._timezone(uow, chat_id)
+        tz = zones[chat_id]
+        kind = (
+            ContentKind(row.kind.strip().lower() or "organic")
+            if row.kind.strip()
+            else ContentKind.ORGANIC
+        )
+        quiet = _quiet(await uow.content.settings(chat_id))
+        if not row.id.strip():
+            if not row.text.strip():
+                raise ContentError("The post needs a text.")
+            rule, planned = self._when(row.when, now, tz)
+            added = ContentItem(
+                id=0,
+                chat_id=chat_id,
+                state=ContentState.SCHEDULED,
+                kind=kind,
+                title=row.title.strip()[:MAX_TITLE] or _title(row.text),
+                body=ContentBody(row.text),
+                rule=rule,
+                planned_at=planned,
+                due_at=after_quiet(planned, quiet, tz),
+                created_at=now,
+            )
+            return PlanChange("add", None, chat_id, f"{row.when} · {added.title}"), added
+        item_id = _int_field(row.id, "id")
+        item = await uow.content.get(item_id)
+        if item is None or item.chat_id != chat_id:
+            raise ContentError("There is no item {item}.", item=item_id)
+        if row.state.strip().lower() == ContentState.CANCELLED.value:
+            if item.state is ContentState.CANCELLED:
+                return None, None
+            step(item.state, ContentAction.CANCEL)
+            new = replace(item, state=ContentState.CANCELLED, due_at=None)
+            return PlanChange("cancel", item_id, chat_id, item.title), new
+        details = []
+        new = item
+        if kind is not item.kind:
+            new = replace(new, kind=kind)
+            details.append(f"kind {item.kind.value} → {kind.value}")
+        text = row.text
+        if item.body is None or text != item.body.text:
+            if item.state in (ContentState.PUBLISHED, ContentState.MEASURED, ContentState.REVIEWED):
+                raise ContentError(
+                    "Item {item} is published; its text can no longer change.", item=item_id
+                )
+            if not text.strip():
+                raise ContentError("The post needs a text.")
+            new = replace(new, body=ContentBody(text))
+            details.append("text")
+        if row.title.strip() and row.title.strip() != item.title:
+            new = replace(new, title=row.title.strip()[:MAX_TITLE])
+            details.append("title")
+        current = await self._export_when(item, tz)
+        if row.when.strip() != current:
+            new_state = step(item.state, ContentAction.SCHEDULE)
+            rule, planned = self._when(row.when, now, tz)
+            new = replace(
+                new,
+                state=new_state,
+                rule=rule,
+                planned_at=planned,
+                due_at=after_quiet(planned, quiet, tz),
+            )
+            details.append(f"when {current or '—'} → {row.when.strip()}")
+        if not details:
+            return None, None
+        return PlanChange("change", item_id, chat_id, ", ".join(details)), new
+
+    def _when(self, text: str, now: datetime, tz: str) -> tuple[str | None, datetime]:
+        parsed = parse_when(text, now, tz, self._next_run)
+        if isinstance(parsed, Every):
+            return parsed.rule.text(), parsed.first
+        return None, parsed.at
+
+    async def _export_when(self, item: ContentItem, tz: str) -> str:
+        if item.rule is not None:
+            return item.rule
+        if item.planned_at is not None:
+            return f"{item.planned_at.astimezone(zone(tz)):%Y-%m-%d %H:%M}"
+        return ""
 
     # --- publish ------------------------------------------------------------------------------
 
@@ -1072,6 +1269,24 @@ def render_post(
     if body.entities:
         params["entities"] = list(body.entities)
     return "sendMessage", params
+
+
+def _int_field(value: str, name: str) -> int:
+    text = value.strip()
+    body = text[1:] if text.startswith("-") else text
+    if not (body.isascii() and body.isdecimal() and len(body) <= 20):
+        raise ContentError("“{value}” is not a {name} id.", value=value, name=name)
+    return int(text)
+
+
+def _problem(error: Exception) -> str:
+    if isinstance(error, StepRefused):
+        return error.refusal.reason
+    if isinstance(error, ContentError):
+        return str(error)
+    if isinstance(error, WhenError):
+        return str(error)
+    return f"not a kind (organic, announcement, promo): {error}"
 
 
 def _title(text: str) -> str:

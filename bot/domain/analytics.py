@@ -459,8 +459,9 @@ def _segment(r: int, f: int, c: int, is_new: bool) -> Segment:
 
 
 @dataclass(slots=True)
-class _History:
-    """What segments need of one member's days, gathered in one pass."""
+class MemberHistory:
+    """What segments need of one member's days, gathered in one pass. Every field is a union,
+    a minimum or a sum, so histories of two sets of days merge into the history of both."""
 
     active: set[date] = field(default_factory=set)  # local days in the lookback
     earliest: date | None = None  # the first local day active at all
@@ -471,17 +472,45 @@ class _History:
     replies_received: int = 0
     earned: int = 0  # replies and reactions received
 
+    def merged(self, other: MemberHistory) -> MemberHistory:
+        """The history of both sets of days (neither is changed)."""
+        return MemberHistory(
+            active=self.active | other.active,
+            earliest=_earlier(self.earliest, other.earliest),
+            first_post=_earlier(self.first_post, other.first_post),
+            first_day=_earlier(self.first_day, other.first_day),
+            messages=self.messages + other.messages,
+            replies=self.replies + other.replies,
+            replies_received=self.replies_received + other.replies_received,
+            earned=self.earned + other.earned,
+        )
+
+
+def _earlier(a: date | None, b: date | None) -> date | None:
+    return b if a is None else a if b is None else min(a, b)
+
+
+def merge_histories(
+    old: Mapping[int, MemberHistory], new: Mapping[int, MemberHistory]
+) -> dict[int, MemberHistory]:
+    """Members' histories over two sets of days (untouched members' entries are shared)."""
+    merged = dict(old)
+    for user_id, history in new.items():
+        before = merged.get(user_id)
+        merged[user_id] = history if before is None else before.merged(history)
+    return merged
+
 
 def _histories(
     days: Iterable[MemberDay], zone: ZoneInfo, first: date, today: date
-) -> dict[int, _History]:
-    histories: dict[int, _History] = {}
+) -> dict[int, MemberHistory]:
+    histories: dict[int, MemberHistory] = {}
     current: date | None = None
     split: tuple[tuple[date, int, bool], ...] = ()
     for user_id, day, mask, messages, replies, _, received, reactions_received in days:
         history = histories.get(user_id)
         if history is None:
-            history = histories[user_id] = _History()
+            history = histories[user_id] = MemberHistory()
         if day != current:  # rows come by day: the day's split once for its run of rows
             current = day
             split = tuple(
@@ -509,6 +538,14 @@ def _histories(
     return histories
 
 
+def member_histories(
+    days: Iterable[MemberDay], zone: ZoneInfo, today: date, rules: SegmentRules | None = None
+) -> dict[int, MemberHistory]:
+    """Each member's history over `days`, active days counted within the lookback."""
+    rules = rules or SegmentRules()
+    return _histories(days, zone, today - timedelta(days=rules.lookback_days - 1), today)
+
+
 def segments(
     days: Iterable[MemberDay],
     memberships: Iterable[Membership],
@@ -517,6 +554,19 @@ def segments(
     rules: SegmentRules | None = None,
 ) -> list[MemberScore]:
     """Score and segment every member active in the lookback, most recent first."""
+    return score_members(
+        member_histories(days, zone, today, rules), memberships, zone, today, rules
+    )
+
+
+def score_members(
+    histories: Mapping[int, MemberHistory],
+    memberships: Iterable[Membership],
+    zone: ZoneInfo,
+    today: date,
+    rules: SegmentRules | None = None,
+) -> list[MemberScore]:
+    """Score and segment every member with an active day in the lookback, most recent first."""
     rules = rules or SegmentRules()
     first = today - timedelta(days=rules.lookback_days - 1)
     known = {m.user_id: m for m in memberships}
@@ -531,7 +581,7 @@ def segments(
             invited[member.invited_by_user_id] = invited.get(member.invited_by_user_id, 0) + 1
     facts = [
         (user_id, history, max(history.active))
-        for user_id, history in _histories(days, zone, first, today).items()
+        for user_id, history in histories.items()
         if history.active
     ]
     if not facts:
@@ -574,7 +624,7 @@ def segments(
     return scores
 
 
-def _tags(history: _History, seen: date, invited: int, rules: SegmentRules) -> frozenset[Tag]:
+def _tags(history: MemberHistory, seen: date, invited: int, rules: SegmentRules) -> frozenset[Tag]:
     tags = set()
     messages = history.messages
     if messages >= rules.tag_min_messages:

@@ -17,6 +17,7 @@ from bot.domain.analytics import (
     HourTotals,
     Interaction,
     MemberDay,
+    MemberHistory,
     MemberScore,
     TopMember,
     active_days_by_member,
@@ -27,8 +28,11 @@ from bot.domain.analytics import (
     daily_summary,
     heatmap,
     interaction,
+    member_histories,
+    merge_histories,
     messages_per_local_day,
     retention,
+    score_members,
     segments,
     top_members,
     utc_span,
@@ -44,6 +48,7 @@ NAMED_PER_SEGMENT = 3  # /segments names the most recently active few of each se
 LISTED_AT_RISK = 15  # /atrisk names this many, most silent first
 LISTED_IN_DIGEST = 10  # the weekly digest names this many members at risk
 KEPT_AT_RISK_DAYS = 512  # groups whose day of /atrisk is kept in memory
+KEPT_SEGMENT_DAYS = 64  # groups whose members' histories are kept for /segments (larger)
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +124,15 @@ class _AtRiskDay:
 
 
 @dataclass(frozen=True, slots=True)
+class _SegmentDay:
+    """Members' histories over the UTC days before the local `day`'s, in `zone`."""
+
+    day: date
+    zone: str
+    histories: dict[int, MemberHistory]
+
+
+@dataclass(frozen=True, slots=True)
 class _Span:
     zone: ZoneInfo
     first: date  # local
@@ -136,6 +150,8 @@ class AnalyticsService:
         self._default_timezone = default_timezone
         # Each group's /atrisk of the local day, the most recently asked last.
         self._at_risk_days: OrderedDict[int, _AtRiskDay] = OrderedDict()
+        # Each group's members' histories before today's UTC days, for /segments.
+        self._segment_days: OrderedDict[int, _SegmentDay] = OrderedDict()
 
     async def _span(self, uow: UnitOfWork, chat_id: int, days: int) -> _Span:
         """The last `days` local days of the group, today included."""
@@ -184,12 +200,37 @@ class AnalyticsService:
         return TopReport(days, ranked, names)
 
     async def segments(self, chat_id: int) -> SegmentReport:
-        """Every member active in the last 90 days, scored and segmented."""
+        """Every member active in the last 90 days, scored and segmented.
+
+        Members' histories before today's UTC days are kept for the local day (`_SegmentDay`):
+        later calls read today's member-days and merge them in, which gives the histories a full
+        read would (each field is a union, minimum or sum). Memberships are read every time (a
+        join today changes who is new and who promoted whom), and only members with one are
+        scored, so anyone erased since is gone.
+        """
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, SEGMENT_DAYS)
-            scores = segments(
-                await self._days(uow, chat_id, span),
-                await uow.rollups.memberships(chat_id),
+            today_since, _ = utc_span(span.last, span.last, span.zone)
+            split = today_since.date()  # the first UTC day holding hours of today
+            kept = self._segment_days.get(chat_id)
+            if kept is None or (kept.day, kept.zone) != (span.last, span.zone.key):
+                before = await uow.rollups.member_days(
+                    chat_id, span.since.date(), split - timedelta(days=1)
+                )
+                kept = _SegmentDay(
+                    span.last, span.zone.key, member_histories(before, span.zone, span.last)
+                )
+                self._keep_segments(chat_id, kept)
+            last_utc = (span.until - timedelta(microseconds=1)).date()
+            recent = await uow.rollups.member_days(chat_id, split, last_utc)
+            histories = merge_histories(
+                kept.histories, member_histories(recent, span.zone, span.last)
+            )
+            memberships = await uow.rollups.memberships(chat_id)
+            members = {m.user_id for m in memberships}
+            scores = score_members(
+                {user: h for user, h in histories.items() if user in members},
+                memberships,
                 span.zone,
                 span.last,
             )
@@ -250,6 +291,12 @@ class AnalyticsService:
                 await self.at_risk(chat_id)
                 refreshed += 1
         return refreshed
+
+    def _keep_segments(self, chat_id: int, day: _SegmentDay) -> None:
+        self._segment_days[chat_id] = day
+        self._segment_days.move_to_end(chat_id)
+        while len(self._segment_days) > KEPT_SEGMENT_DAYS:
+            self._segment_days.popitem(last=False)
 
     def _keep(self, chat_id: int, day: _AtRiskDay) -> None:
         self._at_risk_days[chat_id] = day

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -24,9 +25,12 @@ from bot.domain.analytics import (
     heatmap,
     interaction,
     local_active_days,
+    member_histories,
+    merge_histories,
     messages_per_local_day,
     parse_period,
     retention,
+    score_members,
     segments,
     utc_span,
 )
@@ -385,3 +389,32 @@ def test_churn_rules_are_adjustable() -> None:
 )
 def test_parse_period(words: str | None, days: int | None) -> None:
     assert parse_period(words, default=7) == days
+
+
+def test_member_histories_of_two_sets_of_days_merge_into_the_whole() -> None:
+    rng = random.Random(12)
+    today = date(2025, 3, 12)  # New York changed to daylight time on 9 March
+    days = [
+        MemberDay(
+            user,
+            today - timedelta(days=back),
+            rng.getrandbits(24) if rng.random() < 0.8 else 0,
+            messages=rng.randrange(3),
+            replies=rng.randrange(2),
+            replies_received=rng.randrange(2),
+            reactions_received=rng.randrange(3),
+        )
+        for user in range(1, 40)
+        for back in range(91)
+        if rng.random() < 0.3
+    ]
+    members = [Membership(u, at(today - timedelta(days=rng.randrange(120)))) for u in range(1, 40)]
+    whole = segments(days, members, NEW_YORK, today)
+    for split in (today - timedelta(days=40), today - timedelta(days=1), today):
+        before = [d for d in days if d.day < split]
+        after = [d for d in days if d.day >= split]
+        merged = merge_histories(
+            member_histories(before, NEW_YORK, today), member_histories(after, NEW_YORK, today)
+        )
+        assert merged == member_histories(days, NEW_YORK, today)
+        assert score_members(merged, members, NEW_YORK, today) == whole

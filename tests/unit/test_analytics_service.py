@@ -66,7 +66,11 @@ async def test_top_segments_and_at_risk_name_the_members() -> None:
         *(MemberDay(1, start + timedelta(days=n), 1 << 3, messages=1) for n in range(0, 38, 2)),
         *(MemberDay(2, start + timedelta(days=n), 1 << 3, messages=2) for n in range(59)),
     ]
-    rollups.memberships[CHAT] = [Membership(1, datetime(2025, 1, 1, tzinfo=UTC))]
+    # Every member who posts has a membership (erased members have none, and are not scored).
+    rollups.memberships[CHAT] = [
+        Membership(1, datetime(2025, 1, 1, tzinfo=UTC)),
+        Membership(2, datetime(2025, 1, 1, tzinfo=UTC)),
+    ]
     top = await service.top(CHAT, 30)
     assert [(m.user_id, m.messages) for m in top.members] == [(2, 60), (1, 4)]
     assert top.names == {1: "Alice (@alice)", 2: "Bob"}
@@ -136,3 +140,47 @@ async def test_at_risk_keeps_its_day_and_drops_whoever_comes_back(
     assert await service.refresh_at_risk_days() == 1
     assert read[-1][0] < start
     assert await service.refresh_at_risk_days() == 0
+
+
+async def test_segments_keep_the_days_before_today_and_merge_todays(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    factory = FakeUnitOfWorkFactory()
+    factory.db.groups[CHAT] = GroupSettings(CHAT, "Makers", timezone="Asia/Tokyo")
+    clock = FakeClock(NOW)
+    service = AnalyticsService(factory, clock, "UTC")
+    rollups = factory.db.rollups
+    start = date(2025, 2, 1)
+    rollups.days[CHAT] = [
+        MemberDay(user, start + timedelta(days=n), 1 << 3, messages=user, reactions_received=n % 3)
+        for user in range(1, 30)
+        for n in range(0, 59, user % 5 + 1)
+    ]
+    rollups.memberships[CHAT] = [
+        Membership(user, datetime(2025, 1, 1, tzinfo=UTC)) for user in range(1, 30)
+    ]
+    read: list[tuple[date, date]] = []
+    member_days = _Rollups.member_days
+
+    async def recording(self: _Rollups, chat_id: int, since: date, until: date) -> list[MemberDay]:
+        read.append((since, until))
+        return await member_days(self, chat_id, since, until)
+
+    monkeypatch.setattr(_Rollups, "member_days", recording)
+    await service.segments(CHAT)
+    assert len(read) == 2  # the days before today's, then today's
+    # Member 7 comes back today (01:00 on 1 April in Tokyo) and earns a reaction.
+    rollups.days[CHAT].append(MemberDay(7, NOW.date(), 1 << NOW.hour, 1, reactions_received=1))
+    again = await service.segments(CHAT)
+    assert read[2:] == [(date(2025, 3, 31), date(2025, 4, 1))]  # only today's UTC days
+    fresh = await AnalyticsService(factory, clock, "UTC").segments(CHAT)
+    assert again.scores == fresh.scores
+    assert next(s for s in again.scores if s.user_id == 7).days_silent == 0
+    # A member who erased their data has no membership: not scored from the kept days.
+    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
+    assert 3 not in {s.user_id for s in (await service.segments(CHAT)).scores}
+    # The next local day is read afresh.
+    clock.advance(24 * 3600)
+    before = len(read)
+    await service.segments(CHAT)
+    assert len(read) == before + 2

@@ -703,7 +703,11 @@ async def lock_command(
         await reply(message, gateway, stop.text)
         return
     locked = await moderation.set_locks(chat_id, kinds, locked=name == "lock", by=caller(message))
-    await reply(message, gateway, locks_text(locale, locked))
+    text = locks_text(locale, locked)
+    bot_id = message.bot.id if message.bot is not None else 0
+    if locked and await moderation.lacks(chat_id, bot_id, Gap.CANNOT_DELETE):
+        text += "\n" + acted_text(locale, Acted(ok=False, missing=Gap.CANNOT_DELETE))
+    await reply(message, gateway, text)
 
 
 def locks_text(locale: str, locked: frozenset[LockKind]) -> str:

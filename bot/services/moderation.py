@@ -175,6 +175,13 @@ class ModerationService:
     def locks(self, chat_id: int) -> frozenset[LockKind]:
         return self._locks.get(chat_id, frozenset())
 
+    async def lacks(self, chat_id: int, bot_id: int, right: Gap) -> bool:
+        """Whether the bot is known to lack an admin right in the group. A bot that is no admin
+        at all, or a failed look-up, reads as "not known": readiness tells the ops chat of the
+        first, and the action itself of the second."""
+        me = await self._gateway.get_chat_member_status(chat_id, bot_id)
+        return me is not None and me.status == "administrator" and right.value not in me.rights
+
     async def set_locks(
         self, chat_id: int, kinds: frozenset[LockKind], *, locked: bool, by: Person
     ) -> frozenset[LockKind]:

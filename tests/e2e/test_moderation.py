@@ -287,8 +287,21 @@ async def test_a_bot_without_the_right_names_it(group: Group, db_url: str) -> No
         await _introduced(g, app)
         said = await _said(g, g.owner, "/mute @ann", "I can't do that")
         assert "I need the “Ban users” admin right here." in said
+        locked = await _said(g, g.owner, "/lock links", "Locked: links")
+        assert "I need the “Delete messages” admin right here." not in locked  # it has that one
         await _said(g, g.owner, "/warns @ann", "no warnings")
     assert sim.member_status(chat_id, g.ann.id) == "member"
+
+
+async def test_a_lock_warns_when_the_bot_cannot_delete(group: Group, db_url: str) -> None:
+    g = group
+    g.sim.promote(g.chat_id, g.bot.id, rights=["can_restrict_members"])
+    async with polling_bot(settings_for(g.sim, g.bot, db_url), g.sim, _clock(g)):
+        said = await _said(g, g.owner, "/lock stickers", "Locked: stickers")
+    assert said.endswith(
+        "I need the “Delete messages” admin right here. Give it to me in the "
+        "group's admin settings."
+    )
 
 
 async def test_wrong_words_get_the_right_form(group: Group, db_url: str) -> None:

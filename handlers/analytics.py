@@ -49,7 +49,7 @@ from handlers.replies import locale_of, reply, sent_by_admin
 log = logging.getLogger(__name__)
 
 DIGEST_TICK = timedelta(minutes=5)  # how often the weekly digest looks for groups due
-AT_RISK_TICK = timedelta(minutes=10)  # how often a new local day's /atrisk is counted ahead
+DAY_TICK = timedelta(minutes=10)  # how often a new local day's /atrisk and /segments are read
 
 SEGMENT_NAMES = {
     Segment.CHAMPION: "Champions",
@@ -157,7 +157,7 @@ def feature(runtime: Runtime) -> Feature:
         services={"analytics": analytics, "reports": ReportService(analytics), "digest": digest},
         ticks=[
             Tick("weekly-digest", DIGEST_TICK, digest.run_due),
-            Tick("at-risk-day", AT_RISK_TICK, analytics.refresh_at_risk_days),
+            Tick("analytics-day", DAY_TICK, analytics.refresh_kept_days),
         ],
         menu=[
             MenuEntry("all_group_chats", "top", "Who posted most, 7, 30 or 90 days (admins)"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -280,15 +281,20 @@ class AnalyticsService:
         listed = {w.user_id: known[w.user_id] for w in warnings[:LISTED_AT_RISK]}
         return AtRiskReport(warnings, day.back_test, listed)
 
-    async def refresh_at_risk_days(self) -> int:
-        """Count the new day's warnings for the groups asked before, once their local day has
-        turned, so a moderator's first /atrisk of the day does not wait for it (the tick)."""
+    async def refresh_kept_days(self) -> int:
+        """Read the new local day's /atrisk and /segments ahead for the groups asked before,
+        once their day has turned, so a moderator's first report of the day does not wait for
+        the long read (the tick). Returns how many were read."""
+        kept: list[tuple[int, date, str, Callable[[int], Awaitable[object]]]] = [
+            *((chat, d.day, d.zone, self.at_risk) for chat, d in self._at_risk_days.items()),
+            *((chat, d.day, d.zone, self.segments) for chat, d in self._segment_days.items()),
+        ]
         refreshed = 0
-        for chat_id, day in list(self._at_risk_days.items()):
+        for chat_id, day, zone, report in kept:
             async with self._uow_factory() as uow:
                 span = await self._span(uow, chat_id, 1)
-            if (day.day, day.zone) != (span.last, span.zone.key):
-                await self.at_risk(chat_id)
+            if (day, zone) != (span.last, span.zone.key):
+                await report(chat_id)
                 refreshed += 1
         return refreshed
 

@@ -135,11 +135,11 @@ async def test_at_risk_keeps_its_day_and_drops_whoever_comes_back(
     assert (await service.at_risk(CHAT)).warnings == []
     # The tick counts the next local day ahead, once, for the groups asked before.
     rollups.names[3] = "Carol"
-    assert await service.refresh_at_risk_days() == 0
+    assert await service.refresh_kept_days() == 0
     clock.advance(24 * 3600)
-    assert await service.refresh_at_risk_days() == 1
+    assert await service.refresh_kept_days() == 1
     assert read[-1][0] < start
-    assert await service.refresh_at_risk_days() == 0
+    assert await service.refresh_kept_days() == 0
 
 
 async def test_segments_keep_the_days_before_today_and_merge_todays(
@@ -179,8 +179,9 @@ async def test_segments_keep_the_days_before_today_and_merge_todays(
     # A member who erased their data has no membership: not scored from the kept days.
     rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
     assert 3 not in {s.user_id for s in (await service.segments(CHAT)).scores}
-    # The next local day is read afresh.
+    # The tick reads the next local day ahead for the groups asked before.
     clock.advance(24 * 3600)
     before = len(read)
-    await service.segments(CHAT)
+    assert await service.refresh_kept_days() == 1
     assert len(read) == before + 2
+    assert await service.refresh_kept_days() == 0

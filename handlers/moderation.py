@@ -535,6 +535,12 @@ def acted_text(locale: str, acted: Acted) -> str:
         )
     if acted.refusal is not None:
         return _(locale, _REFUSALS.get(acted.refusal, acted.refusal.value))
+    if acted.supergroups_only:
+        return _(
+            locale,
+            "Telegram lets bots mute members only in supergroups; this is a basic group. "
+            "Turning on chat history for new members in the group's settings upgrades it.",
+        )
     if acted.too_old:
         return _(
             locale, "That message is older than 48 hours: Telegram no longer lets bots delete it."

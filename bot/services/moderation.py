@@ -79,6 +79,7 @@ class Acted:
     missing: Gap | None = None  # the admin right the bot lacks
     refusal: Refusal | None = None  # Telegram refused for a reason we check too (an admin)
     too_old: bool = False  # a message past Telegram's 48 hours for deleting
+    supergroups_only: bool = False  # a mute asked in a basic group
     detail: str = ""
 
 
@@ -500,6 +501,8 @@ def _acted(action: ModAction, outcome: Outcome, until: datetime | None) -> Acted
         return Acted(ok=False, missing=RIGHT_NEEDED.get(action, Gap.CANNOT_RESTRICT))
     if outcome.reason is FailureReason.MESSAGE_TOO_OLD:
         return Acted(ok=False, too_old=True)
+    if "only for supergroups" in detail:
+        return Acted(ok=False, supergroups_only=True)
     if "administrator" in detail or "chat owner" in detail:
         return Acted(ok=False, refusal=Refusal.TARGET_IS_ADMIN)
     log.warning("%s refused: %s", action.value, outcome.detail)

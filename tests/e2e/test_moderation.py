@@ -457,3 +457,17 @@ async def test_rules_and_a_batched_welcome_with_the_privacy_note(group: Group, d
         "the admins turn that on. Send me /optout in private to stop it, or /mydata to see what "
         "I keep."
     ]
+
+
+async def test_a_mute_in_a_basic_group_says_why_not(sim: Simulator, db_url: str) -> None:
+    owner = sim.create_user(first_name="Olga", username="olga", language_code="en")
+    ann = sim.create_user(first_name="Ann", username="ann", language_code="en")
+    chat_id = sim.create_group(title="Old school", creator_id=owner.id, type="group")
+    sim.join(chat_id, ann.id)
+    bot = sim.create_bot(username="groupops_basic_bot", can_read_all_group_messages=True)
+    sim.add_bot(chat_id, bot.id, admin=True)
+    async with polling_bot(settings_for(sim, bot, db_url), sim):
+        message = sim.post(chat_id, ann.id, text="hello")
+        sim.post(chat_id, owner.id, text="/mute 1h", reply_to=message["message_id"])
+        await eventually(_has(sim, chat_id, "only in supergroups"))
+    assert sim.member_status(chat_id, ann.id) == "member"

@@ -38,7 +38,7 @@ from bot.domain.rights import Gap
 from bot.features import Feature, HealthLine, MenuEntry, MenuScope, Runtime, Tick
 from bot.ports import ChatGateway, Priority
 from bot.services.admins import AdminDirectory
-from bot.services.moderation import Acted, ModerationService
+from bot.services.moderation import LOCK_NOTICE, Acted, ModerationService
 from handlers import render
 from handlers.filters import in_group
 from handlers.i18n import day, ngettext, number, pick_locale
@@ -145,6 +145,7 @@ def moderation_feature(runtime: Runtime) -> Feature:
         name="moderation",
         routers=[router],
         watchers=[service],
+        actions={LOCK_NOTICE: service.apply_notice},
         ticks=[Tick("welcome", WELCOME_TICK, service.send_welcomes)],
         services={"moderation": service},
         on_start=[service.start],

@@ -64,6 +64,7 @@ PURGE_WINDOW = timedelta(hours=48) - timedelta(minutes=1)
 LOG_SHOWN = 20
 _DELETE_BATCH = 100  # deleteMessages takes at most 100 ids
 
+LOCK_NOTICE = "locks.notice"  # a decision: the notice, in the deleted message's topic
 # The short notice about a deleted locked message: (kind, the member's language code).
 LockNotice = Callable[[LockKind, str | None], str]
 # The welcome: (the group's text, the new members' names, whether rules are set, language).
@@ -170,8 +171,20 @@ class ModerationService:
         decisions = [Decision.delete(chat_id, event.message_id, f"locked {kind.value}")]
         if self._notices.ready(chat_id, event.occurred_at.timestamp()):
             text = self._notice(kind, actor.language_code if actor else None)
-            decisions.append(Decision.reply(chat_id, event.message_id, text))
+            decisions.append(lock_notice(chat_id, event.message_id, text, event.thread_id))
         return decisions
+
+    async def apply_notice(self, decision: Decision) -> bool:
+        """Post a lock notice in the topic the deleted message was in (not as a reply: the
+        message is gone)."""
+        thread = decision.params.get("thread_id")
+        outcome = await self._gateway.send_message(
+            decision.chat_id,
+            str(decision.params.get("text", "")),
+            priority=Priority.MODERATION,
+            thread_id=thread if isinstance(thread, int) else None,
+        )
+        return outcome.ok
 
     def locks(self, chat_id: int) -> frozenset[LockKind]:
         return self._locks.get(chat_id, frozenset())
@@ -491,6 +504,11 @@ class ModerationService:
         async with self._uow_factory() as uow:
             await uow.moderation.log(entry)
             await uow.commit()
+
+
+def lock_notice(chat_id: int, message_id: int, text: str, thread_id: int | None) -> Decision:
+    """The notice after a locked message is deleted, as a decision stored with its event."""
+    return Decision(LOCK_NOTICE, chat_id, message_id, {"text": text, "thread_id": thread_id})
 
 
 def _acted(action: ModAction, outcome: Outcome, until: datetime | None) -> Acted:

@@ -4,6 +4,7 @@ posts stay; nothing is read from the database while judging."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
 
@@ -12,7 +13,7 @@ from bot.domain.moderation import LockKind
 from bot.domain.watching import Decision, WatchedMessage
 from bot.ports import ChatAdmin
 from bot.services.admins import AdminDirectory
-from bot.services.moderation import ModerationService
+from bot.services.moderation import ModerationService, lock_notice
 from tests.fakes import FakeClock, FakeGateway
 
 CHAT, CHANNEL = -1001, -1009
@@ -67,7 +68,7 @@ async def test_a_locked_kind_from_a_member_is_deleted_with_a_notice_once_a_minut
     first = await service.watch(_message(1, MessageKind.TEXT, link=True))
     assert first == [
         Decision.delete(CHAT, 1, "locked links"),
-        Decision.reply(CHAT, 1, "links locked (ru)"),  # in the member's language
+        lock_notice(CHAT, 1, "links locked (ru)", None),  # in the member's language
     ]
     second = await service.watch(_message(2, MessageKind.STICKER, seconds=59))
     assert second == [Decision.delete(CHAT, 2, "locked stickers")]  # no second notice yet
@@ -98,3 +99,11 @@ async def test_a_group_without_locks_costs_nothing() -> None:
     service, gateway = _service(frozenset())
     assert list(await service.watch(_message(1, MessageKind.STICKER, link=True))) == []
     assert gateway.admin_lookups == 0
+
+
+async def test_the_notice_goes_to_the_deleted_messages_topic() -> None:
+    service, _ = _service(frozenset({LockKind.MEDIA}))
+    message = _message(1, MessageKind.MEDIA)
+    in_topic = WatchedMessage(replace(message.event, thread_id=77), message.text)
+    decisions = await service.watch(in_topic)
+    assert decisions[1].params == {"text": "media locked (ru)", "thread_id": 77}

@@ -71,7 +71,7 @@ from bot.ports import (
     UnitOfWork,
     UnitOfWorkFactory,
 )
-from bot.services.admins import AdminDirectory
+from bot.services.admins import AdminDirectory, AdminsUnknown
 
 log = logging.getLogger(__name__)
 
@@ -286,21 +286,24 @@ class ContentService:
         return await self._admins.is_admin(chat_id, user_id, None)
 
     async def groups_for(self, user_id: int) -> list[tuple[int, str]]:
-        """(chat id, title) of the known groups the person may plan content for."""
+        """(chat id, title) of the groups the person may plan: those they were named an
+        operator of, and those they are recorded in where they are an admin (asked only about
+        their own groups, not every group the bot serves)."""
         async with self._uow_factory() as uow:
             operated = set(await uow.content.operated_by(user_id))
-            chat_ids = await uow.groups.active_chat_ids()
-            titles = {c: (g.title if (g := await uow.groups.get(c)) else str(c)) for c in chat_ids}
+            member_of = {f.chat_id: f.title for f in await uow.members.footprint(user_id)}
+            titles = {c: (g.title if (g := await uow.groups.get(c)) else str(c)) for c in operated}
+        titles.update(member_of)
         found = []
-        for chat_id in chat_ids:
+        for chat_id in sorted(titles):
             if chat_id in operated:
                 found.append((chat_id, titles[chat_id]))
                 continue
             try:
                 if await self._admins.is_admin(chat_id, user_id, None):
                     found.append((chat_id, titles[chat_id]))
-            except Exception:  # a group whose admins cannot be asked is left out
-                log.debug("admins of %s unknown", chat_id, exc_info=True)
+            except AdminsUnknown:  # a group whose admins cannot be asked now is left out
+                log.debug("admins of %s unknown", chat_id)
         return found
 
     async def focus(self, user_id: int) -> Focus:

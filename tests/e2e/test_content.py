@@ -314,6 +314,12 @@ async def test_quiet_hours_set_in_the_group_move_a_post_and_say_so(team: Team, d
         await eventually(
             lambda: any("Give quiet hours as 23:00-07:00" in x for x in _texts(t.sim, t.group))
         )
+        # The owner is recorded in the group (their /settings), and its admin: offered it.
+        await _say(t, "/content", f"/content {t.group} — Makers")
+        await _say(t, "/idea x", "Choose a group first", t.members[0])
+        await _say(
+            t, f"/content {t.group}", "Only the group's admins and the operators", t.members[0]
+        )
         await _say(t, f"/content {t.group}", "/idea")
         await _say(t, "/draft", "Send the post")
         await _say(t, "Late news", "saved")
@@ -326,3 +332,26 @@ async def test_quiet_hours_set_in_the_group_move_a_post_and_say_so(team: Team, d
         assert item.due_at == datetime.combine(
             day + timedelta(days=1), datetime.min.time(), UTC
         ) + timedelta(hours=7)
+
+
+async def test_admins_name_operators_who_may_then_plan(team: Team, db_url: str) -> None:
+    t = team
+    helper, other = t.members[1], t.members[2]
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)):
+        t.sim.post(t.group, helper.id, text="hello all")
+        await eventually(lambda: _stored_user(db_url, t.group, helper.id))
+        await _say(t, f"/content {t.group}", "/idea")
+        await _say(t, "/operators add @nobody", "I do not know @nobody")
+        await _say(t, "/operators add m1", "Say add or remove")
+        await _say(t, "/operators add @m1", "M1 can now plan")
+        await _say(t, "/operators", "• M1")
+        await _say(t, f"/content {t.group}", "Nothing planned", helper)
+        await _say(t, "/idea Helper's idea", "Idea #", helper)
+        await _say(t, "/operators add @m2", "only the group's admins", helper)
+        await _say(t, f"/content {t.group}", "Only the group's admins and the operators", other)
+        await _say(t, "/operators remove @m1", "no longer plans")
+        await _say(t, "/idea again", "Only the group's admins and the operators", helper)
+
+
+async def _stored_user(db_url: str, chat_id: int, user_id: int) -> bool:
+    return await count_events(db_url, chat_id=chat_id, user_id=user_id) > 0

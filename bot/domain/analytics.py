@@ -7,7 +7,7 @@ measure never needs the raw events and can be tested on hand-built histories.
 
 from __future__ import annotations
 
-from bisect import insort
+from bisect import bisect_right, insort
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -122,6 +122,17 @@ def active_days_by_member(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[int
     return found
 
 
+def merge_active(
+    old: Mapping[int, set[date]], new: Mapping[int, set[date]]
+) -> dict[int, set[date]]:
+    """Members' active local days over two sets of member-days (untouched entries shared)."""
+    merged = dict(old)
+    for user_id, dates in new.items():
+        before = merged.get(user_id)
+        merged[user_id] = dates if before is None else before | dates
+    return merged
+
+
 def local_day_span(first: date, last: date) -> list[date]:
     """Every date from `first` to `last`, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -160,7 +171,9 @@ class Activity:
         return self.joins - self.leaves
 
 
-def daily_active_counts(active: dict[int, set[date]], first: date, last: date) -> dict[date, int]:
+def daily_active_counts(
+    active: Mapping[int, set[date]], first: date, last: date
+) -> dict[date, int]:
     """How many members were active on each local day in [first, last]."""
     counts = dict.fromkeys(local_day_span(first, last), 0)
     for dates in active.values():
@@ -170,7 +183,7 @@ def daily_active_counts(active: dict[int, set[date]], first: date, last: date) -
     return counts
 
 
-def _active_between(active: dict[int, set[date]], first: date, last: date) -> set[int]:
+def _active_between(active: Mapping[int, set[date]], first: date, last: date) -> set[int]:
     return {user for user, dates in active.items() if any(first <= d <= last for d in dates)}
 
 
@@ -187,9 +200,21 @@ def activity(
 
     Active means posted or reacted: Telegram tells a bot nothing of members who only read.
     """
+    return activity_of(active_days_by_member(days, zone), hours, memberships, zone, first, last)
+
+
+def activity_of(
+    active: Mapping[int, set[date]],
+    hours: Iterable[HourTotals],
+    memberships: Iterable[Membership],
+    zone: ZoneInfo,
+    first: date,
+    last: date,
+) -> Activity:
+    """`activity` from members' active local days (`active_days_by_member`; days outside the
+    window are ignored)."""
     since, until = utc_span(first, last, zone)
     in_window = [h for h in hours if since <= h.hour < until]
-    active = active_days_by_member(days, zone)
     month_first = last - timedelta(days=29)
     monthly = _active_between(active, month_first, last)
     month_daily = daily_active_counts(active, month_first, last)
@@ -340,7 +365,17 @@ def retention(
     A member's cohort is the local week they joined (or, with no join recorded, were first
     seen); a member who left and came back keeps the week of their latest join.
     """
-    active = active_days_by_member(days, zone)
+    return retention_of(memberships, active_days_by_member(days, zone), zone, first_week, today)
+
+
+def retention_of(
+    memberships: Iterable[Membership],
+    active: Mapping[int, set[date]],
+    zone: ZoneInfo,
+    first_week: date,
+    today: date,
+) -> list[Cohort]:
+    """`retention` from members' active local days (`active_days_by_member`)."""
     cohorts: dict[date, list[int]] = {}
     for member in memberships:
         start = (member.joined_at or member.first_seen_at).astimezone(zone).date()
@@ -348,18 +383,21 @@ def retention(
     this_week = week_start(today)
     result = []
     week = week_start(first_week)
+    weeks_of: dict[date, date] = {}  # each active date's Monday, worked out once a date
     while week <= this_week:
         members = cohorts.get(week, [])
+        # The Mondays of the weeks each member was active in, to test each week once.
+        active_weeks = [
+            {weeks_of.get(d) or weeks_of.setdefault(d, week_start(d)) for d in active.get(u, ())}
+            for u in members
+        ]
         retained: list[float | None] = []
         for k in range(1, RETENTION_WEEKS + 1):
             begins = week + timedelta(weeks=k)
             if begins > today or not members:
                 retained.append(None)
                 continue
-            ends = begins + timedelta(days=6)
-            kept = sum(
-                1 for user in members if any(begins <= d <= ends for d in active.get(user, ()))
-            )
+            kept = sum(1 for weeks in active_weeks if begins in weeks)
             retained.append(kept / len(members))
         result.append(Cohort(week=week, size=len(members), retained=tuple(retained)))
         week += timedelta(weeks=1)
@@ -430,8 +468,8 @@ class MemberScore:
 
 
 def _score(value: float, cuts: Sequence[float]) -> int:
-    """1 plus how many cut points `value` reaches."""
-    return 1 + sum(1 for cut in cuts if value >= cut)
+    """1 plus how many cut points `value` reaches (cut points ascend)."""
+    return 1 + bisect_right(cuts, value)
 
 
 def _quintile_cuts(values: Sequence[float]) -> list[float]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,9 +20,11 @@ from bot.domain.analytics import (
     MemberDay,
     MemberHistory,
     MemberScore,
+    Membership,
     TopMember,
     active_days_by_member,
     activity,
+    activity_of,
     back_test,
     churn_warnings,
     daily_active_counts,
@@ -30,9 +32,10 @@ from bot.domain.analytics import (
     heatmap,
     interaction,
     member_histories,
+    merge_active,
     merge_histories,
     messages_per_local_day,
-    retention,
+    retention_of,
     score_members,
     segments,
     top_members,
@@ -50,6 +53,7 @@ LISTED_AT_RISK = 15  # /atrisk names this many, most silent first
 LISTED_IN_DIGEST = 10  # the weekly digest names this many members at risk
 KEPT_AT_RISK_DAYS = 512  # groups whose day of /atrisk is kept in memory
 KEPT_SEGMENT_DAYS = 64  # groups whose members' histories are kept for /segments (larger)
+KEPT_ACTIVE_DAYS = 64  # groups whose members' active days are kept (overview, /retention)
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +129,15 @@ class _AtRiskDay:
 
 
 @dataclass(frozen=True, slots=True)
+class _ActiveDays:
+    """Members' active local days over the UTC days before the local `day`'s, in `zone`."""
+
+    day: date
+    zone: str
+    active: dict[int, set[date]]
+
+
+@dataclass(frozen=True, slots=True)
 class _SegmentDay:
     """Members' histories over the UTC days before the local `day`'s, in `zone`."""
 
@@ -153,6 +166,9 @@ class AnalyticsService:
         self._at_risk_days: OrderedDict[int, _AtRiskDay] = OrderedDict()
         # Each group's members' histories before today's UTC days, for /segments.
         self._segment_days: OrderedDict[int, _SegmentDay] = OrderedDict()
+        # Each group's members' active local days before today's UTC days (180 days), for the
+        # overview, /retention and the trend.
+        self._active_days: OrderedDict[int, _ActiveDays] = OrderedDict()
 
     async def _span(self, uow: UnitOfWork, chat_id: int, days: int) -> _Span:
         """The last `days` local days of the group, today included."""
@@ -178,17 +194,49 @@ class AnalyticsService:
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, max(days, MONTH_DAYS))
             first = span.last - timedelta(days=days - 1)
-            member_days = await self._days(uow, chat_id, span)
-            hours = await self._hours(uow, chat_id, span)
             memberships = await uow.rollups.memberships(chat_id)
+            active = await self._active(uow, chat_id, days, memberships)
+            hours = await self._hours(uow, chat_id, span)
             since, until = utc_span(first, span.last, span.zone)
             responses = await uow.rollups.responses(chat_id, since, until)
         return Overview(
             timezone=span.zone.key,
             days=days,
-            activity=activity(member_days, hours, memberships, span.zone, first, span.last),
+            activity=activity_of(active, hours, memberships, span.zone, first, span.last),
             interaction=interaction(hours, responses, since, until),
         )
+
+    async def _active(
+        self, uow: UnitOfWork, chat_id: int, days: int, memberships: list[Membership]
+    ) -> Mapping[int, set[date]]:
+        """Members' active local days over (at least) the last `days` days, for members who
+        still have a membership (an erased member has none).
+
+        Up to HISTORY_DAYS they come from `_active_days`, the days before today's UTC days kept
+        for the local day, merged with today's member-days read now: the same dates a full read
+        gives, since a member's active dates are the union over their member-days."""
+        members = {m.user_id for m in memberships}
+        if days > HISTORY_DAYS:
+            span = await self._span(uow, chat_id, days)
+            read = active_days_by_member(await self._days(uow, chat_id, span), span.zone)
+            return {user: dates for user, dates in read.items() if user in members}
+        span = await self._span(uow, chat_id, HISTORY_DAYS)
+        today_since, _ = utc_span(span.last, span.last, span.zone)
+        split = today_since.date()  # the first UTC day holding hours of today
+        kept = self._active_days.get(chat_id)
+        if kept is None or (kept.day, kept.zone) != (span.last, span.zone.key):
+            before = await uow.rollups.member_days(
+                chat_id, span.since.date(), split - timedelta(days=1)
+            )
+            kept = _ActiveDays(span.last, span.zone.key, active_days_by_member(before, span.zone))
+            self._active_days[chat_id] = kept
+            while len(self._active_days) > KEPT_ACTIVE_DAYS:
+                self._active_days.popitem(last=False)
+        self._active_days.move_to_end(chat_id)
+        last_utc = (span.until - timedelta(microseconds=1)).date()
+        recent = await uow.rollups.member_days(chat_id, split, last_utc)
+        merged = merge_active(kept.active, active_days_by_member(recent, span.zone))
+        return {user: dates for user, dates in merged.items() if user in members}
 
     async def top(self, chat_id: int, days: int = 30, limit: int = 10) -> TopReport:
         """Who posted most over the last `days` days (counted by UTC day)."""
@@ -288,6 +336,7 @@ class AnalyticsService:
         kept: list[tuple[int, date, str, Callable[[int], Awaitable[object]]]] = [
             *((chat, d.day, d.zone, self.at_risk) for chat, d in self._at_risk_days.items()),
             *((chat, d.day, d.zone, self.segments) for chat, d in self._segment_days.items()),
+            *((chat, d.day, d.zone, self.retention) for chat, d in self._active_days.items()),
         ]
         refreshed = 0
         for chat_id, day, zone, report in kept:
@@ -314,9 +363,10 @@ class AnalyticsService:
         """Weekly join cohorts of the last `weeks` weeks and this one."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, 7 * (weeks + 1))
-            cohorts = retention(
-                await uow.rollups.memberships(chat_id),
-                await self._days(uow, chat_id, span),
+            memberships = await uow.rollups.memberships(chat_id)
+            cohorts = retention_of(
+                memberships,
+                await self._active(uow, chat_id, 7 * (weeks + 1), memberships),
                 span.zone,
                 span.last - timedelta(weeks=weeks),
                 span.last,
@@ -333,12 +383,11 @@ class AnalyticsService:
         """Messages and active members per local day over the last `days` days."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, days)
-            member_days = await self._days(uow, chat_id, span)
+            memberships = await uow.rollups.memberships(chat_id)
+            members_active = await self._active(uow, chat_id, days, memberships)
             hours = await self._hours(uow, chat_id, span)
         messages = messages_per_local_day(hours, span.zone, span.first, span.last)
-        active = daily_active_counts(
-            active_days_by_member(member_days, span.zone), span.first, span.last
-        )
+        active = daily_active_counts(members_active, span.first, span.last)
         order = sorted(messages)
         return Trend(order, [messages[d] for d in order], [active[d] for d in order])
 

@@ -43,7 +43,10 @@ async def test_overview_counts_the_groups_local_days() -> None:
         MemberDay(1, today_early.date(), active_hours=1 << today_early.hour, messages=4),
         MemberDay(2, week_ago.date(), active_hours=1 << week_ago.hour, messages=5),
     ]
-    rollups.memberships[CHAT] = [Membership(1, today_early, joined_at=today_early)]
+    rollups.memberships[CHAT] = [
+        Membership(1, today_early, joined_at=today_early),
+        Membership(2, week_ago),  # every member who posts has one (not new in these 7 days)
+    ]
     rollups.responses[CHAT] = [
         Response(7, today_early, today_early + timedelta(minutes=4), replies=1, reactions=1)
     ]
@@ -185,3 +188,51 @@ async def test_segments_keep_the_days_before_today_and_merge_todays(
     assert await service.refresh_kept_days() == 1
     assert len(read) == before + 2
     assert await service.refresh_kept_days() == 0
+
+
+async def test_overview_retention_and_trend_keep_active_days_and_match_a_full_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    factory = FakeUnitOfWorkFactory()
+    factory.db.groups[CHAT] = GroupSettings(CHAT, "Makers", timezone="Asia/Tokyo")
+    clock = FakeClock(NOW)
+    service = AnalyticsService(factory, clock, "UTC")
+    rollups = factory.db.rollups
+    start = date(2025, 1, 20)
+    rollups.days[CHAT] = [
+        MemberDay(user, start + timedelta(days=n), 1 << (user % 24), messages=1)
+        for user in range(1, 25)
+        for n in range(0, 71, user % 4 + 1)
+    ]
+    rollups.memberships[CHAT] = [
+        Membership(u, datetime(2025, 1, 20 + u % 9, tzinfo=UTC), joined_at=None)
+        for u in range(1, 25)
+    ]
+
+    async def reports(of: AnalyticsService) -> tuple[object, ...]:
+        return (
+            (await of.overview(CHAT, 7)).activity,
+            (await of.overview(CHAT, 30)).activity,
+            await of.retention(CHAT),
+            await of.trend(CHAT, 30),
+        )
+
+    read: list[tuple[date, date]] = []
+    member_days = _Rollups.member_days
+
+    async def recording(self: _Rollups, chat_id: int, since: date, until: date) -> list[MemberDay]:
+        read.append((since, until))
+        return await member_days(self, chat_id, since, until)
+
+    monkeypatch.setattr(_Rollups, "member_days", recording)
+    await reports(service)
+    # Members 5 and 6 come back today (Tokyo's 1 April), one hour apart.
+    rollups.days[CHAT] += [MemberDay(5, NOW.date(), 1 << 16), MemberDay(6, NOW.date(), 1 << 17)]
+    read.clear()
+    again = await reports(service)
+    assert {span for span in read} == {(date(2025, 3, 31), date(2025, 4, 1))}  # today only
+    assert again == await reports(AnalyticsService(factory, clock, "UTC"))
+    # A member who erased their data has no membership: counted nowhere, kept days or not.
+    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 5]
+    assert await reports(service) == await reports(AnalyticsService(factory, clock, "UTC"))
+    assert (await service.overview(CHAT, 7)).activity.active_members < again[0].active_members  # type: ignore[attr-defined]

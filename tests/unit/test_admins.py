@@ -15,6 +15,7 @@ from bot.domain.rate import CommandRate
 from bot.features import Runtime
 from bot.ports import ChatAdmin, Outcome
 from bot.services.admins import AdminDirectory, AdminsUnknown
+from bot.services.engagement import EngagementRecorder
 from handlers.features import FEATURES
 from tests.fakes import FakeClock
 
@@ -64,7 +65,7 @@ async def test_the_owner_is_told_the_check_failed_not_that_only_admins_may() -> 
         FakeClock(),
         None,  # type: ignore[arg-type]
         gateway,  # type: ignore[arg-type]
-        None,  # type: ignore[arg-type]
+        EngagementRecorder(None, FakeClock()),  # type: ignore[arg-type]  # never started
         admins,
     )
     dispatcher = build_dispatcher([make(runtime) for make in FEATURES])

@@ -10,6 +10,7 @@ from aiogram.filters import Command
 from bot.app import build_dispatcher
 from bot.config import Settings
 from bot.features import Runtime
+from bot.services.engagement import EngagementRecorder
 from handlers.features import FEATURES
 from handlers.filters import in_group, in_private
 from handlers.routing import RouteGate
@@ -32,7 +33,8 @@ def app_gate() -> RouteGate:
         clock=cast(Any, None),
         uow_factory=cast(Any, None),
         gateway=cast(Any, None),
-        recorder=cast(Any, None),
+        # A recorder that is never started: features read only its shared sets.
+        recorder=EngagementRecorder(cast(Any, None), cast(Any, None)),
         admins=cast(Any, None),
     )
     return RouteGate(build_dispatcher([make(runtime) for make in FEATURES]))

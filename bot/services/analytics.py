@@ -297,8 +297,9 @@ class AnalyticsService:
         Silence is counted in whole local days, so the day's warnings change only as members
         come back: the first call of a local day reads the 180 days and keeps the result for
         the day (`_AtRiskDay`); later calls read only today's member-days and drop whoever was
-        active today — the same answer as reading everything again. Members erased since
-        (their profile is gone) are dropped too; the back-test is as of the day's first call.
+        active today — the same answer as reading everything again. Members without a
+        membership (erased or opted out since) are dropped too; the back-test is as of the
+        day's first call.
         """
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, HISTORY_DAYS)
@@ -324,10 +325,11 @@ class AnalyticsService:
                 )
                 self._keep(chat_id, day)
                 warnings = day.warnings
-            known = await uow.rollups.names([w.user_id for w in warnings])
-        warnings = [w for w in warnings if w.user_id in known]
-        listed = {w.user_id: known[w.user_id] for w in warnings[:LISTED_AT_RISK]}
-        return AtRiskReport(warnings, day.back_test, listed)
+            # Whoever erased their data or opted out since has no membership here any more.
+            members = {m.user_id for m in await uow.rollups.memberships(chat_id)}
+            warnings = [w for w in warnings if w.user_id in members]
+            known = await uow.rollups.names([w.user_id for w in warnings[:LISTED_AT_RISK]])
+        return AtRiskReport(warnings, day.back_test, known)
 
     async def refresh_kept_days(self) -> int:
         """Read the new local day's /atrisk and /segments ahead for the groups asked before,

@@ -103,6 +103,9 @@ async def test_at_risk_keeps_its_day_and_drops_whoever_comes_back(
     service = AnalyticsService(factory, clock, "UTC")
     rollups = factory.db.rollups
     rollups.names = {1: "Alice", 2: "Bob", 3: "Carol"}
+    rollups.memberships[CHAT] = [
+        Membership(user, datetime(2025, 1, 1, tzinfo=UTC)) for user in (1, 2, 3)
+    ]
     start = date(2025, 2, 1)
     # Alice and Carol post every other day until 9 March, then fall silent; Bob posts daily.
     rollups.days[CHAT] = [
@@ -134,10 +137,10 @@ async def test_at_risk_keeps_its_day_and_drops_whoever_comes_back(
     fresh = await AnalyticsService(factory, clock, "UTC").at_risk(CHAT)
     assert again.warnings == fresh.warnings and again.names == {3: "Carol"}
     assert again.back_test == first.back_test
-    del rollups.names[3]  # Carol erased her data: her profile is gone, and her warning
+    # Carol erased her data (or opted out here): no membership, and no warning.
+    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
     assert (await service.at_risk(CHAT)).warnings == []
     # The tick counts the next local day ahead, once, for the groups asked before.
-    rollups.names[3] = "Carol"
     assert await service.refresh_kept_days() == 0
     clock.advance(24 * 3600)
     assert await service.refresh_kept_days() == 1

@@ -108,12 +108,17 @@ class UpdateIntake:
             await self.durable()  # the old group's history is complete before it moves
             await self._recorder.migrate_group(mapped.migration)
         watched = mapped.watched
-        if watched is not None and self._pipeline.watches(watched):
-            if not await self._recorded_before(update_id, watched.event.dedup_key):
-                await self._pipeline.submit(watched, mapped.events)
-            else:
-                await self._recorder.record(mapped.events)  # judged when first delivered
-        elif mapped.events:
+        if (
+            watched is not None
+            and self._pipeline.watches(watched)
+            and not await self._recorded_before(update_id, watched.event.dedup_key)
+        ):
+            await self._pipeline.submit(watched, mapped.events)
+        elif mapped.events and not await self._pipeline.keep_order(
+            mapped.events[0].group.chat_id, mapped.events
+        ):
+            # Nothing of its chat waits for watchers (a redelivered message was judged when
+            # first delivered): recorded at once.
             await self._recorder.record(mapped.events)
         self.accepted += 1
         raw = _without_format_characters(raw)

@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 
 @dataclass(slots=True)
 class _Job:
-    watched: WatchedMessage
+    watched: WatchedMessage | None  # None: events that only keep their place in the chat
     events: Sequence[EngagementEvent]
     since: float  # when it was submitted (monotonic seconds)
 
@@ -131,6 +131,22 @@ class WatchPipeline:
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
 
+    async def keep_order(self, chat_id: int, events: Sequence[EngagementEvent]) -> bool:
+        """Queue events nobody judges (a reaction, a join, an edit) behind the chat's messages
+        still being judged, so the chat's events are recorded in the order they came: a
+        reaction to a message in the lane is not committed before that message, which would
+        leave it crediting no one. False when the lane is empty: record them now."""
+        lane = self._lanes.get(chat_id)
+        if lane is None or not lane.jobs:
+            return False
+        while self._pending >= self._max_pending:
+            self._room.clear()
+            await self._room.wait()
+        lane.jobs.append(_Job(None, events, self._monotonic()))
+        lane.submitted += 1
+        self._pending += 1
+        return True
+
     async def settled(self) -> None:
         """Return once every message submitted before this call is judged and recorded."""
         waits = []
@@ -146,7 +162,7 @@ class WatchPipeline:
         try:
             while lane.jobs:
                 job = lane.jobs[0]
-                decisions = await self._judge(job.watched)
+                decisions = await self._judge(job.watched) if job.watched is not None else []
                 await self._recorder.record(job.events, decisions)
                 lane.jobs.popleft()
                 lane.done += 1

@@ -156,6 +156,46 @@ async def test_each_chat_is_judged_in_order_and_chats_do_not_wait_for_each_other
         await stack.stop()
 
 
+def reaction(update_id: int, group: int, message_id: int) -> dict[str, Any]:
+    return {
+        "update_id": update_id,
+        "message_reaction": {
+            "chat": chat(group),
+            "message_id": message_id,
+            "user": {"id": 502, "is_bot": False, "first_name": "Bob"},
+            "date": 1_764_000_001,
+            "old_reaction": [],
+            "new_reaction": [{"type": "emoji", "emoji": "👍"}],
+        },
+    }
+
+
+async def test_a_reaction_to_a_message_still_being_judged_is_recorded_after_it(
+    url: str,
+) -> None:
+    seen = Seen()
+    seen.held[chat(0)["id"]] = asyncio.Event()  # message 1's judging is under way…
+    stack = await Stack(url, [seen]).start()
+    try:
+        await stack.intake.accept(update(1, 0, 1))
+        await stack.intake.accept(reaction(2, 0, 1))  # …when a reaction to it comes in
+        await stack.intake.accept(reaction(3, 1, 9))  # another chat's waits for nothing
+        await asyncio.wait_for(stack.recorder.durable(), GUARD)
+        assert await stack.count(events_table) == 1
+        seen.held[chat(0)["id"]].set()
+        await asyncio.wait_for(stack.intake.durable(), GUARD)
+        async with stack.engine.connect() as connection:
+            rows = await connection.execute(
+                select(events_table.c.kind)
+                .where(events_table.c.chat_id == chat(0)["id"])
+                .order_by(events_table.c.id)
+            )
+            kinds = list(rows.scalars())
+        assert kinds == ["message", "reaction_added"]  # the reaction finds its message
+    finally:
+        await stack.stop()
+
+
 async def test_a_redelivery_is_not_watched_again(url: str) -> None:
     seen = Seen()
     first = await Stack(url, [seen]).start()

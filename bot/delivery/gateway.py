@@ -143,7 +143,14 @@ class Delivery:
         for task in list(self._calls):
             task.cancel()
         await asyncio.gather(*self._calls, return_exceptions=True)
-        for job in self._scheduler.remove_all():
+        dropped = self._scheduler.remove_all()
+        if dropped:
+            # Said, not silently lost: replies queued behind Telegram's limits go with the stop.
+            log.warning(
+                "stopping: %d queued calls dropped (outbox messages are sent at the next start)",
+                len(dropped),
+            )
+        for job in dropped:
             self._resolve(job, Outcome(ok=False, reason=FailureReason.SHED, detail="stopped"))
         # Outbox bookkeeping of calls that did finish is allowed to complete.
         await asyncio.gather(*self._durable.values(), return_exceptions=True)

@@ -204,15 +204,17 @@ class InstantTransport:
         return {"message_id": self.sent, "chat": {"id": params.get("chat_id")}}
 
 
-async def _fill_content(uow_factory: SqlUnitOfWorkFactory, posts: int, groups: int) -> None:
-    """Schedule `posts` one-off posts due evenly at random over the hour."""
+async def _fill_content(
+    uow_factory: SqlUnitOfWorkFactory, posts: int, groups: int
+) -> dict[int, datetime]:
+    """Schedule `posts` one-off posts due evenly at random over the hour; their due times."""
     rng = random.Random(2)
+    dues: dict[int, datetime] = {}
     for chunk in range(0, posts, 1000):
         async with uow_factory() as uow:
             for n in range(chunk, min(posts, chunk + 1000)):
-                # Whole seconds, as the outbox key keeps them (a planned time is whole minutes).
-                due = START + timedelta(seconds=rng.randint(1, HOUR))
-                await uow.content.add(
+                due = START + timedelta(seconds=rng.uniform(1, HOUR))
+                item_id = await uow.content.add(
                     ContentItem(
                         id=0,
                         chat_id=-1_003_000_000_000 - (n % groups),
@@ -225,7 +227,9 @@ async def _fill_content(uow_factory: SqlUnitOfWorkFactory, posts: int, groups: i
                         created_at=START,
                     )
                 )
+                dues[item_id] = due
             await uow.commit()
+    return dues
 
 
 async def _run_content(posts: int, groups: int, database_url: str) -> dict[str, float]:
@@ -233,7 +237,7 @@ async def _run_content(posts: int, groups: int, database_url: str) -> dict[str, 
     engine = create_engine(database_url)
     uow_factory = SqlUnitOfWorkFactory(session_factory(engine))
     try:
-        await _fill_content(uow_factory, posts, groups)
+        dues = await _fill_content(uow_factory, posts, groups)
         clock = SteppedClock()
         transport = InstantTransport()
         lags: list[float] = []
@@ -261,8 +265,8 @@ async def _run_content(posts: int, groups: int, database_url: str) -> dict[str, 
                 async with uow_factory() as uow:
                     await uow.outbox.mark_sent(item.id, clock.now(), result["message_id"])
                     await uow.commit()
-                due = datetime.fromtimestamp(int(dedup_key.rsplit(":", 1)[1]), UTC)
-                late = (clock.at - due).total_seconds()
+                # The tick's simulated second (it waits for its sends) past the post's due time.
+                late = (clock.at - dues[int(dedup_key.split(":")[1])]).total_seconds()
                 lags.append(late + time.perf_counter() - tick_began[0])
                 return Outcome(True, result)
 

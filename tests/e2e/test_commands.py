@@ -80,6 +80,7 @@ async def test_missing_rights_are_reported_to_the_ops_chat(sim: Simulator, sqlit
     assert Gap.CANNOT_DELETE in needed
     assert "Delete messages" in note
     assert ("Ban users" in note) == (Gap.CANNOT_RESTRICT in needed)
+    # Pinning and invite links were granted: never asked for, whether a feature needs them or not.
     assert "Pin messages" not in note and "Invite users" not in note
     assert any("I record who posts" in t for t in _replies(sim, group))  # the join notice
 

@@ -27,18 +27,20 @@ async def test_a_feature_that_pins_makes_readiness_ask_for_the_pin_right(
     sim.add_bot(ops, bot.id, admin=True)
     settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
     async with polling_bot(settings, sim, features=(*FEATURES, _pinning_feature)) as app:
-        sim.add_bot(group, bot.id, admin=True, rights={"can_delete_messages"})
+        # Every right the other features need, none for pinning.
+        granted = {gap.value for gap in app.rights if gap is not Gap.CANNOT_PIN}
+        sim.add_bot(group, bot.id, admin=True, rights=granted)
         await eventually(lambda: any("Pinned" in t for t in _texts(sim, ops)))
-        assert Gap.CANNOT_PIN in app.readiness.needed
+        assert Gap.CANNOT_PIN in app.rights
     note = next(t for t in _texts(sim, ops) if "Pinned" in t)
     assert "Pin messages" in note
-    assert "Delete messages" not in note and "Invite users" not in note
+    assert "Delete messages" not in note and "Invite users" not in note and "Ban users" not in note
 
 
 async def test_a_group_granting_every_declared_right_is_ready(
     sim: Simulator, sqlite_url: str
 ) -> None:
-    """Today's features need only "Delete messages": a bot holding that alone is not nagged."""
+    """A bot holding exactly the rights the features declare is not nagged for more."""
     bot = sim.create_bot(username="groupops_enough_bot")
     owner = sim.create_user(first_name="Owner")
     ops = sim.create_group(title="Mods", creator_id=owner.id)
@@ -46,7 +48,7 @@ async def test_a_group_granting_every_declared_right_is_ready(
     sim.add_bot(ops, bot.id, admin=True)
     settings = settings_for(sim, bot, sqlite_url, ops_chat_id=ops)
     async with polling_bot(settings, sim) as app:
-        granted = {gap.value for gap in app.readiness.needed}
+        granted = {gap.value for gap in app.rights}
         sim.add_bot(group, bot.id, admin=True, rights=granted)
         sim.post(group, owner.id, text="/help")
         await eventually(lambda: any("What I do here" in t for t in _texts(sim, group)))

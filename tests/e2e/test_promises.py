@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from bot.domain.events import EventKind
+from bot.domain.rights import Gap
 from bot.services.ops_notices import MISSING_RIGHTS
 from handlers import render
 from simulator import BotAccount, FaultKind, Simulator
@@ -87,13 +88,15 @@ async def test_rights_taken_while_running_are_reported_to_the_ops_chat(
 ) -> None:
     bot, ops, group = _bot_with_an_ops_chat(sim, "groupops_rights_bot", "Public")
     sim.add_bot(group, bot.id, admin=True)  # every right, before the bot runs
-    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim):
+    async with polling_bot(settings_for(sim, bot, sqlite_url, ops_chat_id=ops), sim) as app:
+        needed = app.rights
         before = len(_replies(sim, ops))
         sim.promote(group, bot.id, rights={"can_restrict_members", "can_invite_users"})
         await eventually(lambda: any("Public" in t for t in _replies(sim, ops)[before:]))
     note = next(t for t in _replies(sim, ops)[before:] if "Public" in t)
     assert "Delete messages" in note
-    assert "Ban users" not in note and "Invite users" not in note and "Pin messages" not in note
+    assert "Ban users" not in note and "Invite users" not in note  # still held
+    assert ("Pin messages" in note) == (Gap.CANNOT_PIN in needed)  # asked only if a feature pins
 
 
 async def test_a_refused_send_is_reported_to_the_ops_chat(sim: Simulator, sqlite_url: str) -> None:

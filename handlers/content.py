@@ -157,7 +157,6 @@ def content_feature(runtime: Runtime) -> Feature:
     return Feature(
         name="content",
         routers=[router],
-        chat_routers=[body_router],
         services={"content": service},
         ticks=[
             Tick("content-publish", PUBLISH_TICK, service.run_due),
@@ -176,6 +175,12 @@ def content_feature(runtime: Runtime) -> Feature:
             MenuEntry("all_private_chats", "experiment", "Compare slots or texts"),
         ],
     )
+
+
+def body_feature(runtime: Runtime) -> Feature:
+    """The private message that is a post's body: listed before help, whose private-chat
+    router answers every plain private message (it uses the "content" service)."""
+    return Feature(name="content-body", chat_routers=[body_router])
 
 
 def _published(service: ContentService) -> str:

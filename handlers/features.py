@@ -106,12 +106,14 @@ FEATURES: tuple[FeatureFactory, ...] = (
     health_feature,
     personal_data_feature,
     # Before help: its private-chat router answers any plain private message, and content's
-    # takes the one an operator sends as a post's body after /draft.
-    content.content_feature,
+    # takes the one an operator sends as a post's body after /draft (the rest of content,
+    # menus included, comes with the later features).
+    content.body_feature,
     help_feature,
     analytics.feature,
     adcap.adcap_feature,
     handoff.handoff_feature,
     moderation_feature,
     recognition_feature,
+    content.content_feature,
 )

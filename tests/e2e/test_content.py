@@ -355,3 +355,32 @@ async def test_admins_name_operators_who_may_then_plan(team: Team, db_url: str) 
 
 async def _stored_user(db_url: str, chat_id: int, user_id: int) -> bool:
     return await count_events(db_url, chat_id=chat_id, user_id=user_id) > 0
+
+
+async def test_a_variants_experiment_alternates_the_two_texts(team: Team, db_url: str) -> None:
+    t = team
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+        service = _service(app)
+        await _say(t, f"/content {t.group}", "/idea")
+        await _say(t, "/draft", "Send the post")
+        await _say(t, "Tip A", "saved")
+        item_id = await _item_id(app)
+        await _say(t, f"/approve {item_id}", "Approved")
+        await _say(t, f"/schedule {item_id} daily 09:00", "repeats")
+        await _say(t, f"/experiment variants {item_id}", "Send the second text")
+        await _say(t, "Tip B", "Variant B")
+        for _ in range(4):
+            item = await service.get(item_id)
+            assert item.due_at is not None
+            t.sim.advance((item.due_at - SimClock(t.sim).now()).total_seconds())
+            await service.run_due()
+            await service.drain()
+        await eventually(
+            lambda: len([x for x in _texts(t.sim, t.group) if x.startswith("Tip")]) == 4
+        )
+        texts = [x for x in _texts(t.sim, t.group) if x.startswith("Tip")]
+        assert sorted(texts) == ["Tip A", "Tip A", "Tip B", "Tip B"]
+        labels = [p.arm_label for p in await service.posts(item_id)]
+        assert sorted(labels) == ["A", "A", "B", "B"]  # type: ignore[type-var]
+        report = await _say(t, f"/experiment {item_id}", "🧪")
+        assert "A vs B" in report["text"] and "No recommendation yet" in report["text"]

@@ -116,6 +116,7 @@ def write_lock(engine: AsyncEngine) -> SqliteWriteLock | None:
     """The write lock of an SQLite engine made by `create_engine` (None on PostgreSQL)."""
     return _WRITE_LOCKS.get(engine.sync_engine)
 
+
 _READS = ("SELECT", "PRAGMA")
 
 

@@ -94,10 +94,11 @@ async def test_sqlite_writers_take_turns_and_a_busy_writer_starves_no_one(sqlite
     try:
         async with engine.begin() as connection:
             await connection.execute(text("CREATE TABLE t (writer TEXT, n INTEGER)"))
-        holding = asyncio.Event()
+        holding, other_ready = asyncio.Event(), asyncio.Event()
         done_at: list[int] = []
 
         async def busy() -> None:
+            await other_ready.wait()
             for n in range(40):
                 async with engine.begin() as connection:
                     await connection.execute(text(f"INSERT INTO t VALUES ('busy', {n})"))
@@ -106,8 +107,9 @@ async def test_sqlite_writers_take_turns_and_a_busy_writer_starves_no_one(sqlite
                     await connection.execute(text(f"INSERT INTO t VALUES ('busy', {n})"))
 
         async def other() -> None:
-            await holding.wait()
-            async with engine.begin() as connection:
+            async with engine.begin() as connection:  # its connection ready before the race
+                other_ready.set()
+                await holding.wait()
                 await connection.execute(text("INSERT INTO t VALUES ('other', 0)"))
             async with engine.connect() as connection:
                 done_at.append(

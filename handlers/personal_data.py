@@ -6,8 +6,6 @@ the group's to read.
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import CallbackQuery, Message
@@ -20,7 +18,7 @@ from handlers.filters import in_group, in_private
 from handlers.handoff import questions_text
 from handlers.i18n import pick_locale
 from handlers.recognition import footprint_text
-from handlers.replies import locale_of, reply
+from handlers.replies import locale_of, point_to_private_chat, reply
 
 ERASE = "forgetme:erase"
 KEEP = "forgetme:keep"
@@ -61,19 +59,8 @@ async def only_in_private(
     if not bot_username:
         await reply(message, gateway, text)
         return
-    button = {
-        "text": render.open_private_chat(locale),
-        "url": f"https://t.me/{bot_username}?start={command.command}",
-    }
-    params: dict[str, Any] = {
-        "chat_id": message.chat.id,
-        "text": text,
-        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
-        "reply_markup": {"inline_keyboard": [[button]]},
-    }
-    if message.is_topic_message:
-        params["message_thread_id"] = message.message_thread_id
-    await gateway.call("sendMessage", params, priority=Priority.REPLY)
+    url = f"https://t.me/{bot_username}?start={command.command}"
+    await point_to_private_chat(message, gateway, text, render.open_private_chat(locale), url)
 
 
 async def deep_linked(

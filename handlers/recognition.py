@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from functools import partial
-from typing import Any
 
 from aiogram import Router
 from aiogram.filters import Command, CommandObject
@@ -33,7 +32,7 @@ from handlers import render
 from handlers.filters import in_group, in_private
 from handlers.i18n import gettext as _
 from handlers.i18n import number, pick_locale
-from handlers.replies import locale_of, reply, sent_by_admin
+from handlers.replies import locale_of, point_to_private_chat, reply, sent_by_admin
 
 BADGE_TICK = timedelta(minutes=10)  # badges earned, then announced where a day has passed
 INVITE_TICK = timedelta(hours=1)  # invites that reached 7 days and a post are credited
@@ -385,16 +384,8 @@ async def private_pointer(
     if not bot_username:
         await reply(message, gateway, text)
         return
-    button = {"text": render.open_private_chat(locale), "url": f"https://t.me/{bot_username}"}
-    params: dict[str, Any] = {
-        "chat_id": message.chat.id,
-        "text": text,
-        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
-        "reply_markup": {"inline_keyboard": [[button]]},
-    }
-    if message.is_topic_message:
-        params["message_thread_id"] = message.message_thread_id
-    await gateway.call("sendMessage", params, priority=Priority.REPLY)
+    url = f"https://t.me/{bot_username}"
+    await point_to_private_chat(message, gateway, text, render.open_private_chat(locale), url)
 
 
 async def choose_command(

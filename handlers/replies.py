@@ -4,7 +4,7 @@ status, and a reply in the same topic."""
 from __future__ import annotations
 
 import asyncio
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from aiogram.types import Message
 
@@ -126,3 +126,18 @@ async def acknowledge_if_slow(message: Message, gateway: ChatGateway) -> bool:
         chat_id=message.chat.id,
     )
     return outcome.ok
+
+
+async def point_to_private_chat(
+    message: Message, gateway: ChatGateway, text: str, label: str, url: str
+) -> None:
+    """Reply with `text` and a button (`label`) that opens the private chat at `url`."""
+    params: dict[str, Any] = {
+        "chat_id": message.chat.id,
+        "text": text,
+        "reply_parameters": {"message_id": message.message_id, "allow_sending_without_reply": True},
+        "reply_markup": {"inline_keyboard": [[{"text": label, "url": url}]]},
+    }
+    if message.is_topic_message:
+        params["message_thread_id"] = message.message_thread_id
+    await gateway.call("sendMessage", params, priority=Priority.REPLY)

@@ -302,3 +302,15 @@ async def test_a_members_answer_stays_a_members_and_a_closed_question_is_not_ans
     # A credit for someone who is no admin changes nothing.
     assert await service.apply_credit(Decision(CREDIT, GROUP.chat_id, 10, {"by": MEMBER}))
     assert questions.rows[(GROUP.chat_id, 10)] == closed
+
+
+async def test_follow_ups_written_with_their_batch_are_stored_once() -> None:
+    service, questions = _answering([_open(10)])
+    uow = _QuestionsUow(questions)
+    at = (T0 + timedelta(minutes=1)).isoformat()
+    follow_up = Decision(FOLLOW_UP, GROUP.chat_id, 10, {"follow_up": 11, "at": at})
+    assert await service.write_follow_ups(uow, [follow_up, follow_up]) == ()  # type: ignore[arg-type]
+    stored = questions.rows[(GROUP.chat_id, 10)]
+    # After a restart a reply to message 11 still answers question 10.
+    assert stored.follow_ups == (11,)
+    assert stored.last_message_at == T0 + timedelta(minutes=1)

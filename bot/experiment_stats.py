@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
 
 from bot.domain.experiments import Comparison
 
@@ -27,6 +26,9 @@ def compare(
     if np.ptp(np.concatenate([x, y])) == 0:
         p_value = 1.0  # every post alike: the test has nothing to rank
     else:
+        # Imported here: scipy.stats costs a second at import, and only /experiment needs it.
+        from scipy.stats import mannwhitneyu  # type: ignore[import-untyped]
+
         p_value = float(mannwhitneyu(y, x, alternative="two-sided").pvalue)
     rng = np.random.default_rng(seed)
     boot_x = rng.choice(x, size=(RESAMPLES, x.size), replace=True).mean(axis=1)

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 
 from bot.domain.questions import normalise
 
@@ -73,6 +72,9 @@ class FaqMatcher:
     """Matches new questions against one group's FAQ."""
 
     def __init__(self, entries: Sequence[FaqEntry]) -> None:
+        # Imported here: scikit-learn costs a second at import, paid once a group has an FAQ.
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
         self._entries = tuple(entries)
         self._vectorizer = TfidfVectorizer(analyzer="char", ngram_range=NGRAMS, sublinear_tf=True)
         questions = [topic(entry.question) for entry in self._entries]

@@ -21,12 +21,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from itertools import repeat
-
-from sklearn.feature_extraction.text import TfidfVectorizer
-from sklearn.linear_model import LogisticRegression
-from sklearn.pipeline import Pipeline
+from typing import TYPE_CHECKING
 
 from bot.domain.promo import normalise
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
 
 NGRAMS = (1, 4)  # `_ngrams` slices exactly these sizes
 # Links are the rules' to judge (by kind: docs, shortener, invite); left in, the model learns
@@ -93,6 +95,12 @@ class PromoModel:
 
 def train(extra: Iterable[LabelledText] = (), *, shipped: bool = True) -> PromoModel:
     """A model from the shipped corpus (unless `shipped=False`) and any extra examples."""
+    # Imported here, in the thread that trains (handlers/adcap.py): scikit-learn costs a second
+    # at import, which the bot's start does not wait for.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import Pipeline
+
     examples = [*(shipped_examples() if shipped else ()), *extra]
     if len({example.is_promo for example in examples}) < 2:
         raise ValueError("training needs promos and ordinary messages")

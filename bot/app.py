@@ -18,6 +18,8 @@ from aiohttp import web
 from bot.clock import SystemClock
 from bot.config import Settings, SettingsError
 from bot.delivery import Delivery
+from bot.delivery.gateway import DEFAULT_LIMITS
+from bot.delivery.limits import DeliveryLimits
 from bot.domain.rate import CommandRate
 from bot.domain.rights import needed_rights
 from bot.features import (
@@ -141,7 +143,10 @@ class GroupOps:
         settings: Settings,
         clock: Clock | None = None,
         features: Sequence[FeatureFactory] = FEATURES,
+        *,
+        limits: DeliveryLimits = DEFAULT_LIMITS,
     ) -> None:
+        """`clock` and `limits` are for simulator runs whose time passes faster than a day's."""
         self.settings = settings
         self.clock = clock or SystemClock()
         token = settings.require_token()
@@ -158,6 +163,7 @@ class GroupOps:
             on_refusal=self._tell_ops,
             uow_factory=self.uow_factory,
             wall_clock=self.clock,
+            limits=limits,
         )
         self.recorder = EngagementRecorder(
             self.uow_factory,

@@ -14,6 +14,8 @@ from sqlalchemy import func, select
 
 from bot.app import GroupOps
 from bot.config import Settings
+from bot.delivery.gateway import DEFAULT_LIMITS
+from bot.delivery.limits import DeliveryLimits
 from bot.features import FeatureFactory
 from bot.ports import Clock
 from handlers.features import FEATURES
@@ -69,13 +71,14 @@ async def polling_bot(
     sim: Simulator,
     clock: Clock | None = None,
     features: Sequence[FeatureFactory] = FEATURES,
+    limits: DeliveryLimits = DEFAULT_LIMITS,
 ) -> AsyncIterator[GroupOps]:
     """The real bot, long-polling the simulator until the block ends.
 
     Telegram applies `allowed_updates` to updates created after the call that asks for them,
     so the block starts once the bot's first getUpdates has reached the simulator.
     """
-    app = GroupOps(settings, clock, features)
+    app = GroupOps(settings, clock, features, limits=limits)
     await app.start()
     stopping = asyncio.Event()
     task = asyncio.create_task(app.run_polling(stopping))

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from bot.app import GroupOps
+from bot.delivery.limits import DeliveryLimits
 from bot.domain.content import ContentState
 from bot.services.content import ContentService
 from simulator import BotAccount, Simulator, UserAccount
@@ -52,6 +53,12 @@ def team(sim: Simulator) -> Team:
     bot = sim.create_bot(username="groupops_content_bot", can_read_all_group_messages=True)
     sim.add_bot(group, bot.id, admin=True)
     return Team(sim, bot, owner, members, group)
+
+
+# Content is not about Telegram's pace: the bot posts and replies ten times faster than its
+# real limit of one message a second in a chat (delivery's own tests hold the real limits), so
+# weeks of daily posts and an operator's dozen commands take seconds.
+FAST = DeliveryLimits().scaled(10)
 
 
 def _settings(t: Team, db_url: str) -> Any:
@@ -113,7 +120,7 @@ async def test_an_item_goes_from_idea_to_reviewed_with_its_measures(
     team: Team, db_url: str
 ) -> None:
     t = team
-    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         await _say(t, f"/content {t.group}", "Nothing planned for")
         await _say(t, "/idea Thursday meetup", "Idea #")
         item_id = await _item_id(app)
@@ -177,7 +184,7 @@ async def test_a_restart_between_schedule_and_publish_publishes_once(
 ) -> None:
     t = team
     settings = _settings(t, db_url)
-    async with polling_bot(settings, t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         await _say(t, f"/content {t.group}", "/idea")
         await _say(t, "/draft", "Send the post")
         await _say(t, "Doors open at 18:00", "saved")
@@ -186,11 +193,11 @@ async def test_a_restart_between_schedule_and_publish_publishes_once(
         await _say(t, f"/schedule {item_id} {_at(t.sim, timedelta(hours=1))}", "goes out")
     # Down across the due time, back within the grace period.
     t.sim.advance(3600 + 5 * 60)
-    async with polling_bot(settings, t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         await _published(t, app, "Doors open at 18:00")
         for _ in range(3):
             await _service(app).run_due()
-    async with polling_bot(settings, t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         t.sim.advance(60)
         assert await _service(app).run_due() == 0
         await _service(app).drain()
@@ -200,7 +207,7 @@ async def test_a_restart_between_schedule_and_publish_publishes_once(
 async def test_a_post_missed_while_down_past_the_grace_is_reported(team: Team, db_url: str) -> None:
     t = team
     settings = _settings(t, db_url)
-    async with polling_bot(settings, t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         await _say(t, f"/content {t.group}", "/idea")
         await _say(t, "/draft", "Send the post")
         await _say(t, "Too late", "saved")
@@ -208,7 +215,7 @@ async def test_a_post_missed_while_down_past_the_grace_is_reported(team: Team, d
         await _say(t, f"/approve {item_id}", "Approved")
         await _say(t, f"/schedule {item_id} {_at(t.sim, timedelta(hours=1))}", "goes out")
     t.sim.advance(3600 + 20 * 60)
-    async with polling_bot(settings, t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         await _service(app).run_due()
         await eventually(lambda: any("was not published" in x for x in _texts(t.sim, t.owner.id)))
         assert (await _service(app).get(item_id)).state is ContentState.MISSED
@@ -219,7 +226,7 @@ async def test_a_promo_over_the_cap_is_deferred_and_published_when_it_fits(
     team: Team, db_url: str
 ) -> None:
     t = team
-    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         await _say(t, f"/content {t.group}", "/idea")
         ids = []
         for text in ("Promo one: 20% off", "Promo two: free shipping"):
@@ -259,7 +266,7 @@ async def test_an_experiment_over_weeks_recommends_the_slot_members_prefer(
 ) -> None:
     t = team
     rng = random.Random(7)
-    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         service = _service(app)
         await _say(t, f"/content {t.group}", "/idea")
         await _say(t, "/draft", "Send the post")
@@ -304,7 +311,7 @@ async def _reactions_stored(db_url: str, chat_id: int, message_id: int, count: i
 
 async def test_quiet_hours_set_in_the_group_move_a_post_and_say_so(team: Team, db_url: str) -> None:
     t = team
-    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         before = len(t.sim.sent(t.group))
         t.sim.post(t.group, t.owner.id, text="/settings quiet 23:00-07:00")
         await eventually(
@@ -337,7 +344,7 @@ async def test_quiet_hours_set_in_the_group_move_a_post_and_say_so(team: Team, d
 async def test_admins_name_operators_who_may_then_plan(team: Team, db_url: str) -> None:
     t = team
     helper, other = t.members[1], t.members[2]
-    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)):
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST):
         t.sim.post(t.group, helper.id, text="hello all")
         await eventually(lambda: _stored_user(db_url, t.group, helper.id))
         await _say(t, f"/content {t.group}", "/idea")
@@ -359,7 +366,7 @@ async def _stored_user(db_url: str, chat_id: int, user_id: int) -> bool:
 
 async def test_a_variants_experiment_alternates_the_two_texts(team: Team, db_url: str) -> None:
     t = team
-    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim)) as app:
+    async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         service = _service(app)
         await _say(t, f"/content {t.group}", "/idea")
         await _say(t, "/draft", "Send the post")

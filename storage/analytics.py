@@ -12,7 +12,17 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import ColumnElement, Table, case, delete, func, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Table,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    select,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
@@ -284,16 +294,18 @@ async def _originals(
     session: AsyncSession, keys: Sequence[str]
 ) -> dict[str, tuple[int | None, datetime]]:
     """Author and time of the stored messages under `keys` (through the dedup key index)."""
-    e = events_table.c
     found: dict[str, tuple[int | None, datetime]] = {}
     for start in range(0, len(keys), _CHUNK):
-        rows = await session.execute(
-            select(e.dedup_key, e.user_id, e.occurred_at).where(
-                e.dedup_key.in_(keys[start : start + _CHUNK])
-            )
-        )
+        rows = await session.execute(_ORIGINALS, {"keys": keys[start : start + _CHUNK]})
         found.update((key, (user_id, at)) for key, user_id, at in rows)
     return found
+
+
+# Built once: an IN over literal keys coerced each key into the statement at every batch, a
+# third of the fold's own time on the event loop.
+_ORIGINALS = select(
+    events_table.c.dedup_key, events_table.c.user_id, events_table.c.occurred_at
+).where(events_table.c.dedup_key.in_(bindparam("keys", expanding=True)))
 
 
 def _target(kind: EventKind, message_id: int | None, reply_to: int | None) -> int | None:

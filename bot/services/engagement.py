@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -41,6 +42,7 @@ class RecorderMetrics:
     failed_flushes: int = 0
     quarantined: int = 0  # events the database refused, left out so the rest goes on
     write_failures: int = 0  # batches whose decisions' writes failed (stored for later instead)
+    slowest_write: float = 0.0  # seconds: the longest a batch took to write and commit
 
 
 class EngagementRecorder:
@@ -224,6 +226,7 @@ class EngagementRecorder:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=self._flush_interval)
             batch = self._buffer[: self._batch_size]
+            started = time.perf_counter()
             try:
                 await self._write_or_isolate(batch)
             except Exception as exc:
@@ -237,6 +240,9 @@ class EngagementRecorder:
                 )
                 await asyncio.sleep(self._retry_delay)
                 continue
+            self.metrics.slowest_write = max(
+                self.metrics.slowest_write, time.perf_counter() - started
+            )
             del self._buffer[: len(batch)]
             self._committed += len(batch)
             if len(self._buffer) < self._max_buffer:

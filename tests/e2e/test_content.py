@@ -288,8 +288,16 @@ async def test_an_experiment_over_weeks_recommends_the_slot_members_prefer(
             for member in t.members[:responders]:
                 t.sim.react(t.group, post["message_id"], member.id, ["👍"])
             await _reactions_stored(db_url, t.group, post["message_id"], responders)
-            t.sim.advance(24 * 3600)
+            # A day on for the post's measures, but never past the next post (12 hours away when
+            # the evening arm is followed by the morning one): the bot's own tick would then
+            # rightly call it missed, and the clock must not go back.
+            item = await service.get(item_id)
+            assert item.due_at is not None
+            until_next = (item.due_at - SimClock(t.sim).now()).total_seconds()
+            t.sim.advance(min(24 * 3600, until_next - 60))
             await service.run_measures()
+        t.sim.advance(24 * 3600)
+        await service.run_measures()
         report = await _say(t, f"/experiment {item_id}", "🧪")
     if evening_lift:
         assert "Recommendation: 20:00" in report["text"]

@@ -594,6 +594,11 @@ class ModerationRepository(Protocol):
         """A member's warnings given after `since` and not cleared, oldest first."""
         ...
 
+    async def warnings_of(self, user_id: int) -> list[tuple[str, WarningRecord, bool]]:
+        """Every warning stored about a person, in every group, oldest first: the group's
+        title, the warning, and whether a moderator cleared it (for /mydata)."""
+        ...
+
     async def clear_warnings(
         self, chat_id: int, user_id: int, since: datetime, at: datetime, *, latest_only: bool
     ) -> int:

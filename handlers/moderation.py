@@ -28,6 +28,7 @@ from bot.domain.moderation import (
     ModerationInputError,
     Person,
     Refusal,
+    WarningRecord,
     WarnOutcome,
     WarnPolicy,
     WarnPunishment,
@@ -912,3 +913,18 @@ async def outside_group(message: Message, command: CommandObject, gateway: ChatG
     await gateway.send_message(
         message.chat.id, render.group_only(locale_of(message), command.command)
     )
+
+
+def warnings_text(found: Sequence[tuple[str, WarningRecord, bool]], locale: str) -> str:
+    """For /mydata: every warning stored about the person, group by group, oldest first."""
+    lines = [_(locale, "⚠️ Warnings given to you:")]
+    for title, warning, cleared in found:
+        line = _(
+            locale,
+            "• {group}, {day}: {reason}",
+            group=title,
+            day=day(locale, warning.given_at),
+            reason=warning.reason or _(locale, "no reason given"),
+        )
+        lines.append(f"{line} ({_(locale, 'cleared')})" if cleared else line)
+    return "\n".join(lines)

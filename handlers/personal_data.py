@@ -17,6 +17,7 @@ from handlers.adcap import removed_promos_text
 from handlers.filters import in_group, in_private
 from handlers.handoff import questions_text
 from handlers.i18n import pick_locale
+from handlers.moderation import warnings_text
 from handlers.recognition import footprint_text
 from handlers.replies import locale_of, point_to_private_chat, reply
 
@@ -88,6 +89,9 @@ async def my_data(
     recognition = await personal_data.recognition(message.from_user.id)
     if recognition:
         await reply(message, gateway, footprint_text(recognition, locale_of(message)))
+    warnings = await personal_data.warnings(message.from_user.id)
+    if warnings:
+        await reply(message, gateway, warnings_text(warnings, locale_of(message)))
 
 
 async def forget_me(

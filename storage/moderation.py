@@ -23,6 +23,7 @@ from bot.domain.moderation import (
 )
 from storage.models import (
     events_table,
+    groups_table,
     members_table,
     mod_log_table,
     moderation_settings_table,
@@ -138,6 +139,23 @@ class SqlModerationRepository:
         )
         return [
             WarningRecord(row.id, chat_id, user_id, row.reason, row.given_by, row.given_at)
+            for row in rows
+        ]
+
+    async def warnings_of(self, user_id: int) -> list[tuple[str, WarningRecord, bool]]:
+        w, g = warnings_table.c, groups_table.c
+        rows = await self._session.execute(
+            select(w.id, w.chat_id, g.title, w.reason, w.given_by, w.given_at, w.cleared_at)
+            .select_from(warnings_table.outerjoin(groups_table, g.chat_id == w.chat_id))
+            .where(w.user_id == user_id)
+            .order_by(w.given_at, w.id)
+        )
+        return [
+            (
+                row.title or str(row.chat_id),
+                WarningRecord(row.id, row.chat_id, user_id, row.reason, row.given_by, row.given_at),
+                row.cleared_at is not None,
+            )
             for row in rows
         ]
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 
+from bot.domain.moderation import WarningRecord
 from bot.ports import (
     Erasure,
     Footprint,
@@ -51,6 +52,11 @@ class PersonalDataService:
         """The person's points, badges, invite links and credits, and opt-outs, by group."""
         async with self._uow_factory() as uow:
             return await uow.recognition.footprint(user_id)
+
+    async def warnings(self, user_id: int) -> list[tuple[str, WarningRecord, bool]]:
+        """The person's warnings in every group (group title, warning, cleared)."""
+        async with self._uow_factory() as uow:
+            return await uow.moderation.warnings_of(user_id)
 
     async def erase(self, user_id: int) -> Erasure:
         """Erase everything recorded about `user_id` up to now.

@@ -20,6 +20,7 @@ from bot.app import GroupOps
 from bot.delivery.limits import DeliveryLimits
 from bot.domain.group_settings import USAGE as SETTINGS_USAGE
 from bot.services.moderation import ModerationService
+from handlers.i18n import day as format_day
 from simulator import BotAccount, Simulator, UserAccount
 from tests.e2e.conftest import eventually, polling_bot, settings_for
 from tests.fakes import FakeClock
@@ -130,6 +131,28 @@ async def test_the_warn_limit_mutes_with_the_right_until_date_and_starts_again(
     assert "muted until" in limit
     # The limit spent the warnings: the count starts again.
     assert any("Ann (@ann) has no warnings that count." in t for t in _texts(g.sim, g.chat_id))
+
+
+async def test_a_member_sees_their_warnings_in_mydata(group: Group, db_url: str) -> None:
+    g, clock = group, _clock(group)
+    async with polling_bot(settings_for(g.sim, g.bot, db_url), g.sim, clock, limits=FAST) as app:
+        await _introduced(g, app)
+        await _said(g, g.owner, "/warn @ann flooding", "is warned (1/3)")
+        await _said(g, g.mod, "/warn @ann", "is warned (2/3)")
+        await _said(g, g.mod, "/unwarn @ann", "Took back")
+        g.sim.start_private(g.ann.id, text="/mydata")
+        await eventually(_has(g.sim, g.ann.id, "Warnings given to you"))
+        g.sim.start_private(g.max.id, text="/mydata")
+        await eventually(lambda: len(g.sim.sent(g.max.id)) > 0)
+        await app.intake.drain()
+    (told,) = [t for t in _texts(g.sim, g.ann.id) if "Warnings given to you" in t]
+    day = format_day("en", clock.now())
+    assert told.splitlines()[1:] == [
+        f"• Makers, {day}: flooding",
+        f"• Makers, {day}: no reason given (cleared)",  # /unwarn clears the latest
+    ]
+    # Only one's own: Max was never warned.
+    assert not any("Warnings given to you" in t for t in _texts(g.sim, g.max.id))
 
 
 async def test_an_expired_warning_no_longer_counts(group: Group, db_url: str) -> None:

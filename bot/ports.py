@@ -1082,6 +1082,20 @@ class ChatAdmin:
     rights: frozenset[str] = field(default_factory=frozenset)  # e.g. "can_delete_messages"
 
 
+class DurableSender(Protocol):
+    """Delivery's outbox path (`Delivery.send_durable`): a call recorded before it is sent, so a
+    restart neither drops nor repeats it (scheduled posts, the weekly digest)."""
+
+    async def send_durable(
+        self,
+        dedup_key: str,
+        chat_id: int,
+        method: str,
+        params: dict[str, Any],
+        priority: Priority = Priority.CONTENT,
+    ) -> Outcome: ...
+
+
 class ChatGateway(Protocol):
     """Everything sent to Telegram (invariant 2): implemented by `bot.delivery`."""
 

@@ -22,7 +22,7 @@ from bot.delivery import Delivery
 from bot.delivery.uploads import CAPTION_LIMIT, media_params
 from bot.domain.analytics import PERIOD_FORMS, Cohort, Segment, Tag, parse_period
 from bot.features import Feature, MenuEntry, Runtime, Tick
-from bot.ports import ChatGateway, Outcome, Priority, Upload
+from bot.ports import ChatGateway, DurableSender, Outcome, Priority, Upload
 from bot.services.admins import AdminDirectory
 from bot.services.analytics import (
     HEATMAP_DAYS,
@@ -36,7 +36,7 @@ from bot.services.analytics import (
     TopReport,
     WeekReport,
 )
-from bot.services.digest import DigestService, DurableSender
+from bot.services.digest import DigestService
 from bot.services.engagement import EngagementRecorder
 from bot.services.reports import CSV_TYPE, ReportService
 from handlers import render

@@ -28,13 +28,12 @@ from bot.domain.content import WHEN_FORMS, ContentKind, ContentState, StepRefuse
 from bot.domain.experiments import ExperimentKind
 from bot.experiment_stats import compare
 from bot.features import Feature, HealthLine, MenuEntry, Runtime, Tick
-from bot.ports import ChatGateway, ContentBody, ContentItem
+from bot.ports import ChatGateway, ContentBody, ContentItem, DurableSender
 from bot.recurrence import next_run
 from bot.services.admins import AdminsUnknown
 from bot.services.content import (
     ContentError,
     ContentService,
-    DurableSender,
     ExperimentReport,
     PromoBudget,
     Review,

@@ -64,9 +64,9 @@ from bot.ports import (
     ContentPost,
     ContentSettings,
     ContentTransition,
+    DurableSender,
     FailureReason,
     Focus,
-    Outcome,
     Priority,
     UnitOfWork,
     UnitOfWorkFactory,
@@ -93,19 +93,6 @@ class PromoBudget(Protocol):
     async def reserve(self, chat_id: int, key: str) -> Any:
         """An object with `granted` (bool) and `at` (when it fits)."""
         ...
-
-
-class DurableSender(Protocol):
-    """Delivery's outbox path (`Delivery.send_durable`)."""
-
-    async def send_durable(
-        self,
-        dedup_key: str,
-        chat_id: int,
-        method: str,
-        params: dict[str, Any],
-        priority: Priority = Priority.CONTENT,
-    ) -> Outcome: ...
 
 
 class ContentWording(Protocol):

@@ -15,30 +15,17 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.domain.analytics import utc_span, week_start
-from bot.ports import Clock, Outcome, Priority, UnitOfWorkFactory
+from bot.ports import Clock, DurableSender, Priority, UnitOfWorkFactory
 from bot.services.analytics import AnalyticsService, WeekReport
 
 log = logging.getLogger(__name__)
 
 DIGEST_HOUR = 9  # local time on Monday
 MESSAGE_LIMIT = 4096
-
-
-class DurableSender(Protocol):
-    """Delivery's outbox path (`Delivery.send_durable`)."""
-
-    async def send_durable(
-        self,
-        dedup_key: str,
-        chat_id: int,
-        method: str,
-        params: dict[str, Any],
-        priority: Priority = Priority.CONTENT,
-    ) -> Outcome: ...
 
 
 # (report, group title, the group's language code) -> the digest's own text.

@@ -31,7 +31,7 @@ import asyncio
 import random
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -119,6 +119,36 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
 
 
+async def _through_the_hour(
+    clock: SteppedClock, tick: Callable[[], Awaitable[None]]
+) -> tuple[list[float], list[float]]:
+    """Run `tick` through the benchmark's hour, the clock stepped a simulated second a tick (or
+    the tick's own length, if longer), while a probe measures how long the event loop stalls.
+    Returns the stalls and each tick's length, in seconds."""
+    stalls: list[float] = []
+    ticks: list[float] = []
+    done = asyncio.Event()
+
+    async def probe() -> None:
+        while not done.is_set():
+            began = time.perf_counter()
+            await asyncio.sleep(STALL_PROBE)
+            stalls.append(time.perf_counter() - began - STALL_PROBE)
+
+    async def run() -> None:
+        while clock.at < START + timedelta(seconds=HOUR + 1):
+            began = time.perf_counter()
+            await tick()
+            took = time.perf_counter() - began
+            ticks.append(took)
+            clock.at += timedelta(seconds=max(1.0, took))
+            await asyncio.sleep(0)
+        done.set()
+
+    await asyncio.gather(probe(), run())
+    return stalls, ticks
+
+
 async def _fill(uow_factory: SqlUnitOfWorkFactory, questions: int, groups: int) -> None:
     """Open `questions` questions whose hand-offs fall evenly at random over the hour."""
     rng = random.Random(1)
@@ -155,32 +185,17 @@ async def _run(questions: int, groups: int, database_url: str) -> dict[str, floa
             faq_index=_NoFaq,
             wording=Wording(),
         )
-        stalls: list[float] = []
         lags: list[float] = []
-        ticks: list[float] = []
-        done = asyncio.Event()
-
-        async def probe() -> None:
-            while not done.is_set():
-                began = time.perf_counter()
-                await asyncio.sleep(STALL_PROBE)
-                stalls.append(time.perf_counter() - began - STALL_PROBE)
 
         async def tick() -> None:
-            while clock.at < START + timedelta(seconds=HOUR + 1):
-                waited = list(service.metrics.lag)
-                began = time.perf_counter()
-                await service.run_due()
-                took = time.perf_counter() - began
-                ticks.append(took)
-                # Each send of this tick waited for the tick to begin, then at most its length.
-                lags.extend(lag + took for lag in list(service.metrics.lag)[len(waited) :])
-                service.metrics.lag.clear()
-                clock.at += timedelta(seconds=max(1.0, took))
-                await asyncio.sleep(0)
-            done.set()
+            began = time.perf_counter()
+            await service.run_due()
+            took = time.perf_counter() - began
+            # Each send of this tick waited for the tick to begin, then at most its length.
+            lags.extend(lag + took for lag in service.metrics.lag)
+            service.metrics.lag.clear()
 
-        await asyncio.gather(probe(), tick())
+        stalls, ticks = await _through_the_hour(clock, tick)
         return {
             "stall_p99_ms": 1000 * _percentile(stalls, 0.99),
             "lag_p99_s": _percentile(lags, 0.99),
@@ -280,29 +295,14 @@ async def _run_content(posts: int, groups: int, database_url: str) -> dict[str, 
             compare=compare,
             wording=ContentWording(),
         )
-        stalls: list[float] = []
-        ticks: list[float] = []
-        done = asyncio.Event()
-
-        async def probe() -> None:
-            while not done.is_set():
-                began = time.perf_counter()
-                await asyncio.sleep(STALL_PROBE)
-                stalls.append(time.perf_counter() - began - STALL_PROBE)
 
         async def tick() -> None:
-            while clock.at < START + timedelta(seconds=HOUR + 1):
-                tick_began[0] = time.perf_counter()
-                await service.run_due()
-                await service.drain()
-                took = time.perf_counter() - tick_began[0]
-                ticks.append(took)
-                clock.at += timedelta(seconds=max(1.0, took))
-                await asyncio.sleep(0)
+            tick_began[0] = time.perf_counter()
+            await service.run_due()
             await service.drain()
-            done.set()
 
-        await asyncio.gather(probe(), tick())
+        stalls, ticks = await _through_the_hour(clock, tick)
+        await service.drain()
         return {
             "stall_p99_ms": 1000 * _percentile(stalls, 0.99),
             "lag_p99_s": _percentile(lags, 0.99),

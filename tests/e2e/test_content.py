@@ -111,6 +111,15 @@ async def _published(t: Team, app: GroupOps, text: str, count: int = 1) -> dict[
     return [m for m in t.sim.sent(t.group) if m.get("text") == text][-1]
 
 
+async def _approved(t: Team, app: GroupOps, text: str) -> int:
+    """The owner drafts a post of `text` and approves it: its item id."""
+    await _say(t, "/draft", "Send the post")
+    await _say(t, text, "saved")
+    item_id = await _item_id(app)
+    await _say(t, f"/approve {item_id}", "Approved")
+    return item_id
+
+
 async def _item_id(app: GroupOps) -> int:
     items = await _service(app).items(None)
     return items[-1].id
@@ -186,10 +195,7 @@ async def test_a_restart_between_schedule_and_publish_publishes_once(
     settings = _settings(t, db_url)
     async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         await _say(t, f"/content {t.group}", "/idea")
-        await _say(t, "/draft", "Send the post")
-        await _say(t, "Doors open at 18:00", "saved")
-        item_id = await _item_id(app)
-        await _say(t, f"/approve {item_id}", "Approved")
+        item_id = await _approved(t, app, "Doors open at 18:00")
         await _say(t, f"/schedule {item_id} {_at(t.sim, timedelta(hours=1))}", "goes out")
     # Down across the due time, back within the grace period.
     t.sim.advance(3600 + 5 * 60)
@@ -209,10 +215,7 @@ async def test_a_post_missed_while_down_past_the_grace_is_reported(team: Team, d
     settings = _settings(t, db_url)
     async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
         await _say(t, f"/content {t.group}", "/idea")
-        await _say(t, "/draft", "Send the post")
-        await _say(t, "Too late", "saved")
-        item_id = await _item_id(app)
-        await _say(t, f"/approve {item_id}", "Approved")
+        item_id = await _approved(t, app, "Too late")
         await _say(t, f"/schedule {item_id} {_at(t.sim, timedelta(hours=1))}", "goes out")
     t.sim.advance(3600 + 20 * 60)
     async with polling_bot(settings, t.sim, SimClock(t.sim), limits=FAST) as app:
@@ -269,10 +272,7 @@ async def test_an_experiment_over_weeks_recommends_the_slot_members_prefer(
     async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         service = _service(app)
         await _say(t, f"/content {t.group}", "/idea")
-        await _say(t, "/draft", "Send the post")
-        await _say(t, "Daily tip", "saved")
-        item_id = await _item_id(app)
-        await _say(t, f"/approve {item_id}", "Approved")
+        item_id = await _approved(t, app, "Daily tip")
         await _say(t, f"/schedule {item_id} daily 08:00", "repeats")
         await _say(t, f"/experiment slots {item_id} 08:00 20:00", "alternates between")
         await _say(t, f"/experiment {item_id}", "No recommendation yet")
@@ -336,10 +336,7 @@ async def test_quiet_hours_set_in_the_group_move_a_post_and_say_so(team: Team, d
             t, f"/content {t.group}", "Only the group's admins and the operators", t.members[0]
         )
         await _say(t, f"/content {t.group}", "/idea")
-        await _say(t, "/draft", "Send the post")
-        await _say(t, "Late news", "saved")
-        item_id = await _item_id(app)
-        await _say(t, f"/approve {item_id}", "Approved")
+        item_id = await _approved(t, app, "Late news")
         day = (datetime.fromtimestamp(t.sim.now(), UTC) + timedelta(days=2)).date()
         moved = await _say(t, f"/schedule {item_id} {day} 23:30", "quiet hours")
         assert f"{day + timedelta(days=1)} 07:00" in moved["text"]
@@ -377,10 +374,7 @@ async def test_a_variants_experiment_alternates_the_two_texts(team: Team, db_url
     async with polling_bot(_settings(t, db_url), t.sim, SimClock(t.sim), limits=FAST) as app:
         service = _service(app)
         await _say(t, f"/content {t.group}", "/idea")
-        await _say(t, "/draft", "Send the post")
-        await _say(t, "Tip A", "saved")
-        item_id = await _item_id(app)
-        await _say(t, f"/approve {item_id}", "Approved")
+        item_id = await _approved(t, app, "Tip A")
         await _say(t, f"/schedule {item_id} daily 09:00", "repeats")
         await _say(t, f"/experiment variants {item_id}", "Send the second text")
         await _say(t, "Tip B", "Variant B")

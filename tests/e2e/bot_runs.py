@@ -202,13 +202,16 @@ def immutable(*paths: Path) -> Iterator[None]:
             subprocess.run([chattr, "-i", str(path)], check=True)
 
 
-# The bot's backends that are writing (a batch between its statements, or in an INSERT,
-# UPDATE or DELETE), killed; readers, the test's own and the instance lock's are left alone.
+# The recorder's backends that are writing a batch (between its statements, or in an INSERT or
+# UPDATE of a table a batch writes), killed. Readers, the test's own, the instance lock's and
+# the scheduled jobs' (content, hand-off: a cut there is a job's retry, not the batch's) are
+# left alone, so every kill lands on a batch.
+_BATCH_TABLES = "events|members|users|groups|activity_hours|member_days|responses|decisions"
 _KILL_WRITERS = text(
     "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
     "WHERE datname = current_database() AND pid <> pg_backend_pid() "
-    "AND (state = 'idle in transaction' "
-    "OR (state = 'active' AND query ~* '^\\s*(INSERT|UPDATE|DELETE)'))"
+    "AND state IN ('idle in transaction', 'active') "
+    f"AND query ~* '^\\s*(INSERT\\s+INTO|UPDATE)\\s+({_BATCH_TABLES})\\M'"
 )
 
 

@@ -14,7 +14,14 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from bot.domain.adshare import Bucket
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
+from bot.domain.analytics import (
+    HourTotals,
+    MemberDay,
+    Membership,
+    Response,
+    ResponseTotals,
+    TopMember,
+)
 from bot.domain.content import ContentKind, ContentState
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.handoff import Handoff
@@ -242,6 +249,25 @@ class RollupRepository(Protocol):
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         """Messages posted in [since, until) that got a reply or reaction from someone else."""
+        ...
+
+    async def response_totals(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> ResponseTotals:
+        """What the messages posted in [since, until) got from others, summed."""
+        ...
+
+    async def member_ids(self, chat_id: int) -> set[int]:
+        """Everyone with a membership of the group."""
+        ...
+
+    async def first_seen_since(self, chat_id: int, since: datetime) -> dict[int, datetime]:
+        """When each member first seen at or after `since` was first seen."""
+        ...
+
+    async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
+        """Memberships whose latest join (or, with none, first sighting) is at or after
+        `since`."""
         ...
 
     async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:

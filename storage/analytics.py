@@ -25,7 +25,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
+from bot.domain.analytics import (
+    HourTotals,
+    MemberDay,
+    Membership,
+    Response,
+    ResponseTotals,
+    TopMember,
+)
 from bot.domain.events import EngagementEvent, EventKind
 from storage.models import (
     activity_hours_table,
@@ -35,7 +42,7 @@ from storage.models import (
     responses_table,
     users_table,
 )
-from storage.upsert import upsert, upsert_from_select
+from storage.upsert import median_interval, upsert, upsert_from_select
 
 # Posting, editing and reacting make a member active (the same kinds as /stats).
 _ACTIVE = frozenset({EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED})
@@ -136,6 +143,60 @@ class SqlRollupRepository:
             .order_by(r.posted_at, r.message_id)
         )
         return [Response(*row) for row in rows.all()]
+
+    async def response_totals(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> ResponseTotals:
+        """What messages posted in [since, until) got, summed in the database (a window of a
+        large group answers hundreds of thousands of messages)."""
+        r = responses_table.c
+        window = [r.chat_id == chat_id, r.posted_at >= since, r.posted_at < until]
+        answered, replies, reactions, replied = (
+            await self._session.execute(
+                select(
+                    func.count(),
+                    func.coalesce(func.sum(r.replies), 0),
+                    func.coalesce(func.sum(r.reactions), 0),
+                    func.count(r.first_reply_at),
+                ).where(*window)
+            )
+        ).one()
+        return ResponseTotals(
+            answered=answered,
+            replies=replies,
+            reactions=reactions,
+            median_first_reply=await median_interval(
+                self._session, r.posted_at, r.first_reply_at, window, replied
+            )
+            if replied
+            else None,
+        )
+
+    async def member_ids(self, chat_id: int) -> set[int]:
+        """Everyone with a membership of the group (an erased member has none)."""
+        m = members_table.c
+        return set(
+            (await self._session.scalars(select(m.user_id).where(m.chat_id == chat_id))).all()
+        )
+
+    async def first_seen_since(self, chat_id: int, since: datetime) -> dict[int, datetime]:
+        """When each member first seen at or after `since` was first seen."""
+        m = members_table.c
+        rows = await self._session.execute(
+            select(m.user_id, m.first_seen_at).where(m.chat_id == chat_id, m.first_seen_at >= since)
+        )
+        return {user_id: seen for user_id, seen in rows}
+
+    async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
+        """The memberships whose latest join (or, with none, first sighting) is at or after
+        `since`: the cohorts of a retention table."""
+        m = members_table.c
+        rows = await self._session.execute(
+            select(m.user_id, m.first_seen_at, m.joined_at, m.invited_by_user_id)
+            .where(m.chat_id == chat_id, func.coalesce(m.joined_at, m.first_seen_at) >= since)
+            .order_by(m.user_id)
+        )
+        return [Membership(*row) for row in rows.all()]
 
     async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
         """Each member's messages and responses received over the UTC days [since, until],

@@ -1,12 +1,14 @@
-"""The one place with dialect-specific SQL: batched INSERT … ON CONFLICT (SQLite, PostgreSQL)."""
+"""The one place with dialect-specific SQL: batched INSERT … ON CONFLICT (SQLite, PostgreSQL),
+and the median of an interval, which PostgreSQL computes in one aggregate and SQLite does not."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table
+from sqlalchemy import ColumnElement, Integer, Select, Table, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,3 +167,47 @@ async def upsert_from_select(
             dialect, table, tuple(columns), select, tuple(index_elements), update
         )
     await session.execute(stmt, dict(params) if params is not None else None)
+
+
+async def median_interval(
+    session: AsyncSession,
+    start: ColumnElement[Any],
+    end: ColumnElement[Any],
+    where: Sequence[ColumnElement[bool]],
+    count: int | None = None,
+) -> timedelta | None:
+    """The median of `end - start` over the rows `where` selects with `end` set (the mean of
+    the middle two for an even count; `count`: how many such rows, when the caller knows);
+    None when there is none.
+
+    PostgreSQL computes it exactly in one aggregate. SQLite sorts by its julian days (exact to
+    the millisecond, SQLite's own resolution) and reads the middle rows' waits exactly, to the
+    microsecond, from the stored text: two waits within a millisecond may sort either way.
+    """
+    where = [*where, end.is_not(None)]
+    if _dialect(session) == "postgresql":
+        found = await session.scalar(
+            select(func.percentile_cont(0.5).within_group(end - start)).where(*where)
+        )
+        return found if isinstance(found, timedelta) or found is None else timedelta(seconds=found)
+    if count is None:
+        count = await session.scalar(select(func.count()).where(*where))
+    if not count:
+        return None
+
+    def micros(moment: ColumnElement[Any]) -> ColumnElement[int]:
+        # 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime, microseconds from the text.
+        return cast(func.strftime("%s", moment), Integer) * 1_000_000 + cast(
+            func.substr(moment, 21), Integer
+        )
+
+    middle = (
+        await session.scalars(
+            select(micros(end) - micros(start))
+            .where(*where)
+            .order_by(func.julianday(end) - func.julianday(start))
+            .offset((count - 1) // 2)
+            .limit(2 - count % 2)
+        )
+    ).all()
+    return timedelta(microseconds=sum(middle) / len(middle))

@@ -10,7 +10,14 @@ from datetime import UTC, date, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
 
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, TopMember
+from bot.domain.analytics import (
+    HourTotals,
+    MemberDay,
+    Membership,
+    Response,
+    ResponseTotals,
+    TopMember,
+)
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.ports import (
     ChatAdmin,
@@ -193,6 +200,28 @@ class _Rollups:
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         return [r for r in self._data.responses.get(chat_id, []) if since <= r.posted_at < until]
+
+    async def response_totals(
+        self, chat_id: int, since: datetime, until: datetime
+    ) -> ResponseTotals:
+        return ResponseTotals.of(await self.responses(chat_id, since, until))
+
+    async def member_ids(self, chat_id: int) -> set[int]:
+        return {m.user_id for m in self._data.memberships.get(chat_id, [])}
+
+    async def first_seen_since(self, chat_id: int, since: datetime) -> dict[int, datetime]:
+        return {
+            m.user_id: m.first_seen_at
+            for m in self._data.memberships.get(chat_id, [])
+            if m.first_seen_at >= since
+        }
+
+    async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
+        return [
+            m
+            for m in self._data.memberships.get(chat_id, [])
+            if (m.joined_at or m.first_seen_at) >= since
+        ]
 
     async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
         totals: dict[int, list[int]] = {}

@@ -8,7 +8,7 @@ measure never needs the raw events and can be tested on hand-built histories.
 from __future__ import annotations
 
 from bisect import bisect_right, insort
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -133,6 +133,61 @@ def merge_active(
     return merged
 
 
+def members_by_day(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[date, set[int]]:
+    """The members active on each local date (dates with no one active are absent).
+
+    The day-first view of `active_days_by_member`: activity, retention and the trend count
+    members per day and per window, which is a union of a few sets per day here instead of a
+    pass over every member's dates.
+    """
+    found: dict[date, set[int]] = {}
+    current: date | None = None
+    first_hours = second_hours = 0
+    first: set[int] = set()
+    second: set[int] = set()
+    for user_id, day, mask, *_ in days:
+        if not mask:
+            continue
+        if day != current:  # rows come by day: the day's split once for its run of rows
+            current = day
+            split = _local_split(zone, day)
+            first_local, first_hours = split[0]
+            first = found.setdefault(first_local, set())
+            if len(split) > 1:
+                second_local, second_hours = split[1]
+                second = found.setdefault(second_local, set())
+            else:
+                second_hours = 0
+        if mask & first_hours:
+            first.add(user_id)
+        if mask & second_hours:
+            second.add(user_id)
+    return {day: members for day, members in found.items() if members}
+
+
+def merge_by_day(
+    old: Mapping[date, set[int]], new: Mapping[date, set[int]]
+) -> dict[date, set[int]]:
+    """Members per local date over two sets of member-days (untouched dates shared)."""
+    merged = dict(old)
+    for day, members in new.items():
+        before = merged.get(day)
+        merged[day] = members if before is None else before | members
+    return merged
+
+
+def active_between(
+    by_day: Mapping[date, set[int]], members: Set[int] | None, first: date, last: date
+) -> set[int]:
+    """The members (of `members`, or anyone) active on any local date in [first, last]."""
+    found: set[int] = set()
+    for day in local_day_span(first, last):
+        active = by_day.get(day)
+        if active:
+            found.update(active)
+    return found & members if found and members is not None else found
+
+
 def local_day_span(first: date, last: date) -> list[date]:
     """Every date from `first` to `last`, both included."""
     return [first + timedelta(days=n) for n in range((last - first).days + 1)]
@@ -172,19 +227,21 @@ class Activity:
 
 
 def daily_active_counts(
-    active: Mapping[int, set[date]], first: date, last: date
+    by_day: Mapping[date, set[int]], members: Set[int] | None, first: date, last: date
 ) -> dict[date, int]:
-    """How many members were active on each local day in [first, last]."""
-    counts = dict.fromkeys(local_day_span(first, last), 0)
-    for dates in active.values():
-        for day in dates:
-            if day in counts:
-                counts[day] += 1
-    return counts
+    """How many of `members` (or anyone) were active on each local day in [first, last]."""
+    days = local_day_span(first, last)
+    gone = _gone(active_between(by_day, None, first, last), members)
+    empty: set[int] = set()
+    if gone:
+        return {day: len(by_day.get(day, empty) - gone) for day in days}
+    return {day: len(by_day.get(day, empty)) for day in days}
 
 
-def _active_between(active: Mapping[int, set[date]], first: date, last: date) -> set[int]:
-    return {user for user, dates in active.items() if any(first <= d <= last for d in dates)}
+def _gone(active: set[int], members: Set[int] | None) -> set[int]:
+    """Who of `active` is not a member (erased since the days were read): usually no one, so
+    counts take these few out rather than intersect every day with every member."""
+    return set() if members is None else active - members
 
 
 def activity(
@@ -200,43 +257,71 @@ def activity(
 
     Active means posted or reacted: Telegram tells a bot nothing of members who only read.
     """
-    return activity_of(active_days_by_member(days, zone), hours, memberships, zone, first, last)
+    first_seen = {m.user_id: m.first_seen_at for m in memberships}
+    return activity_of(members_by_day(days, zone), hours, None, first_seen, zone, first, last)
 
 
 def activity_of(
-    active: Mapping[int, set[date]],
+    by_day: Mapping[date, set[int]],
     hours: Iterable[HourTotals],
-    memberships: Iterable[Membership],
+    members: Set[int] | None,
+    first_seen: Mapping[int, datetime],
     zone: ZoneInfo,
     first: date,
     last: date,
 ) -> Activity:
-    """`activity` from members' active local days (`active_days_by_member`; days outside the
-    window are ignored)."""
+    """`activity` from the members active on each local day (`members_by_day`; days outside
+    the window are ignored), counting only `members` (None: everyone active).
+
+    `first_seen` holds when members were first seen, for every member first seen since the
+    window began at least; anyone active in the window and not first seen in it is returning.
+    """
     since, until = utc_span(first, last, zone)
     in_window = [h for h in hours if since <= h.hour < until]
     month_first = last - timedelta(days=29)
-    monthly = _active_between(active, month_first, last)
-    month_daily = daily_active_counts(active, month_first, last)
-    window_daily = daily_active_counts(active, first, last)
-    in_window_members = _active_between(active, first, last)
-    first_seen = {m.user_id: m.first_seen_at for m in memberships}
+    week_first = last - timedelta(days=6)
+    start = min(first, month_first)
+    # One pass back from `last`, keeping who was active from each day that begins a window.
+    seen: set[int] = set()
+    since_day: dict[date, set[int]] = {}
+    for day in reversed(local_day_span(start, last)):
+        active = by_day.get(day)
+        if active:
+            seen.update(active)
+        if day in (first, month_first, week_first):
+            since_day[day] = set(seen)
+    gone = _gone(seen, members)
+    empty: set[int] = set()
+    daily = {
+        day: len(by_day.get(day, empty) - gone) if gone else len(by_day.get(day, empty))
+        for day in local_day_span(start, last)
+    }
+    monthly = since_day[month_first] - gone
+    in_window_members = since_day[first] - gone
+    window_days = [daily[day] for day in local_day_span(first, last)]
     messages = sum(h.messages for h in in_window)
-    span = len(window_daily)
+    span = len(window_days)
+    recent = {user for user, seen_at in first_seen.items() if seen_at >= since}
     return Activity(
         first=first,
         last=last,
         messages=messages,
         messages_per_day=messages / span,
         active_members=len(in_window_members),
-        daily_active=sum(window_daily.values()) / span,
-        weekly_active=len(_active_between(active, last - timedelta(days=6), last)),
+        daily_active=sum(window_days) / span,
+        weekly_active=len(since_day[week_first] - gone),
         monthly_active=len(monthly),
-        stickiness=(sum(month_daily.values()) / 30 / len(monthly)) if monthly else 0.0,
-        new_members=sum(1 for seen in first_seen.values() if since <= seen < until),
-        returning_members=sum(
-            1 for user in in_window_members if (seen := first_seen.get(user)) and seen < since
+        stickiness=(
+            sum(daily[day] for day in local_day_span(month_first, last)) / 30 / len(monthly)
+        )
+        if monthly
+        else 0.0,
+        new_members=sum(
+            1
+            for user in recent
+            if first_seen[user] < until and (members is None or user in members)
         ),
+        returning_members=len(in_window_members - recent),
         joins=sum(h.joins for h in in_window),
         leaves=sum(h.leaves for h in in_window),
     )
@@ -283,7 +368,7 @@ def daily_summary(
                 (hour.messages, hour.replies, hour.reactions, hour.joins, hour.leaves)
             ):
                 counts[n] += value
-    active = daily_active_counts(active_days_by_member(days, zone), first, last)
+    active = daily_active_counts(members_by_day(days, zone), None, first, last)
     return [
         DaySummary(day, m, r, x, active[day], j, lv) for day, (m, r, x, j, lv) in totals.items()
     ]
@@ -303,22 +388,43 @@ class Interaction:
     median_first_reply: timedelta | None  # None when no message got a reply
 
 
+@dataclass(frozen=True, slots=True)
+class ResponseTotals:
+    """What the messages posted in a window got from others: how many got any response, the
+    replies and reactions they got, and the median wait for the first reply."""
+
+    answered: int = 0
+    replies: int = 0
+    reactions: int = 0
+    median_first_reply: timedelta | None = None  # None when no message got a reply
+
+    @classmethod
+    def of(cls, responses: Iterable[Response]) -> ResponseTotals:
+        """The totals of these responses (the database sums them itself)."""
+        answered = list(responses)
+        waits = [r.first_reply_at - r.posted_at for r in answered if r.first_reply_at is not None]
+        return cls(
+            answered=len(answered),
+            replies=sum(r.replies for r in answered),
+            reactions=sum(r.reactions for r in answered),
+            median_first_reply=timedelta(seconds=median(w.total_seconds() for w in waits))
+            if waits
+            else None,
+        )
+
+
 def interaction(
-    hours: Iterable[HourTotals], responses: Iterable[Response], since: datetime, until: datetime
+    hours: Iterable[HourTotals], responses: ResponseTotals, since: datetime, until: datetime
 ) -> Interaction:
-    """Interaction for messages posted in [since, until)."""
+    """Interaction for messages posted in [since, until) (`responses`: of those messages)."""
     messages = sum(h.messages for h in hours if since <= h.hour < until)
-    answered = [r for r in responses if since <= r.posted_at < until]
-    waits = [r.first_reply_at - r.posted_at for r in answered if r.first_reply_at is not None]
     per = 1 / messages if messages else 0.0
     return Interaction(
         messages=messages,
-        replies_per_message=sum(r.replies for r in answered) * per,
-        reactions_per_message=sum(r.reactions for r in answered) * per,
-        responded_share=min(1.0, len(answered) * per),
-        median_first_reply=timedelta(seconds=median(w.total_seconds() for w in waits))
-        if waits
-        else None,
+        replies_per_message=responses.replies * per,
+        reactions_per_message=responses.reactions * per,
+        responded_share=min(1.0, responses.answered * per),
+        median_first_reply=responses.median_first_reply,
     )
 
 
@@ -365,43 +471,51 @@ def retention(
     A member's cohort is the local week they joined (or, with no join recorded, were first
     seen); a member who left and came back keeps the week of their latest join.
     """
-    return retention_of(memberships, active_days_by_member(days, zone), zone, first_week, today)
+    return retention_of(memberships, members_by_day(days, zone), zone, first_week, today)
 
 
 def retention_of(
     memberships: Iterable[Membership],
-    active: Mapping[int, set[date]],
+    by_day: Mapping[date, set[int]],
     zone: ZoneInfo,
     first_week: date,
     today: date,
 ) -> list[Cohort]:
-    """`retention` from members' active local days (`active_days_by_member`)."""
-    cohorts: dict[date, list[int]] = {}
+    """`retention` from the members active on each local day (`members_by_day`).
+
+    `memberships` need only hold the members who joined (or were first seen) from the week of
+    `first_week` on: older cohorts are not reported.
+    """
+    cohorts: dict[date, set[int]] = {}
     for member in memberships:
         start = (member.joined_at or member.first_seen_at).astimezone(zone).date()
-        cohorts.setdefault(week_start(start), []).append(member.user_id)
+        cohorts.setdefault(week_start(start), set()).add(member.user_id)
     this_week = week_start(today)
+    weekly: dict[date, set[int]] = {}  # who was active in the week starting each Monday
+
+    def active_in(monday: date) -> set[int]:
+        found = weekly.get(monday)
+        if found is None:
+            found = weekly[monday] = active_between(by_day, None, monday, monday + _WEEK)
+        return found
+
     result = []
     week = week_start(first_week)
-    weeks_of: dict[date, date] = {}  # each active date's Monday, worked out once a date
     while week <= this_week:
-        members = cohorts.get(week, [])
-        # The Mondays of the weeks each member was active in, to test each week once.
-        active_weeks = [
-            {weeks_of.get(d) or weeks_of.setdefault(d, week_start(d)) for d in active.get(u, ())}
-            for u in members
-        ]
+        members = cohorts.get(week, set())
         retained: list[float | None] = []
         for k in range(1, RETENTION_WEEKS + 1):
             begins = week + timedelta(weeks=k)
             if begins > today or not members:
                 retained.append(None)
                 continue
-            kept = sum(1 for weeks in active_weeks if begins in weeks)
-            retained.append(kept / len(members))
+            retained.append(len(members & active_in(begins)) / len(members))
         result.append(Cohort(week=week, size=len(members), retained=tuple(retained)))
         week += timedelta(weeks=1)
     return result
+
+
+_WEEK = timedelta(days=6)  # a week's last day, from its first
 
 
 # --- segments ---------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from bot.domain.analytics import (
     MemberDay,
     MemberHistory,
     MemberScore,
-    Membership,
     TopMember,
     active_days_by_member,
     activity,
@@ -32,7 +31,8 @@ from bot.domain.analytics import (
     heatmap,
     interaction,
     member_histories,
-    merge_active,
+    members_by_day,
+    merge_by_day,
     merge_histories,
     messages_per_local_day,
     retention_of,
@@ -40,6 +40,7 @@ from bot.domain.analytics import (
     segments,
     top_members,
     utc_span,
+    week_start,
 )
 from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
 
@@ -129,12 +130,13 @@ class _AtRiskDay:
 
 
 @dataclass(frozen=True, slots=True)
-class _ActiveDays:
-    """Members' active local days over the UTC days before the local `day`'s, in `zone`."""
+class _DayMembers:
+    """The members active on each local date, over the UTC days before the local `day`'s,
+    in `zone`."""
 
     day: date
     zone: str
-    active: dict[int, set[date]]
+    by_day: dict[date, set[int]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,9 +168,9 @@ class AnalyticsService:
         self._at_risk_days: OrderedDict[int, _AtRiskDay] = OrderedDict()
         # Each group's members' histories before today's UTC days, for /segments.
         self._segment_days: OrderedDict[int, _SegmentDay] = OrderedDict()
-        # Each group's members' active local days before today's UTC days (180 days), for the
+        # Each group's members per local day before today's UTC days (180 days), for the
         # overview, /retention and the trend.
-        self._active_days: OrderedDict[int, _ActiveDays] = OrderedDict()
+        self._active_days: OrderedDict[int, _DayMembers] = OrderedDict()
 
     async def _span(self, uow: UnitOfWork, chat_id: int, days: int) -> _Span:
         """The last `days` local days of the group, today included."""
@@ -194,32 +196,29 @@ class AnalyticsService:
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, max(days, MONTH_DAYS))
             first = span.last - timedelta(days=days - 1)
-            memberships = await uow.rollups.memberships(chat_id)
-            active = await self._active(uow, chat_id, days, memberships)
-            hours = await self._hours(uow, chat_id, span)
             since, until = utc_span(first, span.last, span.zone)
-            responses = await uow.rollups.responses(chat_id, since, until)
+            by_day = await self._by_day(uow, chat_id, days)
+            members = await uow.rollups.member_ids(chat_id)
+            first_seen = await uow.rollups.first_seen_since(chat_id, since)
+            hours = await self._hours(uow, chat_id, span)
+            responses = await uow.rollups.response_totals(chat_id, since, until)
         return Overview(
             timezone=span.zone.key,
             days=days,
-            activity=activity_of(active, hours, memberships, span.zone, first, span.last),
+            activity=activity_of(by_day, hours, members, first_seen, span.zone, first, span.last),
             interaction=interaction(hours, responses, since, until),
         )
 
-    async def _active(
-        self, uow: UnitOfWork, chat_id: int, days: int, memberships: list[Membership]
-    ) -> Mapping[int, set[date]]:
-        """Members' active local days over (at least) the last `days` days, for members who
-        still have a membership (an erased member has none).
+    async def _by_day(self, uow: UnitOfWork, chat_id: int, days: int) -> Mapping[date, set[int]]:
+        """The members active on each local day over (at least) the last `days` days; callers
+        count only members with a membership (an erased member has none).
 
         Up to HISTORY_DAYS they come from `_active_days`, the days before today's UTC days kept
-        for the local day, merged with today's member-days read now: the same dates a full read
-        gives, since a member's active dates are the union over their member-days."""
-        members = {m.user_id for m in memberships}
+        for the local day, merged with today's member-days read now: the same sets a full read
+        gives, since a day's members are the union over its member-days."""
         if days > HISTORY_DAYS:
             span = await self._span(uow, chat_id, days)
-            read = active_days_by_member(await self._days(uow, chat_id, span), span.zone)
-            return {user: dates for user, dates in read.items() if user in members}
+            return members_by_day(await self._days(uow, chat_id, span), span.zone)
         span = await self._span(uow, chat_id, HISTORY_DAYS)
         today_since, _ = utc_span(span.last, span.last, span.zone)
         split = today_since.date()  # the first UTC day holding hours of today
@@ -228,15 +227,14 @@ class AnalyticsService:
             before = await uow.rollups.member_days(
                 chat_id, span.since.date(), split - timedelta(days=1)
             )
-            kept = _ActiveDays(span.last, span.zone.key, active_days_by_member(before, span.zone))
+            kept = _DayMembers(span.last, span.zone.key, members_by_day(before, span.zone))
             self._active_days[chat_id] = kept
             while len(self._active_days) > KEPT_ACTIVE_DAYS:
                 self._active_days.popitem(last=False)
         self._active_days.move_to_end(chat_id)
         last_utc = (span.until - timedelta(microseconds=1)).date()
         recent = await uow.rollups.member_days(chat_id, split, last_utc)
-        merged = merge_active(kept.active, active_days_by_member(recent, span.zone))
-        return {user: dates for user, dates in merged.items() if user in members}
+        return merge_by_day(kept.by_day, members_by_day(recent, span.zone))
 
     async def top(self, chat_id: int, days: int = 30, limit: int = 10) -> TopReport:
         """Who posted most over the last `days` days (counted by UTC day)."""
@@ -365,12 +363,13 @@ class AnalyticsService:
         """Weekly join cohorts of the last `weeks` weeks and this one."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, 7 * (weeks + 1))
-            memberships = await uow.rollups.memberships(chat_id)
+            first_week = span.last - timedelta(weeks=weeks)
+            cohorts_since, _ = utc_span(week_start(first_week), span.last, span.zone)
             cohorts = retention_of(
-                memberships,
-                await self._active(uow, chat_id, 7 * (weeks + 1), memberships),
+                await uow.rollups.joined_since(chat_id, cohorts_since),
+                await self._by_day(uow, chat_id, 7 * (weeks + 1)),
                 span.zone,
-                span.last - timedelta(weeks=weeks),
+                first_week,
                 span.last,
             )
         return cohorts
@@ -385,11 +384,11 @@ class AnalyticsService:
         """Messages and active members per local day over the last `days` days."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, days)
-            memberships = await uow.rollups.memberships(chat_id)
-            members_active = await self._active(uow, chat_id, days, memberships)
+            members = await uow.rollups.member_ids(chat_id)
+            by_day = await self._by_day(uow, chat_id, days)
             hours = await self._hours(uow, chat_id, span)
         messages = messages_per_local_day(hours, span.zone, span.first, span.last)
-        active = daily_active_counts(members_active, span.first, span.last)
+        active = daily_active_counts(by_day, members, span.first, span.last)
         order = sorted(messages)
         return Trend(order, [messages[d] for d in order], [active[d] for d in order])
 
@@ -443,18 +442,18 @@ class AnalyticsService:
             before_since, _ = utc_span(monday - timedelta(days=7), monday, zone)
             hours = await uow.rollups.hour_totals(chat_id, before_since, until)
             memberships = await uow.rollups.memberships(chat_id)
-            responses = await uow.rollups.responses(chat_id, before_since, until)
+            measured: list[tuple[Activity, float]] = []
+            for first in (monday, monday - timedelta(days=7)):
+                last = first + timedelta(days=6)
+                start, end = utc_span(first, last, zone)
+                responses = await uow.rollups.response_totals(chat_id, start, end)
+                measured.append(
+                    (
+                        activity(history, hours, memberships, zone, first, last),
+                        interaction(hours, responses, start, end).responded_share,
+                    )
+                )
             warnings = churn_warnings(active_days_by_member(history, zone), sunday)
             names = await uow.rollups.names([w.user_id for w in warnings[:LISTED_IN_DIGEST]])
-
-        def measured(first: date) -> tuple[Activity, float]:
-            last = first + timedelta(days=6)
-            start, end = utc_span(first, last, zone)
-            return (
-                activity(history, hours, memberships, zone, first, last),
-                interaction(hours, responses, start, end).responded_share,
-            )
-
-        this, answered = measured(monday)
-        before, answered_before = measured(monday - timedelta(days=7))
+        (this, answered), (before, answered_before) = measured
         return WeekReport(monday, this, before, answered, answered_before, warnings, names)

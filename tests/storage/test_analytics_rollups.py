@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.domain.analytics import HourTotals, MemberDay, Response, TopMember
+from bot.domain.analytics import HourTotals, MemberDay, Response, ResponseTotals, TopMember
 from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.services.engagement import EngagementRecorder
 from storage.analytics import rebuild_rollups
@@ -237,3 +237,54 @@ async def test_member_totals_are_summed_in_the_database(uow_factory: SqlUnitOfWo
         TopMember(BOB.user_id, messages=2, replies_received=2, reactions_received=1),
     ]
     assert none == []
+
+
+async def test_response_totals_are_summed_and_the_median_wait_is_exact(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    # Messages 1 to 3 get first replies after 10 min + 3 µs, 30 min + 1 µs and 50 min; message 4
+    # only a reaction; message 5 is posted at the window's end, outside it.
+    waits = {1: timedelta(minutes=10, microseconds=3), 2: timedelta(minutes=30, microseconds=1)}
+    posted = [message(n, BOB, T0 + timedelta(minutes=n)) for n in range(1, 6)]
+    answers = [
+        message(10 + n, ALICE, T0 + timedelta(minutes=n) + wait, reply_to_message_id=n)
+        for n, wait in waits.items()
+    ]
+    later = message(13, CAROL, T0 + timedelta(minutes=53), reply_to_message_id=3)
+    reaction = other(104, EventKind.REACTION_ADDED, ALICE, _at(2), message_id=4, reaction="👍")
+    outside = message(15, ALICE, _at(3), reply_to_message_id=5)
+    await _record(uow_factory, posted, answers, [reaction, outside])
+    until = T0 + timedelta(minutes=5)
+    async with uow_factory() as uow:
+        even = await uow.rollups.response_totals(CHAT, T0, until)
+    assert even == ResponseTotals(
+        answered=3,  # 1, 2 and 4
+        replies=2,
+        reactions=1,
+        median_first_reply=timedelta(minutes=20, microseconds=2),  # between 10 and 30 minutes
+    )
+    await _record(uow_factory, [later])
+    async with uow_factory() as uow:
+        odd = await uow.rollups.response_totals(CHAT, T0, until)
+        listed = await uow.rollups.responses(CHAT, T0, until)
+        empty = await uow.rollups.response_totals(CHAT, until + timedelta(days=1), _at(48))
+    assert odd.median_first_reply == timedelta(minutes=30, microseconds=1)
+    assert odd == ResponseTotals.of(listed)
+    assert empty == ResponseTotals()
+
+
+async def test_member_ids_and_the_members_first_seen_or_joined_since(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    # Bob joins at T0; Alice is first seen at T0 + 10 min, and Carol leaving a day later.
+    await _record(uow_factory, _history())
+    since = T0 + timedelta(minutes=1)
+    async with uow_factory() as uow:
+        ids = await uow.rollups.member_ids(CHAT)
+        seen = await uow.rollups.first_seen_since(CHAT, since)
+        joined = await uow.rollups.joined_since(CHAT, since)
+        all_joined = await uow.rollups.joined_since(CHAT, T0)
+    assert {ALICE.user_id, BOB.user_id} <= ids
+    assert seen == {ALICE.user_id: T0 + timedelta(minutes=10), CAROL.user_id: _at(24)}
+    assert sorted(m.user_id for m in joined) == sorted([ALICE.user_id, CAROL.user_id])
+    assert {m.user_id for m in all_joined} >= {ALICE.user_id, BOB.user_id}

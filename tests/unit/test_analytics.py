@@ -15,6 +15,7 @@ from bot.domain.analytics import (
     MemberDay,
     Membership,
     Response,
+    ResponseTotals,
     Segment,
     SegmentRules,
     Tag,
@@ -175,9 +176,9 @@ def test_interaction_per_message_share_and_median_first_reply() -> None:
         Response(1, t, t + timedelta(minutes=10), replies=1, reactions=0),
         Response(2, t, t + timedelta(minutes=30), replies=2, reactions=1),
         Response(3, t, None, replies=0, reactions=3),
-        Response(4, UNTIL, UNTIL + timedelta(minutes=1), replies=5, reactions=5),  # outside
     ]
-    result = interaction(hours, responses, SINCE, UNTIL)
+    outside = HourTotals(UNTIL, messages=7)
+    result = interaction([*hours, outside], ResponseTotals.of(responses), SINCE, UNTIL)
     assert result.messages == 10
     assert result.replies_per_message == pytest.approx(0.3)
     assert result.reactions_per_message == pytest.approx(0.4)
@@ -186,7 +187,7 @@ def test_interaction_per_message_share_and_median_first_reply() -> None:
 
 
 def test_interaction_of_a_quiet_group() -> None:
-    result = interaction([], [], SINCE, UNTIL)
+    result = interaction([], ResponseTotals(), SINCE, UNTIL)
     assert (result.messages, result.responded_share, result.median_first_reply) == (0, 0.0, None)
 
 

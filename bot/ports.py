@@ -173,8 +173,6 @@ class EventRepository(Protocol):
         in batch order."""
         ...
 
-    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats: ...
-
     async def chats_with_text(self) -> list[int]:
         """Groups with any message text stored."""
         ...
@@ -249,6 +247,11 @@ class RollupRepository(Protocol):
 
     async def responses(self, chat_id: int, since: datetime, until: datetime) -> list[Response]:
         """Messages posted in [since, until) that got a reply or reaction from someone else."""
+        ...
+
+    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
+        """Messages, active members and members who joined in [since, until) (hours that
+        begin before `since` count from their start)."""
         ...
 
     async def response_totals(

@@ -9,17 +9,19 @@ rollup; erasure takes the person out of the per-member rows and leaves group tot
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Table,
+    and_,
     bindparam,
     case,
     delete,
     func,
     literal,
+    or_,
     select,
     update,
 )
@@ -34,6 +36,7 @@ from bot.domain.analytics import (
     TopMember,
 )
 from bot.domain.events import EngagementEvent, EventKind
+from bot.ports import WindowStats
 from storage.models import (
     activity_hours_table,
     events_table,
@@ -54,6 +57,7 @@ _DAY_COUNTERS = (
     "replies_received",
     "reactions_received",
 )
+_ALL_HOURS = (1 << 24) - 1
 _CHUNK = 1000  # keeps IN (…) lists under both databases' bound-parameter limits
 
 
@@ -143,6 +147,43 @@ class SqlRollupRepository:
             .order_by(r.posted_at, r.message_id)
         )
         return [Response(*row) for row in rows.all()]
+
+    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
+        """Messages, active members and members who joined in [since, until), from the
+        rollups: the group's hours, its member-days (a day at either end counts a member only
+        for their active hours inside the window) and the memberships' latest joins."""
+        if since >= until:
+            return WindowStats(messages=0, active_members=0, new_members=0)
+        h, d, m = activity_hours_table.c, member_days_table.c, members_table.c
+        first, last = since.date(), (until - timedelta(microseconds=1)).date()
+        first_hours = _ALL_HOURS & ~((1 << since.hour) - 1)
+        last_hours = (2 << (until - timedelta(microseconds=1)).hour) - 1
+        if first == last:
+            edges = d.active_hours.op("&")(first_hours & last_hours) != 0
+        else:
+            edges = or_(
+                and_(d.day > first, d.day < last),
+                and_(d.day == first, d.active_hours.op("&")(first_hours) != 0),
+                and_(d.day == last, d.active_hours.op("&")(last_hours) != 0),
+            )
+        messages = await self._session.scalar(
+            select(func.coalesce(func.sum(h.messages), 0)).where(
+                h.chat_id == chat_id, h.hour >= _hour_of(since), h.hour < until
+            )
+        )
+        active = await self._session.scalar(
+            select(func.count(func.distinct(d.user_id))).where(
+                d.chat_id == chat_id, d.day >= first, d.day <= last, edges
+            )
+        )
+        joined = await self._session.scalar(
+            select(func.count()).where(
+                m.chat_id == chat_id, m.joined_at >= since, m.joined_at < until
+            )
+        )
+        return WindowStats(
+            messages=messages or 0, active_members=active or 0, new_members=joined or 0
+        )
 
     async def response_totals(
         self, chat_id: int, since: datetime, until: datetime

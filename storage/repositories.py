@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.domain.watching import Decision
-from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision, WindowStats
+from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision
 from storage.analytics import ROLLUP_TABLES, erase_from_rollups, move_rollups
 from storage.models import (
     Base,
@@ -678,24 +678,6 @@ class SqlEventRepository:
         """The highest update id stored: updates up to it may come again after a crash."""
         latest: int | None = await self._session.scalar(select(func.max(events_table.c.update_id)))
         return latest
-
-    async def window_stats(self, chat_id: int, since: datetime, until: datetime) -> WindowStats:
-        """Messages, active members and new members in [since, until), in one query."""
-        e = events_table.c
-        row = (
-            await self._session.execute(
-                select(
-                    func.count(case((e.kind == EventKind.MESSAGE.value, 1))),
-                    func.count(
-                        func.distinct(
-                            case((e.kind.in_([k.value for k in ACTIVE_KINDS]), e.user_id))
-                        )
-                    ),
-                    func.count(func.distinct(case((e.kind == EventKind.JOIN.value, e.user_id)))),
-                ).where(e.chat_id == chat_id, e.occurred_at >= since, e.occurred_at < until)
-            )
-        ).one()
-        return WindowStats(messages=row[0], active_members=row[1], new_members=row[2])
 
     async def chats_with_text(self) -> list[int]:
         """Groups with any message text stored (read from the partial index of such rows)."""

@@ -324,7 +324,7 @@ class AnalyticsService:
                 self._keep(chat_id, day)
                 warnings = day.warnings
             # Whoever erased their data or opted out since has no membership here any more.
-            members = {m.user_id for m in await uow.rollups.memberships(chat_id)}
+            members = await uow.rollups.member_ids(chat_id)
             warnings = [w for w in warnings if w.user_id in members]
             known = await uow.rollups.names([w.user_id for w in warnings[:LISTED_AT_RISK]])
         return AtRiskReport(warnings, day.back_test, known)

@@ -1,4 +1,5 @@
-"""The /stats report: messages, active and new members for today, 7 and 30 days."""
+"""The /stats report: messages, active and new members for today, 7 and 30 days, read from
+the analytics rollups."""
 
 from __future__ import annotations
 
@@ -32,6 +33,6 @@ class StatsService:
             timezone = (settings.timezone if settings else None) or self._default_timezone
             rows = []
             for window in trailing_windows(self._clock.now(), timezone):
-                stats = await uow.events.window_stats(chat_id, window.since, window.until)
+                stats = await uow.rollups.window_stats(chat_id, window.since, window.until)
                 rows.append((window.days, stats))
         return StatsReport(chat_id=chat_id, timezone=timezone, windows=tuple(rows))

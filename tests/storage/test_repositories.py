@@ -65,18 +65,25 @@ def other(
     )
 
 
-async def ingest(uow: SqlUnitOfWork, events: Sequence[EngagementEvent]) -> int:
-    """What the recording service does with one batch: groups, events, then members."""
+async def ingest(
+    uow: SqlUnitOfWork, events: Sequence[EngagementEvent], *, fold: bool = False
+) -> int:
+    """What the recording service does with one batch: groups, events, members, and (with
+    `fold`) the analytics rollups."""
     groups = {event.group.chat_id: event.group for event in events}
     await uow.groups.upsert_many(list(groups.values()), max(e.occurred_at for e in events))
-    new = len(await uow.events.add_new(events))
+    new = await uow.events.add_new(events)
     await uow.members.observe_many(events)
-    return new
+    if fold:
+        await uow.rollups.add(new)
+    return len(new)
 
 
-async def ingest_committed(factory: SqlUnitOfWorkFactory, events: Sequence[EngagementEvent]) -> int:
+async def ingest_committed(
+    factory: SqlUnitOfWorkFactory, events: Sequence[EngagementEvent], *, fold: bool = False
+) -> int:
     async with factory() as uow:
-        new = await ingest(uow, events)
+        new = await ingest(uow, events, fold=fold)
         await uow.commit()
     return new
 
@@ -259,12 +266,19 @@ async def test_window_stats_counts_within_half_open_window(
             message(4, BOB, since - timedelta(microseconds=1)),  # just before: not counted
             message(5, BOB, since + timedelta(hours=1), group=other_group),  # another group
         ],
+        fold=True,
     )
     async with uow_factory() as uow:
-        stats = await uow.events.window_stats(CHAT, since, until)
-        empty = await uow.events.window_stats(CHAT, until + timedelta(days=1), until)
+        stats = await uow.rollups.window_stats(CHAT, since, until)
+        empty = await uow.rollups.window_stats(CHAT, until + timedelta(days=1), until)
+        # Within one UTC day: Alice's message at 13:00 and Bob's edit at 14:00, not Carol's
+        # reaction at 15:00 (the window ends at 14:30) nor Alice's first message at 12:00.
+        hours = await uow.rollups.window_stats(
+            CHAT, since + timedelta(hours=1), since + timedelta(hours=2, minutes=30)
+        )
     assert stats == WindowStats(messages=2, active_members=3, new_members=1)
     assert empty == WindowStats(messages=0, active_members=0, new_members=0)
+    assert hours == WindowStats(messages=1, active_members=2, new_members=0)
 
 
 async def test_purge_text_before(uow_factory: SqlUnitOfWorkFactory) -> None:
@@ -420,12 +434,15 @@ async def test_migration_moves_history_to_the_supergroup(
             message(2, ALICE, T0 + timedelta(minutes=1), basic),
             message(3, BOB, T0 + timedelta(minutes=2), basic),
         ],
+        fold=True,
     )
     async with uow_factory() as uow:
         await uow.groups.update_settings(GroupSettings(old_id, "Makers", "Europe/Berlin"))
         await uow.commit()
     # Updates under the new id can arrive before the migration is handled.
-    await ingest_committed(uow_factory, [message(1, ALICE, T0 + timedelta(minutes=5), supergroup)])
+    await ingest_committed(
+        uow_factory, [message(1, ALICE, T0 + timedelta(minutes=5), supergroup)], fold=True
+    )
     for _ in range(2):  # a redelivered migration changes nothing
         async with uow_factory() as uow:
             await uow.groups.migrate(old_id, new_id)
@@ -449,7 +466,7 @@ async def test_migration_moves_history_to_the_supergroup(
             select(groups_table.c.migrated_to_chat_id).where(groups_table.c.chat_id == old_id)
         )
         settings = await uow.groups.get(new_id)
-        stats = await uow.events.window_stats(new_id, T0, T0 + timedelta(days=1))
+        stats = await uow.rollups.window_stats(new_id, T0, T0 + timedelta(days=1))
     assert pointer == new_id
     assert settings is not None and settings.timezone == "Europe/Berlin"
     assert stats == WindowStats(messages=4, active_members=2, new_members=0)

@@ -32,7 +32,6 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.services.analytics import AnalyticsService
-from bot.services.stats import StatsService
 from storage.analytics import rebuild_rollups
 from storage.engine import create_engine, session_factory
 from storage.migrate import upgrade_to_head
@@ -282,12 +281,12 @@ async def _report(engine: AsyncEngine, shape: Shape, big: int, small: int) -> in
     factory = SqlUnitOfWorkFactory(session_factory(engine))
     clock = FixedClock(START + timedelta(days=shape.days))
     analytics = AnalyticsService(factory, clock, "UTC")
-    stats = StatsService(factory, clock, "UTC")
 
     async def stats_command(chat_id: int, days: int) -> None:
-        # What /stats runs: the daily figures, then the period's analytics.
-        await stats.group_report(chat_id)
+        # What /stats runs: the windows' figures, the period's analytics, then its trend.
+        await analytics.group_report(chat_id)
         await analytics.overview(chat_id, days)
+        await analytics.trend(chat_id, days)
 
     reports: list[tuple[str, Callable[[int], Awaitable[object]]]] = [
         ("/stats 7d", lambda chat: stats_command(chat, 7)),

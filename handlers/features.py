@@ -11,7 +11,6 @@ from datetime import timedelta
 from bot.features import Feature, FeatureFactory, MenuEntry, Runtime, Tick
 from bot.services.group_settings import GroupSettingsService
 from bot.services.personal_data import PersonalDataService
-from bot.services.stats import StatsService
 from handlers import (
     adcap,
     analytics,
@@ -31,11 +30,6 @@ def stats_feature(runtime: Runtime) -> Feature:
     return Feature(
         name="stats",
         routers=[stats.router],
-        services={
-            "stats": StatsService(
-                runtime.uow_factory, runtime.clock, runtime.settings.default_timezone
-            )
-        },
         menu=[MenuEntry("all_group_chats", "stats", "Activity for today, 7 and 30 days (admins)")],
     )
 

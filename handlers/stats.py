@@ -14,7 +14,6 @@ from bot.services.admins import AdminDirectory
 from bot.services.analytics import AnalyticsService
 from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
-from bot.services.stats import StatsService
 from handlers import render
 from handlers.analytics import overview_text, period_or_usage, reply_with_chart
 from handlers.charts import trend_chart
@@ -34,7 +33,6 @@ def router() -> Router:
 async def stats_command(
     message: Message,
     command: CommandObject,
-    stats: StatsService,
     analytics: AnalyticsService,
     admins: AdminDirectory,
     gateway: ChatGateway,
@@ -42,9 +40,7 @@ async def stats_command(
     readiness: ReadinessService,
 ) -> None:
     locale = locale_of(message)
-    text, days = await _answer(
-        message, command, stats, analytics, admins, recorder, readiness, locale
-    )
+    text, days = await _answer(message, command, analytics, admins, recorder, readiness, locale)
     await reply(message, gateway, text)
     if days is not None:  # the report was given (not a refusal): its trend as a chart
         trend = await analytics.trend(message.chat.id, days)
@@ -56,7 +52,6 @@ async def stats_command(
 async def _answer(
     message: Message,
     command: CommandObject,
-    stats: StatsService,
     analytics: AnalyticsService,
     admins: AdminDirectory,
     recorder: EngagementRecorder,
@@ -71,7 +66,7 @@ async def _answer(
         return days, None
     # Count everything received so far, this command included: read our own writes.
     await recorder.durable()
-    report = render.stats_report(await stats.group_report(message.chat.id), locale)
+    report = render.stats_report(await analytics.group_report(message.chat.id), locale)
     text = f"{report}\n{overview_text(await analytics.overview(message.chat.id, days), locale)}"
     if not await readiness.sees_all_messages(message.chat.id):
         # Privacy mode on and no admin here: Telegram sends the bot commands only.

@@ -21,6 +21,7 @@ from bot.domain.analytics import (
     MemberHistory,
     MemberScore,
     TopMember,
+    active_between,
     active_days_by_member,
     activity,
     activity_of,
@@ -42,7 +43,8 @@ from bot.domain.analytics import (
     utc_span,
     week_start,
 )
-from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from bot.ports import Clock, UnitOfWork, UnitOfWorkFactory, WindowStats
+from bot.services.stats import WINDOW_DAYS, StatsReport
 
 PERIODS = (7, 30, 90)  # the windows /stats accepts, in days
 MONTH_DAYS = 30  # monthly active members and stickiness look back this far
@@ -208,6 +210,33 @@ class AnalyticsService:
             activity=activity_of(by_day, hours, members, first_seen, span.zone, first, span.last),
             interaction=interaction(hours, responses, since, until),
         )
+
+    async def group_report(self, chat_id: int) -> StatsReport:
+        """Today, 7 and 30 days of messages, active members and joins: `/stats`'s table, as
+        `StatsService` reads it in SQL, from the members per local day kept here."""
+        async with self._uow_factory() as uow:
+            span = await self._span(uow, chat_id, MONTH_DAYS)
+            by_day = await self._by_day(uow, chat_id, MONTH_DAYS)
+            members = await uow.rollups.member_ids(chat_id)
+            hours = await self._hours(uow, chat_id, span)
+            joins = [
+                m.joined_at
+                for m in await uow.rollups.joined_since(chat_id, span.since)
+                if m.joined_at is not None
+            ]
+        now = self._clock.now()
+        windows = []
+        for days in WINDOW_DAYS:
+            first = span.last - timedelta(days=days - 1)
+            since, _ = utc_span(first, span.last, span.zone)
+            start = since.replace(minute=0, second=0, microsecond=0)  # as hours are kept
+            stats = WindowStats(
+                messages=sum(h.messages for h in hours if start <= h.hour < now),
+                active_members=len(active_between(by_day, members, first, span.last)),
+                new_members=sum(1 for joined in joins if since <= joined < now),
+            )
+            windows.append((days, stats))
+        return StatsReport(chat_id=chat_id, timezone=span.zone.key, windows=tuple(windows))
 
     async def _by_day(self, uow: UnitOfWork, chat_id: int, days: int) -> Mapping[date, set[int]]:
         """The members active on each local day over (at least) the last `days` days; callers

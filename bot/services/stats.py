@@ -18,8 +18,12 @@ class StatsReport:
     windows: tuple[tuple[int, WindowStats], ...]  # (days, stats)
 
 
+WINDOW_DAYS = (1, 7, 30)  # today, 7 and 30 local days
+
+
 class StatsService:
-    """Answers activity questions from the database."""
+    """Activity per window in SQL over the rollups: `/health` reads it (and `/stats`, through
+    `AnalyticsService.group_report`, counts the same from the members per day it keeps)."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, default_timezone: str) -> None:
         self._uow_factory = uow_factory
@@ -32,7 +36,7 @@ class StatsService:
             settings = await uow.groups.get(chat_id)
             timezone = (settings.timezone if settings else None) or self._default_timezone
             rows = []
-            for window in trailing_windows(self._clock.now(), timezone):
+            for window in trailing_windows(self._clock.now(), timezone, WINDOW_DAYS):
                 stats = await uow.rollups.window_stats(chat_id, window.since, window.until)
                 rows.append((window.days, stats))
         return StatsReport(chat_id=chat_id, timezone=timezone, windows=tuple(rows))

@@ -8,8 +8,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 
 from bot.domain.analytics import HourTotals, MemberDay, Response, ResponseTotals, TopMember
-from bot.domain.events import EngagementEvent, EventKind, GroupRef
+from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef
+from bot.ports import GroupSettings, WindowStats
+from bot.services.analytics import AnalyticsService
 from bot.services.engagement import EngagementRecorder
+from bot.services.stats import StatsService
 from storage.analytics import rebuild_rollups
 from storage.models import responses_table
 from storage.uow import SqlUnitOfWorkFactory
@@ -288,3 +291,34 @@ async def test_member_ids_and_the_members_first_seen_or_joined_since(
     assert seen == {ALICE.user_id: T0 + timedelta(minutes=10), CAROL.user_id: _at(24)}
     assert sorted(m.user_id for m in joined) == sorted([ALICE.user_id, CAROL.user_id])
     assert {m.user_id for m in all_joined} >= {ALICE.user_id, BOB.user_id}
+
+
+async def test_stats_windows_from_the_kept_days_are_the_sql_counts(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """`/stats` counts its windows from the members per local day the analytics service keeps;
+    `/health` counts them in SQL. Around Tokyo's midnight, with joins and an erasure, they agree.
+    """
+    people = [Actor(500 + n, f"Member {n}") for n in range(8)]
+    history: list[EngagementEvent] = []
+    for n in range(40):
+        day = T0 - timedelta(days=n)
+        # 14:30 and 15:30 UTC: 23:30 on one Tokyo day and 00:30 on the next.
+        history.append(message(1000 + n, people[n % 5], day + timedelta(hours=2.5)))
+        history.append(message(2000 + n, people[5 + n % 3], day + timedelta(hours=3.5)))
+        if n % 6 == 0:
+            history.append(other(3000 + n, EventKind.JOIN, people[n % 8], day + timedelta(hours=1)))
+    await _record(uow_factory, history)
+    async with uow_factory() as uow:
+        await uow.groups.update_settings(GroupSettings(CHAT, "Makers", "Asia/Tokyo"))
+        await uow.members.erase(people[1].user_id)
+        await uow.commit()
+    clock = FakeClock(T0 + timedelta(hours=4))  # 01:00 in Tokyo, after today's first post
+    for wait in (0, 45 * 60):
+        clock.advance(wait)
+        kept = await AnalyticsService(uow_factory, clock, "UTC").group_report(CHAT)
+        counted = await StatsService(uow_factory, clock, "UTC").group_report(CHAT)
+        assert kept == counted
+        assert [days for days, _ in kept.windows] == [1, 7, 30]
+    assert kept.windows[2][1].active_members == 7  # everyone but the erased member
+    assert kept.windows[0][1] == WindowStats(messages=1, active_members=1, new_members=0)

@@ -283,10 +283,8 @@ async def _report(engine: AsyncEngine, shape: Shape, big: int, small: int) -> in
     analytics = AnalyticsService(factory, clock, "UTC")
 
     async def stats_command(chat_id: int, days: int) -> None:
-        # What /stats runs: the windows' figures, the period's analytics, then its trend.
-        await analytics.group_report(chat_id)
-        await analytics.overview(chat_id, days)
-        await analytics.trend(chat_id, days)
+        # What /stats runs: the windows' figures, the period's analytics and its trend.
+        await analytics.stats(chat_id, days)
 
     reports: list[tuple[str, Callable[[int], Awaitable[object]]]] = [
         ("/stats 7d", lambda chat: stats_command(chat, 7)),

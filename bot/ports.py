@@ -264,8 +264,8 @@ class RollupRepository(Protocol):
         """Everyone with a membership of the group."""
         ...
 
-    async def first_seen_since(self, chat_id: int, since: datetime) -> dict[int, datetime]:
-        """When each member first seen at or after `since` was first seen."""
+    async def first_seen_between(self, chat_id: int, since: datetime, until: datetime) -> set[int]:
+        """The members first seen in [since, until)."""
         ...
 
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:

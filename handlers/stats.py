@@ -11,7 +11,7 @@ from aiogram.types import Message
 
 from bot.ports import ChatGateway
 from bot.services.admins import AdminDirectory
-from bot.services.analytics import AnalyticsService
+from bot.services.analytics import AnalyticsService, Trend
 from bot.services.engagement import EngagementRecorder
 from bot.services.readiness import ReadinessService
 from handlers import render
@@ -40,10 +40,10 @@ async def stats_command(
     readiness: ReadinessService,
 ) -> None:
     locale = locale_of(message)
-    text, days = await _answer(message, command, analytics, admins, recorder, readiness, locale)
+    text, trend = await _answer(message, command, analytics, admins, recorder, readiness, locale)
     await reply(message, gateway, text)
-    if days is not None:  # the report was given (not a refusal): its trend as a chart
-        trend = await analytics.trend(message.chat.id, days)
+    if trend is not None:  # the report was given (not a refusal): its trend as a chart
+        days = len(trend.days)
         caption = _(locale, "📈 Messages and active members a day, last {days} days", days=days)
         chart = partial(trend_chart, trend.days, trend.messages, trend.active, locale)
         await reply_with_chart(message, gateway, caption, chart)
@@ -57,8 +57,8 @@ async def _answer(
     recorder: EngagementRecorder,
     readiness: ReadinessService,
     locale: str,
-) -> tuple[str, int | None]:
-    """The reply, and the period in days when it is the report (None: a refusal)."""
+) -> tuple[str, Trend | None]:
+    """The reply, and the period's trend when it is the report (None: a refusal)."""
     if not await sent_by_admin(message, admins):
         return render.admins_only(locale, "stats"), None
     days = period_or_usage("stats", command.args, 7, locale)
@@ -66,12 +66,12 @@ async def _answer(
         return days, None
     # Count everything received so far, this command included: read our own writes.
     await recorder.durable()
-    report = render.stats_report(await analytics.group_report(message.chat.id), locale)
-    text = f"{report}\n{overview_text(await analytics.overview(message.chat.id, days), locale)}"
+    report, overview, trend = await analytics.stats(message.chat.id, days)
+    text = f"{render.stats_report(report, locale)}\n{overview_text(overview, locale)}"
     if not await readiness.sees_all_messages(message.chat.id):
         # Privacy mode on and no admin here: Telegram sends the bot commands only.
         text = f"{text}\n{render.counts_only_what_it_sees(locale)}"
-    return text, days
+    return text, trend
 
 
 async def stats_outside_group(message: Message, gateway: ChatGateway) -> None:

@@ -220,13 +220,16 @@ class SqlRollupRepository:
             (await self._session.scalars(select(m.user_id).where(m.chat_id == chat_id))).all()
         )
 
-    async def first_seen_since(self, chat_id: int, since: datetime) -> dict[int, datetime]:
-        """When each member first seen at or after `since` was first seen."""
+    async def first_seen_between(self, chat_id: int, since: datetime, until: datetime) -> set[int]:
+        """The members first seen in [since, until) (their ids only: a time is costly to
+        read back, and a window of a large group holds tens of thousands)."""
         m = members_table.c
-        rows = await self._session.execute(
-            select(m.user_id, m.first_seen_at).where(m.chat_id == chat_id, m.first_seen_at >= since)
+        rows = await self._session.scalars(
+            select(m.user_id).where(
+                m.chat_id == chat_id, m.first_seen_at >= since, m.first_seen_at < until
+            )
         )
-        return {user_id: seen for user_id, seen in rows}
+        return set(rows.all())
 
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         """The memberships whose latest join (or, with none, first sighting) is at or after

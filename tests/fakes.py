@@ -209,11 +209,11 @@ class _Rollups:
     async def member_ids(self, chat_id: int) -> set[int]:
         return {m.user_id for m in self._data.memberships.get(chat_id, [])}
 
-    async def first_seen_since(self, chat_id: int, since: datetime) -> dict[int, datetime]:
+    async def first_seen_between(self, chat_id: int, since: datetime, until: datetime) -> set[int]:
         return {
-            m.user_id: m.first_seen_at
+            m.user_id
             for m in self._data.memberships.get(chat_id, [])
-            if m.first_seen_at >= since
+            if since <= m.first_seen_at < until
         }
 
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:

@@ -257,15 +257,16 @@ def activity(
 
     Active means posted or reacted: Telegram tells a bot nothing of members who only read.
     """
-    first_seen = {m.user_id: m.first_seen_at for m in memberships}
-    return activity_of(members_by_day(days, zone), hours, None, first_seen, zone, first, last)
+    since, until = utc_span(first, last, zone)
+    new = {m.user_id for m in memberships if since <= m.first_seen_at < until}
+    return activity_of(members_by_day(days, zone), hours, None, new, zone, first, last)
 
 
 def activity_of(
     by_day: Mapping[date, set[int]],
     hours: Iterable[HourTotals],
     members: Set[int] | None,
-    first_seen: Mapping[int, datetime],
+    new: Set[int],
     zone: ZoneInfo,
     first: date,
     last: date,
@@ -273,8 +274,8 @@ def activity_of(
     """`activity` from the members active on each local day (`members_by_day`; days outside
     the window are ignored), counting only `members` (None: everyone active).
 
-    `first_seen` holds when members were first seen, for every member first seen since the
-    window began at least; anyone active in the window and not first seen in it is returning.
+    `new` are the members first seen in the window; anyone active in the window and not first
+    seen in it is returning.
     """
     since, until = utc_span(first, last, zone)
     in_window = [h for h in hours if since <= h.hour < until]
@@ -301,7 +302,6 @@ def activity_of(
     window_days = [daily[day] for day in local_day_span(first, last)]
     messages = sum(h.messages for h in in_window)
     span = len(window_days)
-    recent = {user for user, seen_at in first_seen.items() if seen_at >= since}
     return Activity(
         first=first,
         last=last,
@@ -316,12 +316,8 @@ def activity_of(
         )
         if monthly
         else 0.0,
-        new_members=sum(
-            1
-            for user in recent
-            if first_seen[user] < until and (members is None or user in members)
-        ),
-        returning_members=len(in_window_members - recent),
+        new_members=len(new if members is None else new & members),
+        returning_members=len(in_window_members - new),
         joins=sum(h.joins for h in in_window),
         leaves=sum(h.leaves for h in in_window),
     )

@@ -159,6 +159,25 @@ class _Span:
     until: datetime  # UTC
 
 
+@dataclass(frozen=True, slots=True)
+class _Read:
+    """What the overview, `/stats`'s windows and the trend count from, read once."""
+
+    span: _Span  # the last 30 local days, or more
+    by_day: Mapping[date, set[int]]
+    members: set[int]
+    hours: list[HourTotals]
+
+
+def _trend(read: _Read, days: int) -> Trend:
+    last = read.span.last
+    first = last - timedelta(days=days - 1)
+    messages = messages_per_local_day(read.hours, read.span.zone, first, last)
+    active = daily_active_counts(read.by_day, read.members, first, last)
+    order = sorted(messages)
+    return Trend(order, [messages[d] for d in order], [active[d] for d in order])
+
+
 class AnalyticsService:
     """Reads rollups through the unit of work and hands them to the pure measures."""
 
@@ -193,37 +212,57 @@ class AnalyticsService:
     async def _hours(uow: UnitOfWork, chat_id: int, span: _Span) -> list[HourTotals]:
         return await uow.rollups.hour_totals(chat_id, span.since, span.until)
 
+    async def _read(self, uow: UnitOfWork, chat_id: int, days: int) -> _Read:
+        span = await self._span(uow, chat_id, max(days, MONTH_DAYS))
+        return _Read(
+            span,
+            await self._by_day(uow, chat_id, (span.last - span.first).days + 1),
+            await uow.rollups.member_ids(chat_id),
+            await self._hours(uow, chat_id, span),
+        )
+
+    async def stats(self, chat_id: int, days: int) -> tuple[StatsReport, Overview, Trend]:
+        """What `/stats` shows: the windows' table, the overview of the last `days` days and
+        their trend, from one read of the group's days, members and hours."""
+        async with self._uow_factory() as uow:
+            read = await self._read(uow, chat_id, days)
+            report = await self._group_report(uow, chat_id, read)
+            overview = await self._overview(uow, chat_id, read, days)
+        return report, overview, _trend(read, days)
+
     async def overview(self, chat_id: int, days: int) -> Overview:
         """Activity and interaction over the last `days` days (monthly figures: 30 days)."""
         async with self._uow_factory() as uow:
-            span = await self._span(uow, chat_id, max(days, MONTH_DAYS))
-            first = span.last - timedelta(days=days - 1)
-            since, until = utc_span(first, span.last, span.zone)
-            by_day = await self._by_day(uow, chat_id, days)
-            members = await uow.rollups.member_ids(chat_id)
-            first_seen = await uow.rollups.first_seen_since(chat_id, since)
-            hours = await self._hours(uow, chat_id, span)
-            responses = await uow.rollups.response_totals(chat_id, since, until)
+            return await self._overview(uow, chat_id, await self._read(uow, chat_id, days), days)
+
+    async def _overview(self, uow: UnitOfWork, chat_id: int, read: _Read, days: int) -> Overview:
+        zone, last = read.span.zone, read.span.last
+        first = last - timedelta(days=days - 1)
+        since, until = utc_span(first, last, zone)
+        new = await uow.rollups.first_seen_between(chat_id, since, until)
+        responses = await uow.rollups.response_totals(chat_id, since, until)
         return Overview(
-            timezone=span.zone.key,
+            timezone=zone.key,
             days=days,
-            activity=activity_of(by_day, hours, members, first_seen, span.zone, first, span.last),
-            interaction=interaction(hours, responses, since, until),
+            activity=activity_of(read.by_day, read.hours, read.members, new, zone, first, last),
+            interaction=interaction(read.hours, responses, since, until),
         )
 
     async def group_report(self, chat_id: int) -> StatsReport:
         """Today, 7 and 30 days of messages, active members and joins: `/stats`'s table, as
         `StatsService` reads it in SQL, from the members per local day kept here."""
         async with self._uow_factory() as uow:
-            span = await self._span(uow, chat_id, MONTH_DAYS)
-            by_day = await self._by_day(uow, chat_id, MONTH_DAYS)
-            members = await uow.rollups.member_ids(chat_id)
-            hours = await self._hours(uow, chat_id, span)
-            joins = [
-                m.joined_at
-                for m in await uow.rollups.joined_since(chat_id, span.since)
-                if m.joined_at is not None
-            ]
+            return await self._group_report(
+                uow, chat_id, await self._read(uow, chat_id, MONTH_DAYS)
+            )
+
+    async def _group_report(self, uow: UnitOfWork, chat_id: int, read: _Read) -> StatsReport:
+        span = read.span
+        joins = [
+            m.joined_at
+            for m in await uow.rollups.joined_since(chat_id, span.since)
+            if m.joined_at is not None
+        ]
         now = self._clock.now()
         windows = []
         for days in WINDOW_DAYS:
@@ -231,8 +270,8 @@ class AnalyticsService:
             since, _ = utc_span(first, span.last, span.zone)
             start = since.replace(minute=0, second=0, microsecond=0)  # as hours are kept
             stats = WindowStats(
-                messages=sum(h.messages for h in hours if start <= h.hour < now),
-                active_members=len(active_between(by_day, members, first, span.last)),
+                messages=sum(h.messages for h in read.hours if start <= h.hour < now),
+                active_members=len(active_between(read.by_day, read.members, first, span.last)),
                 new_members=sum(1 for joined in joins if since <= joined < now),
             )
             windows.append((days, stats))
@@ -412,14 +451,7 @@ class AnalyticsService:
     async def trend(self, chat_id: int, days: int) -> Trend:
         """Messages and active members per local day over the last `days` days."""
         async with self._uow_factory() as uow:
-            span = await self._span(uow, chat_id, days)
-            members = await uow.rollups.member_ids(chat_id)
-            by_day = await self._by_day(uow, chat_id, days)
-            hours = await self._hours(uow, chat_id, span)
-        messages = messages_per_local_day(hours, span.zone, span.first, span.last)
-        active = daily_active_counts(by_day, members, span.first, span.last)
-        order = sorted(messages)
-        return Trend(order, [messages[d] for d in order], [active[d] for d in order])
+            return _trend(await self._read(uow, chat_id, days), days)
 
     async def today(self, chat_id: int) -> date:
         """Today's date in the group's time zone."""

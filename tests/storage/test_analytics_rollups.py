@@ -276,7 +276,7 @@ async def test_response_totals_are_summed_and_the_median_wait_is_exact(
     assert empty == ResponseTotals()
 
 
-async def test_member_ids_and_the_members_first_seen_or_joined_since(
+async def test_member_ids_and_the_members_first_seen_or_joined_in_a_window(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
     # Bob joins at T0; Alice is first seen at T0 + 10 min, and Carol leaving a day later.
@@ -284,11 +284,13 @@ async def test_member_ids_and_the_members_first_seen_or_joined_since(
     since = T0 + timedelta(minutes=1)
     async with uow_factory() as uow:
         ids = await uow.rollups.member_ids(CHAT)
-        seen = await uow.rollups.first_seen_since(CHAT, since)
+        seen = await uow.rollups.first_seen_between(CHAT, since, _at(24))
+        seen_by_then = await uow.rollups.first_seen_between(CHAT, since, _at(25))
         joined = await uow.rollups.joined_since(CHAT, since)
         all_joined = await uow.rollups.joined_since(CHAT, T0)
     assert {ALICE.user_id, BOB.user_id} <= ids
-    assert seen == {ALICE.user_id: T0 + timedelta(minutes=10), CAROL.user_id: _at(24)}
+    assert seen == {ALICE.user_id}  # Carol at the window's end is outside it
+    assert seen_by_then == {ALICE.user_id, CAROL.user_id}
     assert sorted(m.user_id for m in joined) == sorted([ALICE.user_id, CAROL.user_id])
     assert {m.user_id for m in all_joined} >= {ALICE.user_id, BOB.user_id}
 

@@ -273,8 +273,11 @@ class RollupRepository(Protocol):
         `since`."""
         ...
 
-    async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
-        """Each member's messages and responses received over the UTC days [since, until]."""
+    async def member_totals(
+        self, chat_id: int, since: date, until: date, top: int | None = None
+    ) -> list[TopMember]:
+        """Each member's messages and responses received over the UTC days [since, until]
+        (with `top`: the first `top` as `top_members` ranks them)."""
         ...
 
     async def memberships(self, chat_id: int) -> list[Membership]:

@@ -242,20 +242,27 @@ class SqlRollupRepository:
         )
         return [Membership(*row) for row in rows.all()]
 
-    async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
+    async def member_totals(
+        self, chat_id: int, since: date, until: date, top: int | None = None
+    ) -> list[TopMember]:
         """Each member's messages and responses received over the UTC days [since, until],
-        summed in the database (one row a member, not one a member-day)."""
+        summed in the database (one row a member, not one a member-day); with `top`, only the
+        first `top` of `top_members`' ranking, ranked there too."""
         d = member_days_table.c
-        rows = await self._session.execute(
-            select(
-                d.user_id,
-                func.sum(d.messages),
-                func.sum(d.replies_received),
-                func.sum(d.reactions_received),
-            )
+        messages = func.sum(d.messages)
+        replies, reactions = func.sum(d.replies_received), func.sum(d.reactions_received)
+        query = (
+            select(d.user_id, messages, replies, reactions)
             .where(d.chat_id == chat_id, d.day >= since, d.day <= until)
             .group_by(d.user_id)
         )
+        if top is not None:
+            query = (
+                query.having(messages > 0)
+                .order_by(messages.desc(), (replies + reactions).desc(), d.user_id)
+                .limit(top)
+            )
+        rows = await self._session.execute(query)
         return [TopMember(*row) for row in rows.all()]
 
     async def memberships(self, chat_id: int) -> list[Membership]:

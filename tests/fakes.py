@@ -17,6 +17,7 @@ from bot.domain.analytics import (
     Response,
     ResponseTotals,
     TopMember,
+    top_members,
 )
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.ports import (
@@ -223,14 +224,17 @@ class _Rollups:
             if (m.joined_at or m.first_seen_at) >= since
         ]
 
-    async def member_totals(self, chat_id: int, since: date, until: date) -> list[TopMember]:
+    async def member_totals(
+        self, chat_id: int, since: date, until: date, top: int | None = None
+    ) -> list[TopMember]:
         totals: dict[int, list[int]] = {}
         for d in await self.member_days(chat_id, since, until):
             counts = totals.setdefault(d.user_id, [0, 0, 0])
             counts[0] += d.messages
             counts[1] += d.replies_received
             counts[2] += d.reactions_received
-        return [TopMember(user, *counts) for user, counts in totals.items()]
+        found = [TopMember(user, *counts) for user, counts in totals.items()]
+        return found if top is None else top_members(found, top)
 
     async def memberships(self, chat_id: int) -> list[Membership]:
         return list(self._data.memberships.get(chat_id, []))

@@ -39,7 +39,6 @@ from bot.domain.analytics import (
     retention_of,
     score_members,
     segments,
-    top_members,
     utc_span,
     week_start,
 )
@@ -309,8 +308,9 @@ class AnalyticsService:
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, days)
             last_utc = (span.until - timedelta(microseconds=1)).date()
-            totals = await uow.rollups.member_totals(chat_id, span.since.date(), last_utc)
-            ranked = top_members(totals, limit)
+            ranked = await uow.rollups.member_totals(
+                chat_id, span.since.date(), last_utc, top=limit
+            )
             names = await uow.rollups.names([m.user_id for m in ranked])
         return TopReport(days, ranked, names)
 

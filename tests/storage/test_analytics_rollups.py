@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from bot.domain.analytics import HourTotals, MemberDay, Response, ResponseTotals, TopMember
+from bot.domain.analytics import (
+    HourTotals,
+    MemberDay,
+    Response,
+    ResponseTotals,
+    TopMember,
+    top_members,
+)
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef
 from bot.ports import GroupSettings, WindowStats
 from bot.services.analytics import AnalyticsService
@@ -240,6 +247,30 @@ async def test_member_totals_are_summed_in_the_database(uow_factory: SqlUnitOfWo
         TopMember(BOB.user_id, messages=2, replies_received=2, reactions_received=1),
     ]
     assert none == []
+
+
+async def test_the_top_members_are_ranked_in_the_database_as_top_members_ranks_them(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    people = [Actor(700 + n, f"Member {n}") for n in range(6)]
+    posts = {0: 3, 1: 3, 2: 2, 3: 2}  # member 4 only reacts; member 5 only replies
+    history = [
+        message(100 * who + n, people[who], _at(n))
+        for who, count in posts.items()
+        for n in range(count)
+    ]
+    history.append(message(999, people[5], _at(5), reply_to_message_id=100))  # to member 1
+    history.append(
+        other(998, EventKind.REACTION_ADDED, people[4], _at(5), message_id=999, reaction="👍")
+    )
+    await _record(uow_factory, history)
+    async with uow_factory() as uow:
+        top = await uow.rollups.member_totals(CHAT, DAY0, DAY0, top=4)
+        every = await uow.rollups.member_totals(CHAT, DAY0, DAY0)
+    # Member 1 before 0 (a reply earned), 2 before 3 (the lower id), no one who only reacted.
+    assert [t.user_id for t in top] == [people[n].user_id for n in (1, 0, 2, 3)]
+    assert top == top_members(every, 4)
+    assert people[4].user_id in {t.user_id for t in every}
 
 
 async def test_response_totals_are_summed_and_the_median_wait_is_exact(

@@ -268,6 +268,10 @@ class RollupRepository(Protocol):
         """The members first seen in [since, until)."""
         ...
 
+    async def invitations(self, chat_id: int, since: datetime) -> dict[int, int]:
+        """How many members each inviter brought in whose latest join is at or after `since`."""
+        ...
+
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         """Memberships whose latest join (or, with none, first sighting) is at or after
         `since`."""

@@ -231,6 +231,21 @@ class SqlRollupRepository:
         )
         return set(rows.all())
 
+    async def invitations(self, chat_id: int, since: datetime) -> dict[int, int]:
+        """How many members each inviter brought in whose latest join is at or after `since`,
+        counted in the database (through the partial index of invited members)."""
+        m = members_table.c
+        rows = await self._session.execute(
+            select(m.invited_by_user_id, func.count())
+            .where(
+                m.chat_id == chat_id,
+                m.invited_by_user_id.is_not(None),
+                m.joined_at >= since,
+            )
+            .group_by(m.invited_by_user_id)
+        )
+        return {inviter: count for inviter, count in rows}
+
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         """The memberships whose latest join (or, with none, first sighting) is at or after
         `since`: the cohorts of a retention table."""

@@ -217,6 +217,13 @@ class _Rollups:
             if since <= m.first_seen_at < until
         }
 
+    async def invitations(self, chat_id: int, since: datetime) -> dict[int, int]:
+        invited: dict[int, int] = {}
+        for m in self._data.memberships.get(chat_id, []):
+            if m.invited_by_user_id is not None and m.joined_at and m.joined_at >= since:
+                invited[m.invited_by_user_id] = invited.get(m.invited_by_user_id, 0) + 1
+        return invited
+
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         return [
             m

@@ -561,9 +561,9 @@ class SegmentRules:
     promoter_invites: int = 2
 
 
-@dataclass(frozen=True, slots=True)
-class MemberScore:
-    """One member's standing in a group."""
+class MemberScore(NamedTuple):
+    """One member's standing in a group (a named tuple, as `MemberDay`: a large group scores
+    tens of thousands at each `/segments`)."""
 
     user_id: int
     last_active: date
@@ -702,24 +702,26 @@ def segments(
     rules: SegmentRules | None = None,
 ) -> list[MemberScore]:
     """Score and segment every member active in the lookback, most recent first."""
+    rules = rules or SegmentRules()
+    memberships = list(memberships)
     return score_members(
-        member_histories(days, zone, today, rules), memberships, zone, today, rules
+        member_histories(days, zone, today, rules),
+        seen_dates(memberships, zone),
+        invitations(memberships, zone, today - timedelta(days=rules.lookback_days - 1)),
+        today,
+        rules,
     )
 
 
-def score_members(
-    histories: Mapping[int, MemberHistory],
-    memberships: Iterable[Membership],
-    zone: ZoneInfo,
-    today: date,
-    rules: SegmentRules | None = None,
-) -> list[MemberScore]:
-    """Score and segment every member with an active day in the lookback, most recent first."""
-    rules = rules or SegmentRules()
-    first = today - timedelta(days=rules.lookback_days - 1)
-    known = {m.user_id: m for m in memberships}
+def seen_dates(memberships: Iterable[Membership], zone: ZoneInfo) -> dict[int, date]:
+    """The local date each member was first seen on."""
+    return {m.user_id: m.first_seen_at.astimezone(zone).date() for m in memberships}
+
+
+def invitations(memberships: Iterable[Membership], zone: ZoneInfo, first: date) -> dict[int, int]:
+    """How many members each inviter brought in who joined on `first` (a local date) or later."""
     invited: dict[int, int] = {}
-    for member in known.values():
+    for member in memberships:
         joined = member.joined_at
         if (
             member.invited_by_user_id is not None
@@ -727,6 +729,23 @@ def score_members(
             and joined.astimezone(zone).date() >= first
         ):
             invited[member.invited_by_user_id] = invited.get(member.invited_by_user_id, 0) + 1
+    return invited
+
+
+def score_members(
+    histories: Mapping[int, MemberHistory],
+    seen_on: Mapping[int, date],
+    invited: Mapping[int, int],
+    today: date,
+    rules: SegmentRules | None = None,
+) -> list[MemberScore]:
+    """Score and segment every member with an active day in the lookback, most recent first.
+
+    `seen_on` is each member's first local date seen (`seen_dates`; a member without one counts
+    from their first day in `histories`), `invited` the members each brought in over the
+    lookback (`invitations`).
+    """
+    rules = rules or SegmentRules()
     facts = [
         (user_id, history, max(history.active))
         for user_id, history in histories.items()
@@ -744,12 +763,7 @@ def score_members(
         frequency_cuts, contribution_cuts = rules.frequency_days, rules.contribution
     scores = []
     for user_id, history, last in facts:
-        membership = known.get(user_id)
-        seen = (
-            membership.first_seen_at.astimezone(zone).date()
-            if membership
-            else history.first_day or last
-        )
+        seen = seen_on.get(user_id) or history.first_day or last
         quiet = (today - last).days
         r = _score(-quiet, recency_cuts)
         f = _score(len(history.active), frequency_cuts)
@@ -772,14 +786,22 @@ def score_members(
     return scores
 
 
+_TAG_ORDER = (Tag.ASKER, Tag.ANSWERER, Tag.LURKER_TURNED_POSTER, Tag.PROMOTER)
+# Every combination of tags, built once: bit k of the index is `_TAG_ORDER[k]`.
+_TAG_SETS = tuple(
+    frozenset(tag for k, tag in enumerate(_TAG_ORDER) if bits >> k & 1)
+    for bits in range(1 << len(_TAG_ORDER))
+)
+
+
 def _tags(history: MemberHistory, seen: date, invited: int, rules: SegmentRules) -> frozenset[Tag]:
-    tags = set()
+    bits = 0
     messages = history.messages
     if messages >= rules.tag_min_messages:
         if history.replies_received >= rules.tag_share * messages:
-            tags.add(Tag.ASKER)
+            bits |= 1  # asker
         if history.replies >= rules.tag_share * messages:
-            tags.add(Tag.ANSWERER)
+            bits |= 2  # answerer
     first_post = history.first_post
     if (
         first_post is not None
@@ -788,10 +810,10 @@ def _tags(history: MemberHistory, seen: date, invited: int, rules: SegmentRules)
         and history.earliest < first_post
         and (first_post - seen).days >= rules.lurker_days
     ):
-        tags.add(Tag.LURKER_TURNED_POSTER)
+        bits |= 4  # lurker turned poster
     if invited >= rules.promoter_invites:
-        tags.add(Tag.PROMOTER)
-    return frozenset(tags)
+        bits |= 8  # promoter
+    return _TAG_SETS[bits]
 
 
 # --- churn warning ----------------------------------------------------------------------------

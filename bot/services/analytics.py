@@ -38,6 +38,7 @@ from bot.domain.analytics import (
     messages_per_local_day,
     retention_of,
     score_members,
+    seen_dates,
     segments,
     utc_span,
     week_start,
@@ -147,6 +148,7 @@ class _SegmentDay:
     day: date
     zone: str
     histories: dict[int, MemberHistory]
+    seen: dict[int, date]  # each member's first local date seen, as of the day's first call
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,9 +321,12 @@ class AnalyticsService:
 
         Members' histories before today's UTC days are kept for the local day (`_SegmentDay`):
         later calls read today's member-days and merge them in, which gives the histories a full
-        read would (each field is a union, minimum or sum). Memberships are read every time (a
-        join today changes who is new and who promoted whom), and only members with one are
-        scored, so anyone erased since is gone.
+        read would (each field is a union, minimum or sum). The day's first call also reads
+        every membership for the local date each member was first seen; a member first seen
+        since counts from their first day in the histories, today or yesterday in UTC, which
+        makes them new and no lurker all the same. The members' ids and who invited
+        whom over the lookback are read every time (a join today changes who promoted whom),
+        and only members with a membership are scored, so anyone erased since is gone.
         """
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, SEGMENT_DAYS)
@@ -333,7 +338,10 @@ class AnalyticsService:
                     chat_id, span.since.date(), split - timedelta(days=1)
                 )
                 kept = _SegmentDay(
-                    span.last, span.zone.key, member_histories(before, span.zone, span.last)
+                    span.last,
+                    span.zone.key,
+                    member_histories(before, span.zone, span.last),
+                    seen_dates(await uow.rollups.memberships(chat_id), span.zone),
                 )
                 self._keep_segments(chat_id, kept)
             last_utc = (span.until - timedelta(microseconds=1)).date()
@@ -341,12 +349,11 @@ class AnalyticsService:
             histories = merge_histories(
                 kept.histories, member_histories(recent, span.zone, span.last)
             )
-            memberships = await uow.rollups.memberships(chat_id)
-            members = {m.user_id for m in memberships}
+            members = await uow.rollups.member_ids(chat_id)
             scores = score_members(
                 {user: h for user, h in histories.items() if user in members},
-                memberships,
-                span.zone,
+                kept.seen,
+                await uow.rollups.invitations(chat_id, span.since),
                 span.last,
             )
             named: dict[str, list[int]] = {}

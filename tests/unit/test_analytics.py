@@ -32,6 +32,7 @@ from bot.domain.analytics import (
     parse_period,
     retention,
     score_members,
+    seen_dates,
     segments,
     utc_span,
 )
@@ -418,4 +419,5 @@ def test_member_histories_of_two_sets_of_days_merge_into_the_whole() -> None:
             member_histories(before, NEW_YORK, today), member_histories(after, NEW_YORK, today)
         )
         assert merged == member_histories(days, NEW_YORK, today)
-        assert score_members(merged, members, NEW_YORK, today) == whole
+        seen = seen_dates(members, NEW_YORK)
+        assert score_members(merged, seen, {}, today) == whole

@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response
+from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, Segment, Tag
 from bot.ports import GroupSettings
 from bot.services.analytics import AnalyticsService
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory, _Rollups
@@ -182,6 +182,18 @@ async def test_segments_keep_the_days_before_today_and_merge_todays(
     fresh = await AnalyticsService(factory, clock, "UTC").segments(CHAT)
     assert again.scores == fresh.scores
     assert next(s for s in again.scores if s.user_id == 7).days_silent == 0
+    # Member 40 is first seen today, invited by member 8 with three others: new, and member 8
+    # a promoter, as a fresh read of every membership has it.
+    today = NOW - timedelta(minutes=30)
+    rollups.memberships[CHAT] += [
+        Membership(40 + n, today, joined_at=today, invited_by_user_id=8) for n in range(4)
+    ]
+    rollups.days[CHAT].append(MemberDay(40, NOW.date(), 1 << NOW.hour, 1))
+    joined = await service.segments(CHAT)
+    assert joined.scores == (await AnalyticsService(factory, clock, "UTC").segments(CHAT)).scores
+    scored = {s.user_id: s for s in joined.scores}
+    assert scored[40].segment == Segment.NEW
+    assert Tag.PROMOTER in scored[8].tags
     # A member who erased their data has no membership: not scored from the kept days.
     rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
     assert 3 not in {s.user_id for s in (await service.segments(CHAT)).scores}

@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from functools import lru_cache
 from itertools import pairwise
+from operator import itemgetter
 from statistics import median
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -577,15 +578,20 @@ class MemberScore(NamedTuple):
     tags: frozenset[Tag]
 
 
+_USER_ID = itemgetter(MemberScore._fields.index("user_id"))
+_ACTIVE_DAYS = itemgetter(MemberScore._fields.index("active_days"))
+_DAYS_SILENT = itemgetter(MemberScore._fields.index("days_silent"))
+
+
 def _score(value: float, cuts: Sequence[float]) -> int:
     """1 plus how many cut points `value` reaches (cut points ascend)."""
     return 1 + bisect_right(cuts, value)
 
 
-def _quintile_cuts(values: Sequence[float]) -> list[float]:
+def _quintile_cuts(values: Sequence[float]) -> tuple[float, ...]:
     """Cut points splitting `values` into five groups of about equal size."""
-    ranked = sorted(values)
-    return [ranked[len(ranked) * k // 5] for k in range(1, 5)]
+    ordered = sorted(values)
+    return tuple(ordered[len(ordered) * k // 5] for k in range(1, 5))
 
 
 def _segment(r: int, f: int, c: int, is_new: bool) -> Segment:
@@ -732,6 +738,62 @@ def invitations(memberships: Iterable[Membership], zone: ZoneInfo, first: date) 
     return invited
 
 
+class Cuts(NamedTuple):
+    """Where the recency, frequency and contribution scores step up (ascending; tuples, so
+    the cuts a set of scores was made with can key a cache of them)."""
+
+    recency: tuple[float, ...]
+    frequency: tuple[float, ...]
+    contribution: tuple[float, ...]
+
+
+def segment_cuts(
+    facts: Sequence[tuple[int, MemberHistory, date]], today: date, rules: SegmentRules
+) -> Cuts:
+    """The cut points for these members (`(user_id, history, last active)` each): quintiles of
+    the group's own values once it has enough members, the rules' defaults before."""
+    if len(facts) >= rules.quantile_min_members:
+        # Fewer days silent is better: score recency on negated days.
+        return Cuts(
+            _quintile_cuts([(last - today).days for *_, last in facts]),
+            _quintile_cuts([len(h.active) for _, h, _ in facts]),
+            _quintile_cuts([h.earned for _, h, _ in facts]),
+        )
+    return Cuts(tuple(-d for d in rules.recency_days), rules.frequency_days, rules.contribution)
+
+
+def score_member(
+    user_id: int,
+    history: MemberHistory,
+    last: date,
+    seen: date | None,
+    invited: int,
+    today: date,
+    cuts: Cuts,
+    rules: SegmentRules,
+) -> MemberScore:
+    """One member's scores, segment and tags (`seen`: their first local date seen, if known;
+    else their first day in the history counts)."""
+    seen = seen or history.first_day or last
+    quiet = (today - last).days
+    active_days = len(history.active)
+    r = _score(-quiet, cuts.recency)
+    f = _score(active_days, cuts.frequency)
+    c = _score(history.earned, cuts.contribution)
+    return MemberScore(
+        user_id=user_id,
+        last_active=last,
+        days_silent=quiet,
+        active_days=active_days,
+        contribution=history.earned,
+        recency=r,
+        frequency=f,
+        contribution_score=c,
+        segment=_segment(r, f, c, (today - seen).days < rules.new_days),
+        tags=_tags(history, seen, invited, rules),
+    )
+
+
 def score_members(
     histories: Mapping[int, MemberHistory],
     seen_on: Mapping[int, date],
@@ -751,38 +813,32 @@ def score_members(
         for user_id, history in histories.items()
         if history.active
     ]
-    if not facts:
-        return []
-    if len(facts) >= rules.quantile_min_members:
-        # Fewer days silent is better: score recency on negated days.
-        recency_cuts: Sequence[float] = _quintile_cuts([(last - today).days for *_, last in facts])
-        frequency_cuts: Sequence[float] = _quintile_cuts([len(h.active) for _, h, _ in facts])
-        contribution_cuts: Sequence[float] = _quintile_cuts([h.earned for _, h, _ in facts])
-    else:
-        recency_cuts = [-d for d in rules.recency_days]
-        frequency_cuts, contribution_cuts = rules.frequency_days, rules.contribution
-    scores = []
-    for user_id, history, last in facts:
-        seen = seen_on.get(user_id) or history.first_day or last
-        quiet = (today - last).days
-        r = _score(-quiet, recency_cuts)
-        f = _score(len(history.active), frequency_cuts)
-        c = _score(history.earned, contribution_cuts)
-        scores.append(
-            MemberScore(
-                user_id=user_id,
-                last_active=last,
-                days_silent=quiet,
-                active_days=len(history.active),
-                contribution=history.earned,
-                recency=r,
-                frequency=f,
-                contribution_score=c,
-                segment=_segment(r, f, c, (today - seen).days < rules.new_days),
-                tags=_tags(history, seen, invited.get(user_id, 0), rules),
-            )
+    cuts = segment_cuts(facts, today, rules)
+    scores = [
+        score_member(
+            user_id,
+            history,
+            last,
+            seen_on.get(user_id),
+            invited.get(user_id, 0),
+            today,
+            cuts,
+            rules,
         )
-    scores.sort(key=lambda s: (s.days_silent, -s.active_days, s.user_id))
+        for user_id, history, last in facts
+    ]
+    return ranked(scores)
+
+
+def ranked(scores: list[MemberScore]) -> list[MemberScore]:
+    """Most recently active first, then the most active days, then by id (in place).
+
+    Three stable sorts on one field each, least significant first: a key function building a
+    tuple per member took twice as long for a group of 56,000.
+    """
+    scores.sort(key=_USER_ID)
+    scores.sort(key=_ACTIVE_DAYS, reverse=True)  # reverse keeps equal members in order
+    scores.sort(key=_DAYS_SILENT)
     return scores
 
 

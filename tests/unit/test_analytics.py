@@ -13,6 +13,7 @@ from bot.domain.analytics import (
     Cohort,
     HourTotals,
     MemberDay,
+    MemberScore,
     Membership,
     Response,
     ResponseTotals,
@@ -30,6 +31,7 @@ from bot.domain.analytics import (
     merge_histories,
     messages_per_local_day,
     parse_period,
+    ranked,
     retention,
     score_members,
     seen_dates,
@@ -421,3 +423,14 @@ def test_member_histories_of_two_sets_of_days_merge_into_the_whole() -> None:
         assert merged == member_histories(days, NEW_YORK, today)
         seen = seen_dates(members, NEW_YORK)
         assert score_members(merged, seen, {}, today) == whole
+
+
+def test_scores_rank_the_most_recent_then_the_most_active_then_by_id() -> None:
+    def score(user_id: int, silent: int, active: int) -> MemberScore:
+        return MemberScore(
+            user_id, date(2025, 3, 1), silent, active, 0, 1, 1, 1, Segment.LOST, frozenset()
+        )
+
+    order = [score(9, 0, 5), score(3, 0, 2), score(4, 0, 2), score(1, 2, 9), score(2, 7, 1)]
+    shuffled = [order[n] for n in (4, 2, 0, 3, 1)]
+    assert ranked(shuffled) == order

@@ -194,6 +194,17 @@ async def test_segments_keep_the_days_before_today_and_merge_todays(
     scored = {s.user_id: s for s in joined.scores}
     assert scored[40].segment == Segment.NEW
     assert Tag.PROMOTER in scored[8].tags
+    # Half the group comes back today: the recency cut points move, so every kept score goes.
+    rollups.days[CHAT] += [MemberDay(u, NOW.date(), 1 << NOW.hour, 1) for u in range(10, 26)]
+    moved = await service.segments(CHAT)
+    assert moved.scores == (await AnalyticsService(factory, clock, "UTC").segments(CHAT)).scores
+    # Member 9 brings in two members who have not posted: no one's days change, but member 9
+    # is a promoter now, kept score or not.
+    rollups.memberships[CHAT] += [
+        Membership(50 + n, today, joined_at=today, invited_by_user_id=9) for n in range(2)
+    ]
+    promoted = {s.user_id: s for s in (await service.segments(CHAT)).scores}
+    assert Tag.PROMOTER in promoted[9].tags
     # A member who erased their data has no membership: not scored from the kept days.
     rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
     assert 3 not in {s.user_id for s in (await service.segments(CHAT)).scores}

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Integer, Select, Table, cast, func, select
+from sqlalchemy import ColumnElement, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -181,8 +181,8 @@ async def median_interval(
     None when there is none.
 
     PostgreSQL computes it exactly in one aggregate. SQLite sorts by its julian days (exact to
-    the millisecond, SQLite's own resolution) and reads the middle rows' waits exactly, to the
-    microsecond, from the stored text: two waits within a millisecond may sort either way.
+    the millisecond, SQLite's own resolution) and reads only the middle rows, whose waits are
+    exact: two waits within a millisecond of each other may sort either way.
     """
     where = [*where, end.is_not(None)]
     if _dialect(session) == "postgresql":
@@ -194,20 +194,15 @@ async def median_interval(
         count = await session.scalar(select(func.count()).where(*where))
     if not count:
         return None
-
-    def micros(moment: ColumnElement[Any]) -> ColumnElement[int]:
-        # 'YYYY-MM-DD HH:MM:SS.ffffff': whole seconds from strftime, microseconds from the text.
-        return cast(func.strftime("%s", moment), Integer) * 1_000_000 + cast(
-            func.substr(moment, 21), Integer
-        )
-
+    # Sorted by julian days (SQLite's date functions resolve milliseconds); only the middle
+    # rows are read, and their waits worked out here to the microsecond.
     middle = (
-        await session.scalars(
-            select(micros(end) - micros(start))
+        await session.execute(
+            select(start, end)
             .where(*where)
             .order_by(func.julianday(end) - func.julianday(start))
             .offset((count - 1) // 2)
             .limit(2 - count % 2)
         )
     ).all()
-    return timedelta(microseconds=sum(middle) / len(middle))
+    return sum((finish - begin for begin, finish in middle), timedelta()) / len(middle)

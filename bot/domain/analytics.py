@@ -123,17 +123,6 @@ def active_days_by_member(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[int
     return found
 
 
-def merge_active(
-    old: Mapping[int, set[date]], new: Mapping[int, set[date]]
-) -> dict[int, set[date]]:
-    """Members' active local days over two sets of member-days (untouched entries shared)."""
-    merged = dict(old)
-    for user_id, dates in new.items():
-        before = merged.get(user_id)
-        merged[user_id] = dates if before is None else before | dates
-    return merged
-
-
 def members_by_day(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[date, set[int]]:
     """The members active on each local date (dates with no one active are absent).
 

@@ -272,6 +272,12 @@ class RollupRepository(Protocol):
         """How many members each inviter brought in whose latest join is at or after `since`."""
         ...
 
+    async def joins_since(
+        self, chat_id: int, sinces: Sequence[datetime], until: datetime
+    ) -> list[int]:
+        """For each of `sinces`, how many members' latest join is in [since, until)."""
+        ...
+
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         """Memberships whose latest join (or, with none, first sighting) is at or after
         `since`."""

@@ -246,6 +246,23 @@ class SqlRollupRepository:
         )
         return {inviter: count for inviter, count in rows}
 
+    async def joins_since(
+        self, chat_id: int, sinces: Sequence[datetime], until: datetime
+    ) -> list[int]:
+        """For each of `sinces`, how many members' latest join is in [since, until), counted in
+        one pass (a month of a large group's joins is thousands of rows, not worth reading)."""
+        if not sinces:
+            return []
+        m = members_table.c
+        row = (
+            await self._session.execute(
+                select(*(func.count(case((m.joined_at >= since, 1))) for since in sinces)).where(
+                    m.chat_id == chat_id, m.joined_at >= min(sinces), m.joined_at < until
+                )
+            )
+        ).one()
+        return list(row)
+
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         """The memberships whose latest join (or, with none, first sighting) is at or after
         `since`: the cohorts of a retention table."""

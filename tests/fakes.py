@@ -224,6 +224,12 @@ class _Rollups:
                 invited[m.invited_by_user_id] = invited.get(m.invited_by_user_id, 0) + 1
         return invited
 
+    async def joins_since(
+        self, chat_id: int, sinces: Sequence[datetime], until: datetime
+    ) -> list[int]:
+        joins = [m.joined_at for m in self._data.memberships.get(chat_id, []) if m.joined_at]
+        return [sum(1 for at in joins if since <= at < until) for since in sinces]
+
     async def joined_since(self, chat_id: int, since: datetime) -> list[Membership]:
         return [
             m

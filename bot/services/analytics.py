@@ -304,21 +304,17 @@ class AnalyticsService:
 
     async def _group_report(self, uow: UnitOfWork, chat_id: int, read: _Read) -> StatsReport:
         span = read.span
-        joins = [
-            m.joined_at
-            for m in await uow.rollups.joined_since(chat_id, span.since)
-            if m.joined_at is not None
-        ]
         now = self._clock.now()
+        firsts = [span.last - timedelta(days=days - 1) for days in WINDOW_DAYS]
+        sinces = [utc_span(first, span.last, span.zone)[0] for first in firsts]
+        joins = await uow.rollups.joins_since(chat_id, sinces, now)
         windows = []
-        for days in WINDOW_DAYS:
-            first = span.last - timedelta(days=days - 1)
-            since, _ = utc_span(first, span.last, span.zone)
+        for days, first, since, joined in zip(WINDOW_DAYS, firsts, sinces, joins, strict=True):
             start = since.replace(minute=0, second=0, microsecond=0)  # as hours are kept
             stats = WindowStats(
                 messages=sum(h.messages for h in read.hours if start <= h.hour < now),
                 active_members=len(active_between(read.by_day, read.members, first, span.last)),
-                new_members=sum(1 for joined in joins if since <= joined < now),
+                new_members=joined,
             )
             windows.append((days, stats))
         return StatsReport(chat_id=chat_id, timezone=span.zone.key, windows=tuple(windows))

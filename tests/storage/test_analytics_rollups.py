@@ -319,11 +319,14 @@ async def test_member_ids_and_the_members_first_seen_or_joined_in_a_window(
         seen_by_then = await uow.rollups.first_seen_between(CHAT, since, _at(25))
         joined = await uow.rollups.joined_since(CHAT, since)
         all_joined = await uow.rollups.joined_since(CHAT, T0)
+        joins = await uow.rollups.joins_since(CHAT, [T0, since], _at(48))
+        none_yet = await uow.rollups.joins_since(CHAT, [T0], T0)  # the window ends as Bob joins
     assert {ALICE.user_id, BOB.user_id} <= ids
     assert seen == {ALICE.user_id}  # Carol at the window's end is outside it
     assert seen_by_then == {ALICE.user_id, CAROL.user_id}
     assert sorted(m.user_id for m in joined) == sorted([ALICE.user_id, CAROL.user_id])
     assert {m.user_id for m in all_joined} >= {ALICE.user_id, BOB.user_id}
+    assert (joins, none_yet) == ([1, 0], [0])  # Bob joined at T0; the others never joined
 
 
 async def test_stats_windows_from_the_kept_days_are_the_sql_counts(

@@ -736,7 +736,7 @@ class Cuts(NamedTuple):
     contribution: tuple[float, ...]
 
 
-def segment_cuts(
+def _segment_cuts(
     facts: Sequence[tuple[int, MemberHistory, date]], today: date, rules: SegmentRules
 ) -> Cuts:
     """The cut points for these members (`(user_id, history, last active)` each): quintiles of
@@ -751,7 +751,7 @@ def segment_cuts(
     return Cuts(tuple(-d for d in rules.recency_days), rules.frequency_days, rules.contribution)
 
 
-def score_member(
+def _score_member(
     user_id: int,
     history: MemberHistory,
     last: date,
@@ -761,8 +761,6 @@ def score_member(
     cuts: Cuts,
     rules: SegmentRules,
 ) -> MemberScore:
-    """One member's scores, segment and tags (`seen`: their first local date seen, if known;
-    else their first day in the history counts)."""
     seen = seen or history.first_day or last
     quiet = (today - last).days
     active_days = len(history.active)
@@ -783,39 +781,69 @@ def score_member(
     )
 
 
+@dataclass(slots=True)
+class KeptScores:
+    """Scores to reuse across calls of `score_members` on one day's histories.
+
+    A score depends only on the member's history, first day seen and invitations, the day and
+    the cut points. So a member whose history is still one of `histories` (the same object),
+    scored against the same cut points with the same invitations, keeps their score; everyone
+    else is scored again, and a change of cut points drops every kept score.
+    """
+
+    histories: Mapping[int, MemberHistory]
+    last: dict[int, date]  # each history's last active day
+    cuts: Cuts | None = None
+    scores: dict[int, tuple[MemberScore, int]] = field(default_factory=dict)  # with invitations
+
+    @classmethod
+    def of(cls, histories: Mapping[int, MemberHistory]) -> KeptScores:
+        return cls(histories, {user: max(h.active) for user, h in histories.items() if h.active})
+
+
 def score_members(
     histories: Mapping[int, MemberHistory],
     seen_on: Mapping[int, date],
     invited: Mapping[int, int],
     today: date,
     rules: SegmentRules | None = None,
+    kept: KeptScores | None = None,
 ) -> list[MemberScore]:
     """Score and segment every member with an active day in the lookback, most recent first.
 
     `seen_on` is each member's first local date seen (`seen_dates`; a member without one counts
     from their first day in `histories`), `invited` the members each brought in over the
-    lookback (`invitations`).
+    lookback (`invitations`); `kept`, scores of an earlier call on the same day to reuse.
     """
     rules = rules or SegmentRules()
+    kept = kept or KeptScores({}, {})
     facts = [
-        (user_id, history, max(history.active))
+        (
+            user_id,
+            history,
+            kept.last[user_id] if history is kept.histories.get(user_id) else max(history.active),
+        )
         for user_id, history in histories.items()
         if history.active
     ]
-    cuts = segment_cuts(facts, today, rules)
-    scores = [
-        score_member(
-            user_id,
-            history,
-            last,
-            seen_on.get(user_id),
-            invited.get(user_id, 0),
-            today,
-            cuts,
-            rules,
+    cuts = _segment_cuts(facts, today, rules)
+    if cuts != kept.cuts:
+        kept.cuts = cuts
+        kept.scores.clear()
+    scores = []
+    for user_id, history, last in facts:
+        count = invited.get(user_id, 0)
+        unchanged = history is kept.histories.get(user_id)
+        hit = kept.scores.get(user_id) if unchanged else None
+        if hit is not None and hit[1] == count:
+            scores.append(hit[0])
+            continue
+        score = _score_member(
+            user_id, history, last, seen_on.get(user_id), count, today, cuts, rules
         )
-        for user_id, history, last in facts
-    ]
+        if unchanged:
+            kept.scores[user_id] = (score, count)
+        scores.append(score)
     return ranked(scores)
 
 

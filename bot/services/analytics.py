@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -14,14 +14,13 @@ from bot.domain.analytics import (
     BackTest,
     ChurnWarning,
     Cohort,
-    Cuts,
     DaySummary,
     HourTotals,
     Interaction,
+    KeptScores,
     MemberDay,
     MemberHistory,
     MemberScore,
-    SegmentRules,
     TopMember,
     active_between,
     active_days_by_member,
@@ -38,11 +37,9 @@ from bot.domain.analytics import (
     merge_by_day,
     merge_histories,
     messages_per_local_day,
-    ranked,
     retention_of,
-    score_member,
+    score_members,
     seen_dates,
-    segment_cuts,
     segments,
     utc_span,
     week_start,
@@ -153,10 +150,7 @@ class _SegmentDay:
     zone: str
     histories: dict[int, MemberHistory]
     seen: dict[int, date]  # each member's first local date seen, as of the day's first call
-    last: dict[int, date]  # each kept history's last active local date
-    # Scores of members whose history is a kept one, with the invitations they were scored
-    # with, for the cut points they were scored against (one entry: a change clears it).
-    scored: dict[Cuts, dict[int, tuple[MemberScore, int]]] = field(default_factory=dict)
+    scores: KeptScores  # the day's scores, for members whose history has not changed
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,43 +179,6 @@ def _trend(read: _Read, days: int) -> Trend:
     active = daily_active_counts(read.by_day, read.members, first, last)
     order = sorted(messages)
     return Trend(order, [messages[d] for d in order], [active[d] for d in order])
-
-
-def _scored(
-    kept: _SegmentDay, histories: Mapping[int, MemberHistory], invited: Mapping[int, int]
-) -> list[MemberScore]:
-    """`score_members` on the day's histories merged with today's, rescoring only whoever
-    changed: a score depends on the member's history, first day seen and invitations, the day
-    and the cut points, so a member whose kept history, invitations and cut points are those
-    of a kept score keeps it (the same answer, without scoring tens of thousands again)."""
-    rules = SegmentRules()
-    facts = [
-        (
-            user,
-            history,
-            kept.last[user] if history is kept.histories.get(user) else max(history.active),
-        )
-        for user, history in histories.items()
-        if history.active
-    ]
-    cuts = segment_cuts(facts, kept.day, rules)
-    cache = kept.scored.get(cuts)
-    if cache is None:
-        kept.scored.clear()
-        cache = kept.scored[cuts] = {}
-    scores = []
-    for user, history, last in facts:
-        count = invited.get(user, 0)
-        unchanged = history is kept.histories.get(user)
-        hit = cache.get(user) if unchanged else None
-        if hit is not None and hit[1] == count:
-            scores.append(hit[0])
-            continue
-        score = score_member(user, history, last, kept.seen.get(user), count, kept.day, cuts, rules)
-        if unchanged:
-            cache[user] = (score, count)
-        scores.append(score)
-    return ranked(scores)
 
 
 class AnalyticsService:
@@ -384,7 +341,7 @@ class AnalyticsService:
                     span.zone.key,
                     histories,
                     seen_dates(await uow.rollups.memberships(chat_id), span.zone),
-                    {user: max(h.active) for user, h in histories.items() if h.active},
+                    KeptScores.of(histories),
                 )
                 self._keep_segments(chat_id, kept)
             last_utc = (span.until - timedelta(microseconds=1)).date()
@@ -393,10 +350,12 @@ class AnalyticsService:
                 kept.histories, member_histories(recent, span.zone, span.last)
             )
             members = await uow.rollups.member_ids(chat_id)
-            scores = _scored(
-                kept,
+            scores = score_members(
                 {user: h for user, h in histories.items() if user in members},
+                kept.seen,
                 await uow.rollups.invitations(chat_id, span.since),
+                span.last,
+                kept=kept.scores,
             )
             named: dict[str, list[int]] = {}
             for score in scores:

@@ -12,7 +12,9 @@ from bot.domain.analytics import (
     ChurnRules,
     Cohort,
     HourTotals,
+    KeptScores,
     MemberDay,
+    MemberHistory,
     MemberScore,
     Membership,
     Response,
@@ -434,3 +436,18 @@ def test_scores_rank_the_most_recent_then_the_most_active_then_by_id() -> None:
     order = [score(9, 0, 5), score(3, 0, 2), score(4, 0, 2), score(1, 2, 9), score(2, 7, 1)]
     shuffled = [order[n] for n in (4, 2, 0, 3, 1)]
     assert ranked(shuffled) == order
+
+
+def test_kept_scores_are_reused_only_for_members_whose_history_did_not_change() -> None:
+    today = date(2025, 3, 12)  # two members: the rules' fixed cut points, the same each call
+    old = {
+        1: MemberHistory(active={today - timedelta(days=20)}, first_day=date(2025, 1, 1)),
+        2: MemberHistory(active={today - timedelta(days=3)}, first_day=date(2025, 1, 1)),
+    }
+    kept = KeptScores.of(old)
+    first = score_members(old, {}, {}, today, kept=kept)
+    back = {**old, 1: old[1].merged(MemberHistory(active={today}))}  # member 1 came back
+    again = score_members(back, {}, {}, today, kept=kept)
+    assert again == score_members(back, {}, {}, today)
+    assert [(s.user_id, s.days_silent) for s in again] == [(1, 0), (2, 3)]
+    assert again[1] is first[0]  # member 2's score, kept

@@ -154,7 +154,7 @@ class SqlRollupRepository:
         for their active hours inside the window) and the memberships' latest joins."""
         if since >= until:
             return WindowStats(messages=0, active_members=0, new_members=0)
-        h, d, m = activity_hours_table.c, member_days_table.c, members_table.c
+        h, d = activity_hours_table.c, member_days_table.c
         first, last = since.date(), (until - timedelta(microseconds=1)).date()
         first_hours = _ALL_HOURS & ~((1 << since.hour) - 1)
         last_hours = (2 << (until - timedelta(microseconds=1)).hour) - 1
@@ -176,14 +176,8 @@ class SqlRollupRepository:
                 d.chat_id == chat_id, d.day >= first, d.day <= last, edges
             )
         )
-        joined = await self._session.scalar(
-            select(func.count()).where(
-                m.chat_id == chat_id, m.joined_at >= since, m.joined_at < until
-            )
-        )
-        return WindowStats(
-            messages=messages or 0, active_members=active or 0, new_members=joined or 0
-        )
+        (joined,) = await self.joins_since(chat_id, [since], until)
+        return WindowStats(messages=messages or 0, active_members=active or 0, new_members=joined)
 
     async def response_totals(
         self, chat_id: int, since: datetime, until: datetime
@@ -233,7 +227,7 @@ class SqlRollupRepository:
 
     async def invitations(self, chat_id: int, since: datetime) -> dict[int, int]:
         """How many members each inviter brought in whose latest join is at or after `since`,
-        counted in the database (through the partial index of invited members)."""
+        counted in the database."""
         m = members_table.c
         rows = await self._session.execute(
             select(m.invited_by_user_id, func.count())

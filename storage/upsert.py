@@ -174,11 +174,10 @@ async def median_interval(
     start: ColumnElement[Any],
     end: ColumnElement[Any],
     where: Sequence[ColumnElement[bool]],
-    count: int | None = None,
+    count: int,
 ) -> timedelta | None:
-    """The median of `end - start` over the rows `where` selects with `end` set (the mean of
-    the middle two for an even count; `count`: how many such rows, when the caller knows);
-    None when there is none.
+    """The median of `end - start` over the `count` rows `where` selects with `end` set (the
+    mean of the middle two for an even count); None when there is none.
 
     PostgreSQL computes it exactly in one aggregate. SQLite sorts by its julian days (exact to
     the millisecond, SQLite's own resolution) and reads only the middle rows, whose waits are
@@ -186,12 +185,10 @@ async def median_interval(
     """
     where = [*where, end.is_not(None)]
     if _dialect(session) == "postgresql":
-        found = await session.scalar(
+        median: timedelta | None = await session.scalar(
             select(func.percentile_cont(0.5).within_group(end - start)).where(*where)
         )
-        return found if isinstance(found, timedelta) or found is None else timedelta(seconds=found)
-    if count is None:
-        count = await session.scalar(select(func.count()).where(*where))
+        return median
     if not count:
         return None
     # Sorted by julian days (SQLite's date functions resolve milliseconds); only the middle

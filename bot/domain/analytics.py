@@ -220,18 +220,25 @@ def daily_active_counts(
     by_day: Mapping[date, set[int]], members: Set[int] | None, first: date, last: date
 ) -> dict[date, int]:
     """How many of `members` (or anyone) were active on each local day in [first, last]."""
-    days = local_day_span(first, last)
     gone = _gone(active_between(by_day, None, first, last), members)
-    empty: set[int] = set()
-    if gone:
-        return {day: len(by_day.get(day, empty) - gone) for day in days}
-    return {day: len(by_day.get(day, empty)) for day in days}
+    return _day_counts(by_day, gone, first, last)
 
 
 def _gone(active: set[int], members: Set[int] | None) -> set[int]:
     """Who of `active` is not a member (erased since the days were read): usually no one, so
     counts take these few out rather than intersect every day with every member."""
     return set() if members is None else active - members
+
+
+def _day_counts(
+    by_day: Mapping[date, set[int]], gone: set[int], first: date, last: date
+) -> dict[date, int]:
+    """How many were active on each local day in [first, last], but for `gone`."""
+    days = local_day_span(first, last)
+    empty: set[int] = set()
+    if gone:
+        return {day: len(by_day.get(day, empty) - gone) for day in days}
+    return {day: len(by_day.get(day, empty)) for day in days}
 
 
 def activity(
@@ -282,11 +289,7 @@ def activity_of(
         if day in (first, month_first, week_first):
             since_day[day] = set(seen)
     gone = _gone(seen, members)
-    empty: set[int] = set()
-    daily = {
-        day: len(by_day.get(day, empty) - gone) if gone else len(by_day.get(day, empty))
-        for day in local_day_span(start, last)
-    }
+    daily = _day_counts(by_day, gone, start, last)
     monthly = since_day[month_first] - gone
     in_window_members = since_day[first] - gone
     window_days = [daily[day] for day in local_day_span(first, last)]

@@ -251,15 +251,9 @@ class AnalyticsService:
             interaction=interaction(read.hours, responses, since, until),
         )
 
-    async def group_report(self, chat_id: int) -> StatsReport:
+    async def _group_report(self, uow: UnitOfWork, chat_id: int, read: _Read) -> StatsReport:
         """Today, 7 and 30 days of messages, active members and joins: `/stats`'s table, as
         `StatsService` reads it in SQL, from the members per local day kept here."""
-        async with self._uow_factory() as uow:
-            return await self._group_report(
-                uow, chat_id, await self._read(uow, chat_id, MONTH_DAYS)
-            )
-
-    async def _group_report(self, uow: UnitOfWork, chat_id: int, read: _Read) -> StatsReport:
         span = read.span
         now = self._clock.now()
         firsts = [span.last - timedelta(days=days - 1) for days in WINDOW_DAYS]

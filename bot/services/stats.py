@@ -23,7 +23,7 @@ WINDOW_DAYS = (1, 7, 30)  # today, 7 and 30 local days
 
 class StatsService:
     """Activity per window in SQL over the rollups: `/health` reads it (and `/stats`, through
-    `AnalyticsService.group_report`, counts the same from the members per day it keeps)."""
+    `AnalyticsService.stats`, counts the same from the members per day it keeps)."""
 
     def __init__(self, uow_factory: UnitOfWorkFactory, clock: Clock, default_timezone: str) -> None:
         self._uow_factory = uow_factory

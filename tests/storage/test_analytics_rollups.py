@@ -352,7 +352,7 @@ async def test_stats_windows_from_the_kept_days_are_the_sql_counts(
     clock = FakeClock(T0 + timedelta(hours=4))  # 01:00 in Tokyo, after today's first post
     for wait in (0, 45 * 60):
         clock.advance(wait)
-        kept = await AnalyticsService(uow_factory, clock, "UTC").group_report(CHAT)
+        kept, _, _ = await AnalyticsService(uow_factory, clock, "UTC").stats(CHAT, 7)
         counted = await StatsService(uow_factory, clock, "UTC").group_report(CHAT)
         assert kept == counted
         assert [days for days, _ in kept.windows] == [1, 7, 30]

@@ -206,6 +206,18 @@ async def test_a_failed_write_is_retried_and_nothing_is_lost(db: Watched) -> Non
     assert recorder.metrics.failed_flushes == 2
 
 
+async def test_the_slowest_write_is_kept_for_the_benchmark(db: Watched) -> None:
+    recorder = EngagementRecorder(db, FakeClock(), batch_size=5)
+    await recorder.start()
+    db.gate.clear()  # the batch's commit waits until the gate opens
+    await recorder.record([message(n) for n in range(5)])
+    await asyncio.sleep(0.05)
+    db.gate.set()
+    await asyncio.wait_for(recorder.durable(), GUARD)
+    await recorder.stop()
+    assert recorder.metrics.slowest_write >= 0.05  # at least as long as the commit was held
+
+
 async def test_stop_writes_what_is_buffered(db: Watched) -> None:
     recorder = EngagementRecorder(db, FakeClock(), batch_size=1000, flush_interval=3600)
     await recorder.start()

@@ -265,11 +265,12 @@ async def test_the_top_members_are_ranked_in_the_database_as_top_members_ranks_t
     )
     await _record(uow_factory, history)
     async with uow_factory() as uow:
-        top = await uow.rollups.member_totals(CHAT, DAY0, DAY0, top=4)
+        top = await uow.rollups.member_totals(CHAT, DAY0, DAY0, top=10)
         every = await uow.rollups.member_totals(CHAT, DAY0, DAY0)
-    # Member 1 before 0 (a reply earned), 2 before 3 (the lower id), no one who only reacted.
-    assert [t.user_id for t in top] == [people[n].user_id for n in (1, 0, 2, 3)]
-    assert top == top_members(every, 4)
+    # Member 1 before 0 (a reply earned), 2 before 3 (the lower id), 5 (one message) last, and
+    # member 4, who only reacted, not at all (there is room for ten).
+    assert [t.user_id for t in top] == [people[n].user_id for n in (1, 0, 2, 3, 5)]
+    assert top == top_members(every, 10)
     assert people[4].user_id in {t.user_id for t in every}
 
 

@@ -258,7 +258,11 @@ async def test_overview_retention_and_trend_keep_active_days_and_match_a_full_re
     again = await reports(service)
     assert {span for span in read} == {(date(2025, 3, 31), date(2025, 4, 1))}  # today only
     assert again == await reports(AnalyticsService(factory, clock, "UTC"))
+    (table, _, _) = await service.stats(CHAT, 7)
     # A member who erased their data has no membership: counted nowhere, kept days or not.
     rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 5]
     assert await reports(service) == await reports(AnalyticsService(factory, clock, "UTC"))
     assert (await service.overview(CHAT, 7)).activity.active_members < again[0].active_members  # type: ignore[attr-defined]
+    # /stats's table too: member 5, active today, no longer counts among today's members.
+    (after, _, _) = await service.stats(CHAT, 7)
+    assert dict(after.windows)[1].active_members == dict(table.windows)[1].active_members - 1

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -31,6 +30,7 @@ from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, Messa
 from bot.domain.watching import Decision
 from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision
 from storage.analytics import ROLLUP_TABLES, erase_from_rollups, move_rollups
+from storage.ledger import IngestLedger, chunks
 from storage.models import (
     Base,
     decisions_table,
@@ -49,33 +49,6 @@ from storage.upsert import insert_ignore, upsert, upsert_from_select
 
 # Kinds that make a member "active" in window stats.
 ACTIVE_KINDS = (EventKind.MESSAGE, EventKind.EDIT, EventKind.REACTION_ADDED)
-# Keeps IN (…) lists well under SQLite's and PostgreSQL's bound-parameter limits.
-_IN_CHUNK = 1000
-
-
-def _chunks(items: Sequence[Any], size: int = _IN_CHUNK) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-@dataclass(slots=True)
-class IngestLedger:
-    """The ids of the events `add_new` inserted in one unit of work, not yet folded into members.
-
-    `SqlMemberRepository.observe_many` aggregates exactly these rows into memberships (and takes
-    them out), so a redelivered event, which `add_new` skips, changes no membership.
-    """
-
-    inserted_ids: list[int] = field(default_factory=list)
-
-    def clear(self) -> None:
-        self.inserted_ids.clear()
-
-    def take(self) -> list[int]:
-        """The ids not yet folded, sorted; the ledger forgets them."""
-        ids = sorted(self.inserted_ids)
-        self.inserted_ids.clear()
-        return ids
 
 
 def _not_older(t: Table, ex: Any) -> ColumnElement[bool]:
@@ -520,9 +493,9 @@ class SqlMemberRepository:
             ],
             where=_not_older,
         )
-        # One statement a batch; only a unit of work adding over _IN_CHUNK events needs more
+        # One statement a batch; only a unit of work adding over IN_CHUNK events needs more
         # (a member's rows in two chunks then merge like two batches).
-        for ids in _chunks(self._ledger.take()):
+        for ids in chunks(self._ledger.take("members")):
             await upsert_from_select(
                 self._session,
                 members_table,

@@ -11,11 +11,11 @@ from storage.adshare import SqlAdShareRepository
 from storage.analytics import SqlRollupRepository
 from storage.content import SqlContentRepository
 from storage.handoff import SqlHandoffRepository
+from storage.ledger import IngestLedger
 from storage.moderation import SqlModerationRepository
 from storage.recognition import SqlRecognitionRepository
 from storage.reports import SqlDigestRepository
 from storage.repositories import (
-    IngestLedger,
     ProfileCache,
     SqlDecisionRepository,
     SqlEventRepository,
@@ -67,7 +67,7 @@ class SqlUnitOfWork:
         self.members = SqlMemberRepository(session, self._ledger, self._profiles)
         self.events = SqlEventRepository(session, self._ledger)
         self.outbox = SqlOutboxRepository(session)
-        self.rollups = SqlRollupRepository(session)
+        self.rollups = SqlRollupRepository(session, self._ledger)
         self.decisions = SqlDecisionRepository(session)
         self.ops_notices = SqlOpsNoticeRepository(session)
         self.adshare = SqlAdShareRepository(session)

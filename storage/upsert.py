@@ -1,16 +1,20 @@
 """The one place with dialect-specific SQL: batched INSERT … ON CONFLICT (SQLite, PostgreSQL),
-and the median of an interval, which PostgreSQL computes in one aggregate and SQLite does not."""
+the median of an interval, which PostgreSQL computes in one aggregate and SQLite does not, and
+the UTC hour, date and hour of day of a stored timestamp (the rollups' keys, folded in SQL)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, Table, func, select
+from sqlalchemy import ColumnElement, Date, DateTime, Integer, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 Row = Mapping[str, Any]
 # Build the SET clause (merges such as min/max/sum) or the WHERE of an upsert from the target
@@ -203,3 +207,67 @@ async def median_interval(
         )
     ).all()
     return sum((finish - begin for begin, finish in middle), timedelta()) / len(middle)
+
+
+# --- UTC parts of a stored timestamp --------------------------------------------------------
+# SQLite stores a timestamp as naive UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff' (SQLAlchemy's
+# format, microseconds always written), so its parts are substrings, and an hour written back
+# must keep that exact form: the text comparisons of reports would otherwise miss it.
+# PostgreSQL's are computed in UTC whatever the session's time zone.
+
+
+class utc_hour(FunctionElement[datetime]):
+    """The start of the UTC hour a timestamp column falls in, stored as the column stores it."""
+
+    type = DateTime(timezone=True)
+    inherit_cache = True
+
+
+class utc_date(FunctionElement[date]):
+    """The UTC date of a timestamp column."""
+
+    type = Date()
+    inherit_cache = True
+
+
+class utc_hour_of_day(FunctionElement[int]):
+    """The UTC hour of day (0–23) of a timestamp column."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+def _argument(element: FunctionElement[Any], compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(utc_hour, "sqlite")
+def _sqlite_utc_hour(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({_argument(element, compiler, **kw)}, 1, 13) || ':00:00.000000'"
+
+
+@compiles(utc_date, "sqlite")
+def _sqlite_utc_date(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"substr({_argument(element, compiler, **kw)}, 1, 10)"
+
+
+@compiles(utc_hour_of_day, "sqlite")
+def _sqlite_utc_hour_of_day(element: utc_hour_of_day, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(substr({_argument(element, compiler, **kw)}, 12, 2) AS INTEGER)"
+
+
+@compiles(utc_hour, "postgresql")
+def _pg_utc_hour(element: utc_hour, compiler: SQLCompiler, **kw: Any) -> str:
+    column = _argument(element, compiler, **kw)
+    return f"(date_trunc('hour', {column} AT TIME ZONE 'UTC') AT TIME ZONE 'UTC')"
+
+
+@compiles(utc_date, "postgresql")
+def _pg_utc_date(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST({_argument(element, compiler, **kw)} AT TIME ZONE 'UTC' AS DATE)"
+
+
+@compiles(utc_hour_of_day, "postgresql")
+def _pg_utc_hour_of_day(element: utc_hour_of_day, compiler: SQLCompiler, **kw: Any) -> str:
+    column = _argument(element, compiler, **kw)
+    return f"CAST(extract(hour FROM {column} AT TIME ZONE 'UTC') AS INTEGER)"

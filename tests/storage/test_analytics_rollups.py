@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.domain.analytics import (
     HourTotals,
@@ -29,6 +31,7 @@ from tests.storage.test_repositories import (
     BOB,
     CAROL,
     CHAT,
+    GROUP,
     OTHER_CHAT,
     T0,
     message,
@@ -36,6 +39,7 @@ from tests.storage.test_repositories import (
 )
 
 DAY0 = T0.date()
+INDIA = "Asia/Kolkata"
 EVER = (T0 - timedelta(days=400), T0 + timedelta(days=400))
 
 
@@ -359,3 +363,132 @@ async def test_stats_windows_from_the_kept_days_are_the_sql_counts(
         assert [days for days, _ in kept.windows] == [1, 7, 30]
     assert kept.windows[2][1].active_members == 7  # everyone but the erased member
     assert kept.windows[0][1] == WindowStats(messages=1, active_members=1, new_members=0)
+
+
+def _reference_fold(
+    batches: Sequence[Sequence[EngagementEvent]],
+) -> dict[int, tuple[list[HourTotals], list[MemberDay], list[Response]]]:
+    """The rollups by their definition, folded event by event in Python, batch by batch: a
+    response finds the message it answers only once that message is stored (this batch
+    included), and an event already stored is skipped."""
+    stored: dict[str, EngagementEvent] = {}
+    hours: dict[tuple[int, datetime], list[int]] = {}
+    days: dict[tuple[int, object, int], list[int]] = {}
+    responses: dict[tuple[int, int], list[Any]] = {}
+    for batch in batches:
+        new = {e.dedup_key: e for e in reversed(batch) if e.dedup_key not in stored}
+        stored.update(new)
+        for e in new.values():
+            chat, who, kind, at = e.group.chat_id, e.actor, e.kind, e.occurred_at
+            reply = kind is EventKind.MESSAGE and e.reply_to_message_id is not None
+            hour = hours.setdefault((chat, at.replace(minute=0, second=0, microsecond=0)), [0] * 5)
+            hour[0] += kind is EventKind.MESSAGE
+            hour[1] += reply
+            hour[2] += kind is EventKind.REACTION_ADDED
+            hour[3] += kind is EventKind.JOIN
+            hour[4] += kind in (EventKind.LEAVE, EventKind.KICK)
+            if who is None or kind not in (
+                EventKind.MESSAGE,
+                EventKind.EDIT,
+                EventKind.REACTION_ADDED,
+            ):
+                continue
+            day = days.setdefault((chat, at.date(), who.user_id), [0] * 6)
+            day[0] |= 1 << at.hour
+            day[1] += kind is EventKind.MESSAGE
+            day[2] += reply
+            day[3] += kind is EventKind.REACTION_ADDED
+            target = (
+                e.reply_to_message_id
+                if kind is EventKind.MESSAGE
+                else e.message_id
+                if kind is EventKind.REACTION_ADDED
+                else None
+            )
+            if target is None:
+                continue
+            original = stored.get(EngagementEvent.message_key(chat, target))
+            author = original.actor if original is not None else None
+            if original is None or (author is not None and author.user_id == who.user_id):
+                continue
+            response = responses.setdefault((chat, target), [original.occurred_at, None, 0, 0])
+            if reply:
+                response[1] = at if response[1] is None else min(response[1], at)
+                response[2] += 1
+            else:
+                response[3] += 1
+            if author is not None:
+                credit = days.setdefault((chat, at.date(), author.user_id), [0] * 6)
+                credit[4 if reply else 5] += 1
+    chats = {chat for chat, _ in hours}
+    return {
+        chat: (
+            [HourTotals(h, *c) for (ch, h), c in sorted(hours.items()) if ch == chat],
+            sorted(
+                (MemberDay(user, day, *c) for (ch, day, user), c in days.items() if ch == chat),
+                key=lambda d: (d.day, d.user_id),
+            ),
+            sorted(
+                (Response(m, *r) for (ch, m), r in responses.items() if ch == chat),
+                key=lambda r: (r.posted_at, r.message_id),
+            ),
+        )
+        for chat in chats
+    }
+
+
+async def test_the_fold_in_sql_matches_the_rollups_definition_on_random_traffic(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """Two groups, anonymous posters, self-replies, replies to messages stored later or never,
+    edits and membership changes, at microsecond times across UTC midnights, in random batches
+    with redeliveries: each rollup is what the definition gives, on both databases, with
+    PostgreSQL's sessions set to India's time zone (UTC+5:30)."""
+    async with uow_factory() as uow:
+        if uow.session.get_bind().dialect.name == "postgresql":
+            name = await uow.session.scalar(text("SELECT current_database()"))
+            await uow.session.execute(text(f"ALTER DATABASE \"{name}\" SET timezone TO '{INDIA}'"))
+            await uow.session.execute(text(f"SET TIME ZONE '{INDIA}'"))  # this pooled session
+            await uow.commit()
+    rng = random.Random(8)
+    groups = [GROUP, GroupRef(OTHER_CHAT, "Other", "supergroup")]
+    people: list[Actor | None] = [ALICE, BOB, CAROL, None]
+    start = T0.replace(hour=20)
+    events: list[EngagementEvent] = []
+    for n in range(1, 400):
+        group, who = rng.choice(groups), rng.choice(people)
+        at = start + timedelta(seconds=rng.randrange(3 * 86_400), microseconds=rng.randrange(10**6))
+        roll = rng.random()
+        target = rng.randrange(1, n + 40)  # sometimes a message that never comes
+        if roll < 0.5:
+            reply = {"reply_to_message_id": target} if rng.random() < 0.5 else {}
+            events.append(message(n, who, at, group, **reply))
+        elif roll < 0.75:
+            kind = rng.choice([EventKind.REACTION_ADDED, EventKind.REACTION_REMOVED])
+            events.append(other(10_000 + n, kind, who, at, group, message_id=target, reaction="👍"))
+        elif roll < 0.85:
+            events.append(other(10_000 + n, EventKind.EDIT, who, at, group, message_id=target))
+        else:
+            kind = rng.choice([EventKind.JOIN, EventKind.LEAVE, EventKind.KICK])
+            events.append(other(10_000 + n, kind, who or CAROL, at, group))
+    rng.shuffle(events)
+    cuts = sorted(rng.sample(range(1, len(events)), 12))
+    batches = [events[a:b] for a, b in zip([0, *cuts], [*cuts, len(events)], strict=True)]
+    batches += rng.sample(batches, 4)  # redelivered
+    await _record(uow_factory, *batches)
+    expected = _reference_fold(batches)
+    async with uow_factory() as uow:
+        for group in groups:
+            chat = group.chat_id
+            found = (
+                await uow.rollups.hour_totals(chat, *EVER),
+                await uow.rollups.member_days(chat, EVER[0].date(), EVER[1].date()),
+                await uow.rollups.responses(chat, *EVER),
+            )
+            assert found == expected[chat]
+            hours = found[0]
+            # A window starting and ending on stored hours reads them (hours are stored in the
+            # form the readers bind).
+            edges = (hours[0].hour, hours[-1].hour + timedelta(hours=1))
+            assert await uow.rollups.hour_totals(chat, *edges) == hours
+    assert all(expected[g.chat_id][2] for g in groups)  # responses were exercised

@@ -255,9 +255,15 @@ class RollupRepository(Protocol):
         ...
 
     async def response_totals(
-        self, chat_id: int, since: datetime, until: datetime
+        self, chat_id: int, since: datetime, until: datetime, *, median: bool = True
     ) -> ResponseTotals:
-        """What the messages posted in [since, until) got from others, summed."""
+        """What the messages posted in [since, until) got from others, summed (the median
+        first-reply wait only with `median`)."""
+        ...
+
+    async def reply_waits(self, chat_id: int, since: datetime, until: datetime) -> list[float]:
+        """The first-reply wait, in seconds, of each message posted in [since, until) that
+        got a reply."""
         ...
 
     async def member_ids(self, chat_id: int) -> set[int]:

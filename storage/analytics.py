@@ -53,6 +53,7 @@ from storage.models import (
 )
 from storage.upsert import (
     median_interval,
+    seconds_between,
     upsert_from_select,
     utc_date,
     utc_hour,
@@ -183,10 +184,11 @@ class SqlRollupRepository:
         return WindowStats(messages=messages or 0, active_members=active or 0, new_members=joined)
 
     async def response_totals(
-        self, chat_id: int, since: datetime, until: datetime
+        self, chat_id: int, since: datetime, until: datetime, *, median: bool = True
     ) -> ResponseTotals:
         """What messages posted in [since, until) got, summed in the database (a window of a
-        large group answers hundreds of thousands of messages)."""
+        large group answers hundreds of thousands of messages); without `median`, no median
+        wait (it is a sort)."""
         r = responses_table.c
         window = [r.chat_id == chat_id, r.posted_at >= since, r.posted_at < until]
         answered, replies, reactions, replied = (
@@ -206,9 +208,23 @@ class SqlRollupRepository:
             median_first_reply=await median_interval(
                 self._session, r.posted_at, r.first_reply_at, window, replied
             )
-            if replied
+            if replied and median
             else None,
         )
+
+    async def reply_waits(self, chat_id: int, since: datetime, until: datetime) -> list[float]:
+        """The wait for the first reply, in seconds, of each message posted in [since, until)
+        that got one (worked out in the database, exact to the microsecond)."""
+        r = responses_table.c
+        rows = await self._session.scalars(
+            select(seconds_between(r.posted_at, r.first_reply_at)).where(
+                r.chat_id == chat_id,
+                r.posted_at >= since,
+                r.posted_at < until,
+                r.first_reply_at.is_not(None),
+            )
+        )
+        return list(rows.all())
 
     async def member_ids(self, chat_id: int) -> set[int]:
         """Everyone with a membership of the group (an erased member has none)."""

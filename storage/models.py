@@ -121,6 +121,9 @@ class MemberRow(Base):
             sqlite_where=sql_text("invited_by_user_id IS NOT NULL"),
             postgresql_where=sql_text("invited_by_user_id IS NOT NULL"),
         ),
+        # The members first seen, and who joined, in a report's window (migration 0014).
+        Index(None, "chat_id", "first_seen_at", "user_id"),
+        Index(None, "chat_id", "joined_at"),
     )
 
     chat_id: Mapped[int] = mapped_column(ForeignKey("groups.chat_id"), primary_key=True)

@@ -9,7 +9,7 @@ from datetime import date, datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, DateTime, Integer, Select, Table, func, select
+from sqlalchemy import ColumnElement, Date, DateTime, Float, Integer, Select, Table, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
@@ -271,3 +271,28 @@ def _pg_utc_date(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str:
 def _pg_utc_hour_of_day(element: utc_hour_of_day, compiler: SQLCompiler, **kw: Any) -> str:
     column = _argument(element, compiler, **kw)
     return f"CAST(extract(hour FROM {column} AT TIME ZONE 'UTC') AS INTEGER)"
+
+
+class seconds_between(FunctionElement[float]):
+    """`end - start` in seconds, exact to the microsecond, of two timestamp columns."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(seconds_between, "sqlite")
+def _sqlite_seconds_between(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    # Whole seconds from the date functions; the microseconds from the text (SQLite's own
+    # functions resolve milliseconds).
+    return (
+        f"((CAST(strftime('%s', {end}) AS INTEGER) - CAST(strftime('%s', {start}) AS INTEGER)) "
+        f"+ (CAST(substr({end}, 21, 6) AS INTEGER) - CAST(substr({start}, 21, 6) AS INTEGER))"
+        " / 1000000.0)"
+    )
+
+
+@compiles(seconds_between, "postgresql")
+def _pg_seconds_between(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"CAST(EXTRACT(EPOCH FROM {end} - {start}) AS DOUBLE PRECISION)"

@@ -203,9 +203,17 @@ class _Rollups:
         return [r for r in self._data.responses.get(chat_id, []) if since <= r.posted_at < until]
 
     async def response_totals(
-        self, chat_id: int, since: datetime, until: datetime
+        self, chat_id: int, since: datetime, until: datetime, *, median: bool = True
     ) -> ResponseTotals:
-        return ResponseTotals.of(await self.responses(chat_id, since, until))
+        totals = ResponseTotals.of(await self.responses(chat_id, since, until))
+        return totals if median else replace(totals, median_first_reply=None)
+
+    async def reply_waits(self, chat_id: int, since: datetime, until: datetime) -> list[float]:
+        return [
+            (r.first_reply_at - r.posted_at).total_seconds()
+            for r in await self.responses(chat_id, since, until)
+            if r.first_reply_at is not None
+        ]
 
     async def member_ids(self, chat_id: int) -> set[int]:
         return {m.user_id for m in self._data.memberships.get(chat_id, [])}

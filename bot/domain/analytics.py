@@ -402,6 +402,49 @@ class ResponseTotals:
         )
 
 
+def combined_totals(
+    kept: ResponseTotals,
+    kept_waits: Sequence[float],
+    recent: ResponseTotals,
+    recent_waits: Sequence[float],
+) -> ResponseTotals:
+    """The totals of two sets of messages from each one's sums and sorted first-reply waits
+    (in seconds): the median of the two together without merging them."""
+    count = len(kept_waits) + len(recent_waits)
+    middle = (
+        (
+            _kth(kept_waits, recent_waits, (count - 1) // 2)
+            + _kth(kept_waits, recent_waits, count // 2)
+        )
+        / 2
+        if count
+        else None
+    )
+    return ResponseTotals(
+        answered=kept.answered + recent.answered,
+        replies=kept.replies + recent.replies,
+        reactions=kept.reactions + recent.reactions,
+        median_first_reply=timedelta(seconds=middle) if middle is not None else None,
+    )
+
+
+def _kth(a: Sequence[float], b: Sequence[float], k: int) -> float:
+    """The k-th smallest (from 0) of two sorted sequences together, in O(log) steps."""
+    low, high = max(0, k - len(b)), min(k, len(a))  # how many of the k smaller come from `a`
+    while low < high:
+        taken = (low + high) // 2
+        if a[taken] < b[k - taken - 1]:
+            low = taken + 1  # a[taken] is among the k smaller: take more from `a`
+        else:
+            high = taken
+    rest = k - low
+    if low == len(a):
+        return b[rest]
+    if rest == len(b):
+        return a[low]
+    return min(a[low], b[rest])
+
+
 def interaction(
     hours: Iterable[HourTotals], responses: ResponseTotals, since: datetime, until: datetime
 ) -> Interaction:

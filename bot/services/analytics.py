@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from bot.domain.analytics import (
     MemberDay,
     MemberHistory,
     MemberScore,
+    ResponseTotals,
     TopMember,
     active_between,
     active_days_by_member,
@@ -28,6 +30,7 @@ from bot.domain.analytics import (
     activity_of,
     back_test,
     churn_warnings,
+    combined_totals,
     daily_active_counts,
     daily_summary,
     heatmap,
@@ -58,6 +61,10 @@ LISTED_IN_DIGEST = 10  # the weekly digest names this many members at risk
 KEPT_AT_RISK_DAYS = 512  # groups whose day of /atrisk is kept in memory
 KEPT_SEGMENT_DAYS = 64  # groups whose members' histories are kept for /segments (larger)
 KEPT_ACTIVE_DAYS = 64  # groups whose members' active days are kept (overview, /retention)
+KEPT_RESPONSE_DAYS = 64  # groups whose messages' responses are kept (the overview's interaction)
+# The overview reads responses to messages of today and the days before live; older ones are
+# kept as of the local day's first read (an answer that late counts from the next day on).
+LIVE_RESPONSE_DAYS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +161,16 @@ class _SegmentDay:
 
 
 @dataclass(frozen=True, slots=True)
+class _ResponseDays:
+    """Responses to messages posted from a local date to the last before the live days, kept
+    for the local `day` in `zone`: by first date, their sums and sorted first-reply waits."""
+
+    day: date
+    zone: str
+    parts: dict[date, tuple[ResponseTotals, array[float]]]
+
+
+@dataclass(frozen=True, slots=True)
 class _Span:
     zone: ZoneInfo
     first: date  # local
@@ -195,6 +212,8 @@ class AnalyticsService:
         # Each group's members per local day before today's UTC days (180 days), for the
         # overview, /retention and the trend.
         self._active_days: OrderedDict[int, _DayMembers] = OrderedDict()
+        # Each group's responses to messages before the live days, for the overview.
+        self._response_days: OrderedDict[int, _ResponseDays] = OrderedDict()
 
     async def _span(self, uow: UnitOfWork, chat_id: int, days: int) -> _Span:
         """The last `days` local days of the group, today included."""
@@ -243,12 +262,49 @@ class AnalyticsService:
         first = last - timedelta(days=days - 1)
         since, until = utc_span(first, last, zone)
         new = await uow.rollups.first_seen_between(chat_id, since, until)
-        responses = await uow.rollups.response_totals(chat_id, since, until)
+        responses = await self._response_totals(uow, chat_id, read.span, first)
         return Overview(
             timezone=zone.key,
             days=days,
             activity=activity_of(read.by_day, read.hours, read.members, new, zone, first, last),
             interaction=interaction(read.hours, responses, since, until),
+        )
+
+    async def _longest_overview(self, chat_id: int) -> Overview:
+        return await self.overview(chat_id, max(PERIODS))
+
+    async def _response_totals(
+        self, uow: UnitOfWork, chat_id: int, span: _Span, first: date
+    ) -> ResponseTotals:
+        """What messages posted on the local days [first, today] got. Responses to messages
+        of the last LIVE_RESPONSE_DAYS days are read now; those to older messages are summed,
+        and their waits sorted, once a local day per first date: a 90-day window holds
+        hundreds of thousands, and their median is a sort the database would redo each time.
+        """
+        live_first = span.last - timedelta(days=LIVE_RESPONSE_DAYS - 1)
+        live_since, until = utc_span(live_first, span.last, span.zone)
+        if first >= live_first:
+            since, until = utc_span(first, span.last, span.zone)
+            return await uow.rollups.response_totals(chat_id, since, until)
+        kept = self._response_days.get(chat_id)
+        if kept is None or (kept.day, kept.zone) != (span.last, span.zone.key):
+            kept = _ResponseDays(span.last, span.zone.key, {})
+            self._response_days[chat_id] = kept
+            while len(self._response_days) > KEPT_RESPONSE_DAYS:
+                self._response_days.popitem(last=False)
+        self._response_days.move_to_end(chat_id)
+        part = kept.parts.get(first)
+        if part is None:
+            since, _ = utc_span(first, span.last, span.zone)
+            part = (
+                await uow.rollups.response_totals(chat_id, since, live_since, median=False),
+                array("d", sorted(await uow.rollups.reply_waits(chat_id, since, live_since))),
+            )
+            kept.parts[first] = part
+        return combined_totals(
+            *part,
+            await uow.rollups.response_totals(chat_id, live_since, until, median=False),
+            sorted(await uow.rollups.reply_waits(chat_id, live_since, until)),
         )
 
     async def _group_report(self, uow: UnitOfWork, chat_id: int, read: _Read) -> StatsReport:
@@ -407,6 +463,10 @@ class AnalyticsService:
             *((chat, d.day, d.zone, self.at_risk) for chat, d in self._at_risk_days.items()),
             *((chat, d.day, d.zone, self.segments) for chat, d in self._segment_days.items()),
             *((chat, d.day, d.zone, self.retention) for chat, d in self._active_days.items()),
+            *(
+                (chat, d.day, d.zone, self._longest_overview)
+                for chat, d in self._response_days.items()
+            ),
         ]
         refreshed = 0
         for chat_id, day, zone, report in kept:

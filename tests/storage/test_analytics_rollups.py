@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -296,6 +297,12 @@ async def test_response_totals_are_summed_and_the_median_wait_is_exact(
     until = T0 + timedelta(minutes=5)
     async with uow_factory() as uow:
         even = await uow.rollups.response_totals(CHAT, T0, until)
+        sums = await uow.rollups.response_totals(CHAT, T0, until, median=False)
+        waits = await uow.rollups.reply_waits(CHAT, T0, until)
+    # The waits worked out in the database, to the microsecond (message 3's first reply
+    # comes later, message 4 got none).
+    assert sorted(waits) == [600.000003, 1800.000001]
+    assert sums == replace(even, median_first_reply=None)
     assert even == ResponseTotals(
         answered=3,  # 1, 2 and 4
         replies=2,

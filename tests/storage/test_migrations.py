@@ -88,7 +88,7 @@ def test_config_finds_migrations_from_any_directory(
     monkeypatch.chdir(tmp_path)
     script_location = Path(alembic_config().get_main_option("script_location") or "")
     assert (script_location / "env.py").is_file()
-    assert head_revision() == "0013"
+    assert head_revision() == "0014"
 
 
 def test_config_keeps_percent_signs_in_urls() -> None:

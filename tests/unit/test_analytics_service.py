@@ -6,7 +6,16 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from bot.domain.analytics import HourTotals, MemberDay, Membership, Response, Segment, Tag
+from bot.domain.analytics import (
+    HourTotals,
+    Interaction,
+    MemberDay,
+    Membership,
+    Response,
+    ResponseTotals,
+    Segment,
+    Tag,
+)
 from bot.ports import GroupSettings
 from bot.services.analytics import AnalyticsService
 from tests.fakes import FakeClock, FakeUnitOfWorkFactory, _Rollups
@@ -266,3 +275,46 @@ async def test_overview_retention_and_trend_keep_active_days_and_match_a_full_re
     # /stats's table too: member 5, active today, no longer counts among today's members.
     (after, _, _) = await service.stats(CHAT, 7)
     assert dict(after.windows)[1].active_members == dict(table.windows)[1].active_members - 1
+
+
+async def test_interaction_keeps_older_days_and_reads_the_live_days_each_time() -> None:
+    """Each period's interaction is what every response to its messages gives, on the day's
+    first call and after: a response to a message of the live days counts at once; one to an
+    older message from the next local day on."""
+    service, factory = _service()
+    rollups = factory.db.rollups
+    rollups.hours[CHAT] = [HourTotals(NOW - timedelta(days=d), messages=50) for d in range(95)]
+    responses = [
+        Response(
+            n,
+            NOW - timedelta(hours=7 * n),
+            NOW - timedelta(hours=7 * n) + timedelta(minutes=n % 17, microseconds=n),
+            replies=1 + n % 3,
+            reactions=n % 2,
+        )
+        for n in range(1, 320)  # posted over the last 93 days
+    ]
+    responses += [Response(900 + n, NOW - timedelta(days=n), None, 0, 2) for n in range(0, 60, 4)]
+    rollups.responses[CHAT] = responses
+
+    async def interaction(analytics: AnalyticsService, days: int) -> Interaction:
+        return (await analytics.overview(CHAT, days)).interaction
+
+    async def full_read(days: int) -> Interaction:
+        return await interaction(AnalyticsService(factory, FakeClock(NOW), "UTC"), days)
+
+    for days in (7, 30, 90):
+        since = datetime(2025, 4, 1, tzinfo=UTC) - timedelta(hours=9, days=days - 1)
+        totals = ResponseTotals.of(r for r in responses if r.posted_at >= since)
+        first = await interaction(service, days)
+        assert first.median_first_reply == totals.median_first_reply
+        assert first.replies_per_message == totals.replies / first.messages
+        assert await interaction(service, days) == first  # from what was kept
+    # First replies now: to a message of yesterday, counted at once; to one of ten days ago,
+    # from the next local day on.
+    yesterday = Response(2000, NOW - timedelta(days=1), NOW, 1, 0)
+    rollups.responses[CHAT] = [*responses, yesterday]
+    with_yesterday = await full_read(30)
+    rollups.responses[CHAT].append(Response(2001, NOW - timedelta(days=10), NOW, 1, 0))
+    assert await interaction(service, 30) == with_yesterday
+    assert await full_read(30) != with_yesterday

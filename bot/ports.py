@@ -266,8 +266,9 @@ class RollupRepository(Protocol):
         got a reply."""
         ...
 
-    async def member_ids(self, chat_id: int) -> set[int]:
-        """Everyone with a membership of the group."""
+    async def members_removed(self, chat_id: int) -> int:
+        """How many times memberships of the group were deleted (erasure, opt-out, a move in):
+        what a report keeps in memory holds while it stays the same."""
         ...
 
     async def first_seen_between(self, chat_id: int, since: datetime, until: datetime) -> set[int]:

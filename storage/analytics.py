@@ -46,6 +46,7 @@ from storage.ledger import IngestLedger, chunks
 from storage.models import (
     activity_hours_table,
     events_table,
+    groups_table,
     member_days_table,
     members_table,
     responses_table,
@@ -226,12 +227,12 @@ class SqlRollupRepository:
         )
         return list(rows.all())
 
-    async def member_ids(self, chat_id: int) -> set[int]:
-        """Everyone with a membership of the group (an erased member has none)."""
-        m = members_table.c
-        return set(
-            (await self._session.scalars(select(m.user_id).where(m.chat_id == chat_id))).all()
+    async def members_removed(self, chat_id: int) -> int:
+        """How many times memberships of the group were deleted (see `members_removed_from`)."""
+        removed = await self._session.scalar(
+            select(groups_table.c.members_removed).where(groups_table.c.chat_id == chat_id)
         )
+        return removed or 0
 
     async def first_seen_between(self, chat_id: int, since: datetime, until: datetime) -> set[int]:
         """The members first seen in [since, until) (their ids only: a time is costly to
@@ -516,6 +517,15 @@ async def fold(session: AsyncSession, ids: Sequence[int]) -> None:
         await upsert_from_select(
             session, table, columns, build, index_elements=key, update=merge, params=params
         )
+
+
+async def members_removed_from(session: AsyncSession, groups: ColumnElement[bool]) -> None:
+    """Count a removal of memberships from these groups (`groups.members_removed`): reports
+    read again what they keep of them. Call it before deleting, in the same transaction."""
+    g = groups_table.c
+    await session.execute(
+        update(groups_table).where(groups).values(members_removed=g.members_removed + 1)
+    )
 
 
 async def erase_from_rollups(session: AsyncSession, user_id: int) -> None:

@@ -92,6 +92,9 @@ class GroupRow(Base):
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
     migrated_to_chat_id: Mapped[int | None]
+    # Counts the times memberships of the group were deleted (erasure, opt-out, a move in):
+    # reports keep members' days in memory and read them again when it changes (0014).
+    members_removed: Mapped[int] = mapped_column(Integer, default=0, server_default=sql_text("0"))
 
 
 class UserRow(Base):

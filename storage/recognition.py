@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.recognition import REACTION_POINTS_PER_DAY, Badge, Invitee
 from bot.ports import EarnedBadge, PointAward, RecognitionFootprint
+from storage.analytics import members_removed_from
 from storage.models import (
     badges_table,
     events_table,
@@ -93,6 +94,7 @@ class SqlRecognitionRepository:
             .where(m.invited_by_user_id == user_id, m.chat_id == chat_id)
             .values(invited_by_user_id=None)
         )
+        await members_removed_from(s, groups_table.c.chat_id == chat_id)
         await s.execute(delete(members_table).where(m.user_id == user_id, m.chat_id == chat_id))
         d, r = member_days_table.c, responses_table.c
         await s.execute(delete(member_days_table).where(d.user_id == user_id, d.chat_id == chat_id))

@@ -29,7 +29,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.domain.watching import Decision
 from bot.ports import Erasure, Footprint, GroupSettings, OutboxItem, StoredDecision
-from storage.analytics import ROLLUP_TABLES, erase_from_rollups, move_rollups
+from storage.analytics import (
+    ROLLUP_TABLES,
+    erase_from_rollups,
+    members_removed_from,
+    move_rollups,
+)
 from storage.ledger import IngestLedger, chunks
 from storage.models import (
     Base,
@@ -209,6 +214,8 @@ class SqlGroupRepository:
             .where(groups_table.c.chat_id == old_chat_id)
             .values(migrated_to_chat_id=new_chat_id)
         )
+        # Members and days moved in: what reports keep of the supergroup is out of date.
+        await members_removed_from(self._session, groups_table.c.chat_id == new_chat_id)
 
 
 # Tables whose rows `migrate` moves itself (merging), or leaves: the outbox is a log of sends.
@@ -552,6 +559,10 @@ class SqlMemberRepository:
             .values(invited_by_user_id=None)
         )
         events = await self._session.execute(delete(events_table).where(e.user_id == user_id))
+        await members_removed_from(
+            self._session,
+            groups_table.c.chat_id.in_(select(m.chat_id).where(m.user_id == user_id)),
+        )
         groups = await self._session.execute(delete(members_table).where(m.user_id == user_id))
         await self._session.execute(delete(users_table).where(users_table.c.user_id == user_id))
         await erase_from_rollups(self._session, user_id)

@@ -215,8 +215,10 @@ class _Rollups:
             if r.first_reply_at is not None
         ]
 
-    async def member_ids(self, chat_id: int) -> set[int]:
-        return {m.user_id for m in self._data.memberships.get(chat_id, [])}
+    async def members_removed(self, chat_id: int) -> int:
+        # Changes with any change of the memberships (the database counts only removals):
+        # tests take members out by editing `memberships`.
+        return hash(frozenset(m.user_id for m in self._data.memberships.get(chat_id, [])))
 
     async def first_seen_between(self, chat_id: int, since: datetime, until: datetime) -> set[int]:
         return {

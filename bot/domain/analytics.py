@@ -8,7 +8,7 @@ measure never needs the raw events and can be tested on hand-built histories.
 from __future__ import annotations
 
 from bisect import bisect_right, insort
-from collections.abc import Iterable, Mapping, Sequence, Set
+from collections.abc import Iterable, Iterator, Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
@@ -155,26 +155,70 @@ def members_by_day(days: Iterable[MemberDay], zone: ZoneInfo) -> dict[date, set[
     return {day: members for day, members in found.items() if members}
 
 
-def merge_by_day(
-    old: Mapping[date, set[int]], new: Mapping[date, set[int]]
-) -> dict[date, set[int]]:
-    """Members per local date over two sets of member-days (untouched dates shared)."""
-    merged = dict(old)
-    for day, members in new.items():
-        before = merged.get(day)
-        merged[day] = members if before is None else before | members
-    return merged
+class ActiveDays(Mapping[date, Set[int]]):
+    """Members active on each local date: `kept` dates, which do not change for the rest of a
+    local day, and `recent` ones read now (a date may be in both; its members are the union).
+
+    A union over dates up to the last (a window ending today) takes the kept dates' part from
+    `unions`, built once per first date and shared by the calls of the local day: the windows of
+    a large group hold hundreds of thousands of member-days, and each report asks for several.
+    """
+
+    def __init__(
+        self,
+        kept: Mapping[date, Set[int]],
+        recent: Mapping[date, Set[int]] | None = None,
+        unions: dict[date, frozenset[int]] | None = None,
+    ) -> None:
+        self._kept = kept
+        self._recent = recent or {}
+        self._unions = unions if unions is not None else {}
+        self._last_kept = max(kept, default=date.min)
+
+    def __getitem__(self, day: date) -> Set[int]:
+        kept, recent = self._kept.get(day), self._recent.get(day)
+        if kept is None or recent is None:
+            found = kept if kept is not None else recent
+            if found is None:
+                raise KeyError(day)
+            return found
+        return kept | recent
+
+    def __iter__(self) -> Iterator[date]:
+        return iter(self._kept.keys() | self._recent.keys())
+
+    def __len__(self) -> int:
+        return len(self._kept.keys() | self._recent.keys())
+
+    def between(self, first: date, last: date) -> Set[int]:
+        """Everyone active on a date in [first, last]."""
+        if last < self._last_kept:
+            return _union(self, first, last)
+        kept = self._unions.get(first)
+        if kept is None:
+            kept = self._unions[first] = frozenset(_union(self._kept, first, last))
+        recent = [m for day, m in self._recent.items() if first <= day <= last]
+        return kept.union(*recent) if recent else kept
 
 
-def active_between(
-    by_day: Mapping[date, set[int]], members: Set[int] | None, first: date, last: date
-) -> set[int]:
-    """The members (of `members`, or anyone) active on any local date in [first, last]."""
+def _union(by_day: Mapping[date, Set[int]], first: date, last: date) -> set[int]:
     found: set[int] = set()
     for day in local_day_span(first, last):
         active = by_day.get(day)
         if active:
             found.update(active)
+    return found
+
+
+def active_between(
+    by_day: Mapping[date, Set[int]], members: Set[int] | None, first: date, last: date
+) -> Set[int]:
+    """The members (of `members`, or anyone) active on any local date in [first, last]."""
+    found = (
+        by_day.between(first, last)
+        if isinstance(by_day, ActiveDays)
+        else _union(by_day, first, last)
+    )
     return found & members if found and members is not None else found
 
 
@@ -217,21 +261,21 @@ class Activity:
 
 
 def daily_active_counts(
-    by_day: Mapping[date, set[int]], members: Set[int] | None, first: date, last: date
+    by_day: Mapping[date, Set[int]], members: Set[int] | None, first: date, last: date
 ) -> dict[date, int]:
     """How many of `members` (or anyone) were active on each local day in [first, last]."""
     gone = _gone(active_between(by_day, None, first, last), members)
     return _day_counts(by_day, gone, first, last)
 
 
-def _gone(active: set[int], members: Set[int] | None) -> set[int]:
+def _gone(active: Set[int], members: Set[int] | None) -> Set[int]:
     """Who of `active` is not a member (erased since the days were read): usually no one, so
     counts take these few out rather than intersect every day with every member."""
-    return set() if members is None else active - members
+    return frozenset() if members is None else active - members
 
 
 def _day_counts(
-    by_day: Mapping[date, set[int]], gone: set[int], first: date, last: date
+    by_day: Mapping[date, Set[int]], gone: Set[int], first: date, last: date
 ) -> dict[date, int]:
     """How many were active on each local day in [first, last], but for `gone`."""
     days = local_day_span(first, last)
@@ -260,7 +304,7 @@ def activity(
 
 
 def activity_of(
-    by_day: Mapping[date, set[int]],
+    by_day: Mapping[date, Set[int]],
     hours: Iterable[HourTotals],
     members: Set[int] | None,
     new: Set[int],
@@ -279,16 +323,11 @@ def activity_of(
     month_first = last - timedelta(days=29)
     week_first = last - timedelta(days=6)
     start = min(first, month_first)
-    # One pass back from `last`, keeping who was active from each day that begins a window.
-    seen: set[int] = set()
-    since_day: dict[date, set[int]] = {}
-    for day in reversed(local_day_span(start, last)):
-        active = by_day.get(day)
-        if active:
-            seen.update(active)
-        if day in (first, month_first, week_first):
-            since_day[day] = set(seen)
-    gone = _gone(seen, members)
+    # Who was active from each day that begins a window on.
+    since_day = {
+        day: active_between(by_day, None, day, last) for day in {first, month_first, week_first}
+    }
+    gone = _gone(since_day[start], members)
     daily = _day_counts(by_day, gone, start, last)
     monthly = since_day[month_first] - gone
     in_window_members = since_day[first] - gone
@@ -508,7 +547,7 @@ def retention(
 
 def retention_of(
     memberships: Iterable[Membership],
-    by_day: Mapping[date, set[int]],
+    by_day: Mapping[date, Set[int]],
     zone: ZoneInfo,
     first_week: date,
     today: date,
@@ -523,9 +562,9 @@ def retention_of(
         start = (member.joined_at or member.first_seen_at).astimezone(zone).date()
         cohorts.setdefault(week_start(start), set()).add(member.user_id)
     this_week = week_start(today)
-    weekly: dict[date, set[int]] = {}  # who was active in the week starting each Monday
+    weekly: dict[date, Set[int]] = {}  # who was active in the week starting each Monday
 
-    def active_in(monday: date) -> set[int]:
+    def active_in(monday: date) -> Set[int]:
         found = weekly.get(monday)
         if found is None:
             found = weekly[monday] = active_between(by_day, None, monday, monday + _WEEK)
@@ -680,13 +719,26 @@ def _earlier(a: date | None, b: date | None) -> date | None:
 
 
 def merge_histories(
-    old: Mapping[int, MemberHistory], new: Mapping[int, MemberHistory]
+    old: Mapping[int, MemberHistory],
+    new: Mapping[int, MemberHistory],
+    memo: dict[int, tuple[MemberHistory, MemberHistory]] | None = None,
 ) -> dict[int, MemberHistory]:
-    """Members' histories over two sets of days (untouched members' entries are shared)."""
+    """Members' histories over two sets of days (untouched members' entries are shared).
+
+    With `memo` (each member's last `new` history and what it merged into, kept across calls
+    with the same `old`), a member whose new history is unchanged gets the same merged object
+    again, so `KeptScores` knows their score still holds.
+    """
     merged = dict(old)
     for user_id, history in new.items():
+        known = memo.get(user_id) if memo is not None else None
+        if known is not None and known[0] == history:
+            merged[user_id] = known[1]
+            continue
         before = merged.get(user_id)
         merged[user_id] = history if before is None else before.merged(history)
+        if memo is not None:
+            memo[user_id] = (history, merged[user_id])
     return merged
 
 
@@ -832,19 +884,27 @@ class KeptScores:
     """Scores to reuse across calls of `score_members` on one day's histories.
 
     A score depends only on the member's history, first day seen and invitations, the day and
-    the cut points. So a member whose history is still one of `histories` (the same object),
-    scored against the same cut points with the same invitations, keeps their score; everyone
-    else is scored again, and a change of cut points drops every kept score.
+    the cut points. So a member given the same history object as last time (a kept one, or a
+    merged one `merge_histories` gave again), with the same invitations and cut points, keeps
+    their score; everyone else is scored again, and a change of cut points drops every score.
     """
 
-    histories: Mapping[int, MemberHistory]
-    last: dict[int, date]  # each history's last active day
+    last: dict[int, tuple[MemberHistory, date]]  # each history's last active day
     cuts: Cuts | None = None
-    scores: dict[int, tuple[MemberScore, int]] = field(default_factory=dict)  # with invitations
+    # By member: the history and invitations scored, and the score.
+    scores: dict[int, tuple[MemberHistory, int, MemberScore]] = field(default_factory=dict)
 
     @classmethod
     def of(cls, histories: Mapping[int, MemberHistory]) -> KeptScores:
-        return cls(histories, {user: max(h.active) for user, h in histories.items() if h.active})
+        return cls({user: (h, max(h.active)) for user, h in histories.items() if h.active})
+
+    def last_active(self, user_id: int, history: MemberHistory) -> date:
+        known = self.last.get(user_id)
+        if known is not None and known[0] is history:
+            return known[1]
+        last = max(history.active)
+        self.last[user_id] = (history, last)
+        return last
 
 
 def score_members(
@@ -862,13 +922,9 @@ def score_members(
     lookback (`invitations`); `kept`, scores of an earlier call on the same day to reuse.
     """
     rules = rules or SegmentRules()
-    kept = kept or KeptScores({}, {})
+    kept = kept or KeptScores({})
     facts = [
-        (
-            user_id,
-            history,
-            kept.last[user_id] if history is kept.histories.get(user_id) else max(history.active),
-        )
+        (user_id, history, kept.last_active(user_id, history))
         for user_id, history in histories.items()
         if history.active
     ]
@@ -879,16 +935,14 @@ def score_members(
     scores = []
     for user_id, history, last in facts:
         count = invited.get(user_id, 0)
-        unchanged = history is kept.histories.get(user_id)
-        hit = kept.scores.get(user_id) if unchanged else None
-        if hit is not None and hit[1] == count:
-            scores.append(hit[0])
+        hit = kept.scores.get(user_id)
+        if hit is not None and hit[0] is history and hit[1] == count:
+            scores.append(hit[2])
             continue
         score = _score_member(
             user_id, history, last, seen_on.get(user_id), count, today, cuts, rules
         )
-        if unchanged:
-            kept.scores[user_id] = (score, count)
+        kept.scores[user_id] = (history, count, score)
         scores.append(score)
     return ranked(scores)
 

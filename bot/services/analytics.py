@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from array import array
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Set
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from bot.domain.analytics import (
     RETENTION_WEEKS,
+    ActiveDays,
     Activity,
     BackTest,
     ChurnWarning,
@@ -37,7 +38,6 @@ from bot.domain.analytics import (
     interaction,
     member_histories,
     members_by_day,
-    merge_by_day,
     merge_histories,
     messages_per_local_day,
     retention_of,
@@ -135,6 +135,7 @@ class _AtRiskDay:
 
     day: date
     zone: str
+    removed: int
     warnings: list[ChurnWarning]
     back_test: BackTest
 
@@ -146,7 +147,9 @@ class _DayMembers:
 
     day: date
     zone: str
+    removed: int
     by_day: dict[date, set[int]]
+    unions: dict[date, frozenset[int]] = field(default_factory=dict)  # see `ActiveDays`
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,9 +158,12 @@ class _SegmentDay:
 
     day: date
     zone: str
+    removed: int
     histories: dict[int, MemberHistory]
     seen: dict[int, date]  # each member's first local date seen, as of the day's first call
     scores: KeptScores  # the day's scores, for members whose history has not changed
+    # Each member's recent history at the last call and what it merged into (`merge_histories`).
+    merged: dict[int, tuple[MemberHistory, MemberHistory]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,6 +183,12 @@ class _Span:
     last: date  # local, today
     since: datetime  # UTC
     until: datetime  # UTC
+    removed: int  # the group's removals of memberships so far (`members_removed`)
+
+    def keeps(self, day: date, zone: str, removed: int) -> bool:
+        """Whether what was kept on `day` in `zone`, after `removed` removals, still holds:
+        the local day is the same, and no one's membership was deleted since (an erasure)."""
+        return (day, zone, removed) == (self.last, self.zone.key, self.removed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,8 +196,7 @@ class _Read:
     """What the overview, `/stats`'s windows and the trend count from, read once."""
 
     span: _Span  # the last 30 local days, or more
-    by_day: Mapping[date, set[int]]
-    members: set[int]
+    by_day: Mapping[date, Set[int]]
     hours: list[HourTotals]
 
 
@@ -193,7 +204,7 @@ def _trend(read: _Read, days: int) -> Trend:
     last = read.span.last
     first = last - timedelta(days=days - 1)
     messages = messages_per_local_day(read.hours, read.span.zone, first, last)
-    active = daily_active_counts(read.by_day, read.members, first, last)
+    active = daily_active_counts(read.by_day, None, first, last)
     order = sorted(messages)
     return Trend(order, [messages[d] for d in order], [active[d] for d in order])
 
@@ -222,7 +233,7 @@ class AnalyticsService:
         last = self._clock.now().astimezone(zone).date()
         first = last - timedelta(days=days - 1)
         since, until = utc_span(first, last, zone)
-        return _Span(zone, first, last, since, until)
+        return _Span(zone, first, last, since, until, await uow.rollups.members_removed(chat_id))
 
     @staticmethod
     async def _days(uow: UnitOfWork, chat_id: int, span: _Span) -> list[MemberDay]:
@@ -239,7 +250,6 @@ class AnalyticsService:
         return _Read(
             span,
             await self._by_day(uow, chat_id, (span.last - span.first).days + 1),
-            await uow.rollups.member_ids(chat_id),
             await self._hours(uow, chat_id, span),
         )
 
@@ -266,7 +276,7 @@ class AnalyticsService:
         return Overview(
             timezone=zone.key,
             days=days,
-            activity=activity_of(read.by_day, read.hours, read.members, new, zone, first, last),
+            activity=activity_of(read.by_day, read.hours, None, new, zone, first, last),
             interaction=interaction(read.hours, responses, since, until),
         )
 
@@ -320,19 +330,20 @@ class AnalyticsService:
             start = since.replace(minute=0, second=0, microsecond=0)  # as hours are kept
             stats = WindowStats(
                 messages=sum(h.messages for h in read.hours if start <= h.hour < now),
-                active_members=len(active_between(read.by_day, read.members, first, span.last)),
+                active_members=len(active_between(read.by_day, None, first, span.last)),
                 new_members=joined,
             )
             windows.append((days, stats))
         return StatsReport(chat_id=chat_id, timezone=span.zone.key, windows=tuple(windows))
 
-    async def _by_day(self, uow: UnitOfWork, chat_id: int, days: int) -> Mapping[date, set[int]]:
-        """The members active on each local day over (at least) the last `days` days; callers
-        count only members with a membership (an erased member has none).
+    async def _by_day(self, uow: UnitOfWork, chat_id: int, days: int) -> Mapping[date, Set[int]]:
+        """The members active on each local day over (at least) the last `days` days.
 
         Up to HISTORY_DAYS they come from `_active_days`, the days before today's UTC days kept
         for the local day, merged with today's member-days read now: the same sets a full read
-        gives, since a day's members are the union over its member-days."""
+        gives, since a day's members are the union over its member-days. What was kept is read
+        again once anyone's membership is deleted (an erased member's days are gone from the
+        database, not from memory)."""
         if days > HISTORY_DAYS:
             span = await self._span(uow, chat_id, days)
             return members_by_day(await self._days(uow, chat_id, span), span.zone)
@@ -340,18 +351,20 @@ class AnalyticsService:
         today_since, _ = utc_span(span.last, span.last, span.zone)
         split = today_since.date()  # the first UTC day holding hours of today
         kept = self._active_days.get(chat_id)
-        if kept is None or (kept.day, kept.zone) != (span.last, span.zone.key):
+        if kept is None or not span.keeps(kept.day, kept.zone, kept.removed):
             before = await uow.rollups.member_days(
                 chat_id, span.since.date(), split - timedelta(days=1)
             )
-            kept = _DayMembers(span.last, span.zone.key, members_by_day(before, span.zone))
+            kept = _DayMembers(
+                span.last, span.zone.key, span.removed, members_by_day(before, span.zone)
+            )
             self._active_days[chat_id] = kept
             while len(self._active_days) > KEPT_ACTIVE_DAYS:
                 self._active_days.popitem(last=False)
         self._active_days.move_to_end(chat_id)
         last_utc = (span.until - timedelta(microseconds=1)).date()
         recent = await uow.rollups.member_days(chat_id, split, last_utc)
-        return merge_by_day(kept.by_day, members_by_day(recent, span.zone))
+        return ActiveDays(kept.by_day, members_by_day(recent, span.zone), kept.unions)
 
     async def top(self, chat_id: int, days: int = 30, limit: int = 10) -> TopReport:
         """Who posted most over the last `days` days (counted by UTC day)."""
@@ -372,16 +385,16 @@ class AnalyticsService:
         read would (each field is a union, minimum or sum). The day's first call also reads
         every membership for the local date each member was first seen; a member first seen
         since counts from their first day in the histories, today or yesterday in UTC, which
-        makes them new and no lurker all the same. The members' ids and who invited
-        whom over the lookback are read every time (a join today changes who promoted whom),
-        and only members with a membership are scored, so anyone erased since is gone.
+        makes them new and no lurker all the same. Who invited whom over the lookback is read
+        every time (a join today changes who promoted whom); once anyone's membership is
+        deleted (an erasure), everything kept is read again.
         """
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, SEGMENT_DAYS)
             today_since, _ = utc_span(span.last, span.last, span.zone)
             split = today_since.date()  # the first UTC day holding hours of today
             kept = self._segment_days.get(chat_id)
-            if kept is None or (kept.day, kept.zone) != (span.last, span.zone.key):
+            if kept is None or not span.keeps(kept.day, kept.zone, kept.removed):
                 before = await uow.rollups.member_days(
                     chat_id, span.since.date(), split - timedelta(days=1)
                 )
@@ -389,6 +402,7 @@ class AnalyticsService:
                 kept = _SegmentDay(
                     span.last,
                     span.zone.key,
+                    span.removed,
                     histories,
                     seen_dates(await uow.rollups.memberships(chat_id), span.zone),
                     KeptScores.of(histories),
@@ -397,11 +411,10 @@ class AnalyticsService:
             last_utc = (span.until - timedelta(microseconds=1)).date()
             recent = await uow.rollups.member_days(chat_id, split, last_utc)
             histories = merge_histories(
-                kept.histories, member_histories(recent, span.zone, span.last)
+                kept.histories, member_histories(recent, span.zone, span.last), kept.merged
             )
-            members = await uow.rollups.member_ids(chat_id)
             scores = score_members(
-                {user: h for user, h in histories.items() if user in members},
+                histories,
                 kept.seen,
                 await uow.rollups.invitations(chat_id, span.since),
                 span.last,
@@ -421,14 +434,14 @@ class AnalyticsService:
         Silence is counted in whole local days, so the day's warnings change only as members
         come back: the first call of a local day reads the 180 days and keeps the result for
         the day (`_AtRiskDay`); later calls read only today's member-days and drop whoever was
-        active today — the same answer as reading everything again. Members without a
-        membership (erased or opted out since) are dropped too; the back-test is as of the
-        day's first call.
+        active today — the same answer as reading everything again. Once anyone's membership
+        is deleted (erased or opted out since), the day is read again; the back-test is as of
+        the day's first call otherwise.
         """
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, HISTORY_DAYS)
             day = self._at_risk_days.get(chat_id)
-            if day is not None and (day.day, day.zone) == (span.last, span.zone.key):
+            if day is not None and span.keeps(day.day, day.zone, day.removed):
                 self._at_risk_days.move_to_end(chat_id)
                 since, until = utc_span(span.last, span.last, span.zone)
                 last_utc = (until - timedelta(microseconds=1)).date()
@@ -444,14 +457,12 @@ class AnalyticsService:
                 day = _AtRiskDay(
                     span.last,
                     span.zone.key,
+                    span.removed,
                     churn_warnings(active, span.last),
                     back_test(active, span.last),
                 )
                 self._keep(chat_id, day)
                 warnings = day.warnings
-            # Whoever erased their data or opted out since has no membership here any more.
-            members = await uow.rollups.member_ids(chat_id)
-            warnings = [w for w in warnings if w.user_id in members]
             known = await uow.rollups.names([w.user_id for w in warnings[:LISTED_AT_RISK]])
         return AtRiskReport(warnings, day.back_test, known)
 

@@ -319,26 +319,56 @@ async def test_response_totals_are_summed_and_the_median_wait_is_exact(
     assert empty == ResponseTotals()
 
 
-async def test_member_ids_and_the_members_first_seen_or_joined_in_a_window(
+async def test_the_members_first_seen_or_joined_in_a_window(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:
     # Bob joins at T0; Alice is first seen at T0 + 10 min, and Carol leaving a day later.
     await _record(uow_factory, _history())
     since = T0 + timedelta(minutes=1)
     async with uow_factory() as uow:
-        ids = await uow.rollups.member_ids(CHAT)
         seen = await uow.rollups.first_seen_between(CHAT, since, _at(24))
         seen_by_then = await uow.rollups.first_seen_between(CHAT, since, _at(25))
         joined = await uow.rollups.joined_since(CHAT, since)
         all_joined = await uow.rollups.joined_since(CHAT, T0)
         joins = await uow.rollups.joins_since(CHAT, [T0, since], _at(48))
         none_yet = await uow.rollups.joins_since(CHAT, [T0], T0)  # the window ends as Bob joins
-    assert {ALICE.user_id, BOB.user_id} <= ids
     assert seen == {ALICE.user_id}  # Carol at the window's end is outside it
     assert seen_by_then == {ALICE.user_id, CAROL.user_id}
     assert sorted(m.user_id for m in joined) == sorted([ALICE.user_id, CAROL.user_id])
     assert {m.user_id for m in all_joined} >= {ALICE.user_id, BOB.user_id}
     assert (joins, none_yet) == ([1, 0], [0])  # Bob joined at T0; the others never joined
+
+
+async def test_members_removed_counts_erasures_opt_outs_and_moves_in(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """What reports keep is read again after any of these: each counts a removal of the
+    groups it deletes memberships from (a new member counts none)."""
+    other_group = GroupRef(OTHER_CHAT, "Other", "supergroup")
+    await _record(uow_factory, _history(), [message(50, ALICE, _at(2), group=other_group)])
+
+    async def removed() -> tuple[int, int]:
+        async with uow_factory() as uow:
+            return (
+                await uow.rollups.members_removed(CHAT),
+                await uow.rollups.members_removed(OTHER_CHAT),
+            )
+
+    assert await removed() == (0, 0)
+    await _record(uow_factory, [message(51, Actor(77, "Newcomer"), _at(3))])
+    assert await removed() == (0, 0)
+    async with uow_factory() as uow:
+        await uow.members.erase(ALICE.user_id)  # a member of both groups
+        await uow.commit()
+    assert await removed() == (1, 1)
+    async with uow_factory() as uow:
+        await uow.recognition.anonymise(CHAT, BOB.user_id)  # opting out
+        await uow.commit()
+    assert await removed() == (2, 1)
+    async with uow_factory() as uow:
+        await uow.groups.migrate(CHAT, OTHER_CHAT)  # CHAT's members move into OTHER_CHAT
+        await uow.commit()
+    assert (await removed())[1] == 2
 
 
 async def test_stats_windows_from_the_kept_days_are_the_sql_counts(

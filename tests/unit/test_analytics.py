@@ -451,3 +451,20 @@ def test_kept_scores_are_reused_only_for_members_whose_history_did_not_change() 
     assert again == score_members(back, {}, {}, today)
     assert [(s.user_id, s.days_silent) for s in again] == [(1, 0), (2, 3)]
     assert again[1] is first[0]  # member 2's score, kept
+
+
+def test_merged_histories_are_the_same_objects_while_the_recent_days_do_not_change() -> None:
+    """A member active again today is merged once: later calls with the same recent history
+    give the same merged object, whose score is then kept too."""
+    today = date(2025, 3, 12)
+    old = {1: MemberHistory(active={today - timedelta(days=20)}, first_day=date(2025, 1, 1))}
+    kept, memo = KeptScores.of(old), {}
+    recent = {1: MemberHistory(active={today}, messages=1)}
+    first = merge_histories(old, recent, memo)
+    scored = score_members(first, {}, {}, today, kept=kept)
+    again = merge_histories(old, {1: MemberHistory(active={today}, messages=1)}, memo)
+    assert again[1] is first[1]
+    assert score_members(again, {}, {}, today, kept=kept)[0] is scored[0]
+    more = merge_histories(old, {1: MemberHistory(active={today}, messages=2)}, memo)
+    assert more[1] is not first[1] and more[1].messages == 2
+    assert score_members(more, {}, {}, today, kept=kept) == score_members(more, {}, {}, today)

@@ -18,7 +18,7 @@ from bot.domain.analytics import (
 )
 from bot.ports import GroupSettings
 from bot.services.analytics import AnalyticsService
-from tests.fakes import FakeClock, FakeUnitOfWorkFactory, _Rollups
+from tests.fakes import FakeClock, FakeUnitOfWorkFactory, Rollups, _Rollups
 
 CHAT = -100
 # 01:00 on 1 April in Tokyo is still 31 March in UTC.
@@ -37,6 +37,12 @@ def _hour(local_day: date, local_hour: int) -> datetime:
     return datetime(local_day.year, local_day.month, local_day.day, tzinfo=UTC) + timedelta(
         hours=local_hour - 9
     )
+
+
+def _erase(rollups: Rollups, user_id: int) -> None:
+    """What erasure (or opting out) leaves of a member here: no membership, no member-days."""
+    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != user_id]
+    rollups.days[CHAT] = [d for d in rollups.days[CHAT] if d.user_id != user_id]
 
 
 async def test_overview_counts_the_groups_local_days() -> None:
@@ -147,7 +153,7 @@ async def test_at_risk_keeps_its_day_and_drops_whoever_comes_back(
     assert again.warnings == fresh.warnings and again.names == {3: "Carol"}
     assert again.back_test == first.back_test
     # Carol erased her data (or opted out here): no membership, and no warning.
-    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
+    _erase(rollups, 3)
     assert (await service.at_risk(CHAT)).warnings == []
     # The tick counts the next local day ahead, once, for the groups asked before.
     assert await service.refresh_kept_days() == 0
@@ -215,7 +221,7 @@ async def test_segments_keep_the_days_before_today_and_merge_todays(
     promoted = {s.user_id: s for s in (await service.segments(CHAT)).scores}
     assert Tag.PROMOTER in promoted[9].tags
     # A member who erased their data has no membership: not scored from the kept days.
-    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 3]
+    _erase(rollups, 3)
     assert 3 not in {s.user_id for s in (await service.segments(CHAT)).scores}
     # The tick reads the next local day ahead for the groups asked before.
     clock.advance(24 * 3600)
@@ -269,7 +275,7 @@ async def test_overview_retention_and_trend_keep_active_days_and_match_a_full_re
     assert again == await reports(AnalyticsService(factory, clock, "UTC"))
     (table, _, _) = await service.stats(CHAT, 7)
     # A member who erased their data has no membership: counted nowhere, kept days or not.
-    rollups.memberships[CHAT] = [m for m in rollups.memberships[CHAT] if m.user_id != 5]
+    _erase(rollups, 5)
     assert await reports(service) == await reports(AnalyticsService(factory, clock, "UTC"))
     assert (await service.overview(CHAT, 7)).activity.active_members < again[0].active_members  # type: ignore[attr-defined]
     # /stats's table too: member 5, active today, no longer counts among today's members.

@@ -1138,6 +1138,35 @@ def top_members(totals: Iterable[TopMember], limit: int = 10) -> list[TopMember]
     return ranked[:limit]
 
 
+def top_with_recent(
+    kept: Mapping[int, TopMember],
+    ranked: Sequence[TopMember],
+    recent: Iterable[TopMember],
+    limit: int = 10,
+) -> list[TopMember]:
+    """`top_members` of `kept` (ranked already: `ranked`) plus `recent` totals (added to the
+    same members' kept ones), without ranking everyone again.
+
+    Totals only grow, so whoever ranks below the kept first `limit` still has `limit` members
+    above them: the kept first `limit` and the members with recent totals are the candidates.
+    """
+    added: dict[int, TopMember] = {}
+    for t in recent:
+        before = kept.get(t.user_id)
+        added[t.user_id] = (
+            t
+            if before is None
+            else TopMember(
+                t.user_id,
+                before.messages + t.messages,
+                before.replies_received + t.replies_received,
+                before.reactions_received + t.reactions_received,
+            )
+        )
+    unchanged = (t for t in ranked[:limit] if t.user_id not in added)
+    return top_members([*unchanged, *added.values()], limit)
+
+
 # --- command arguments ------------------------------------------------------------------------
 
 PERIOD_DAYS = (7, 30, 90)

@@ -44,6 +44,8 @@ from bot.domain.analytics import (
     score_members,
     seen_dates,
     segments,
+    top_members,
+    top_with_recent,
     utc_span,
     week_start,
 )
@@ -61,6 +63,7 @@ LISTED_IN_DIGEST = 10  # the weekly digest names this many members at risk
 KEPT_AT_RISK_DAYS = 512  # groups whose day of /atrisk is kept in memory
 KEPT_SEGMENT_DAYS = 64  # groups whose members' histories are kept for /segments (larger)
 KEPT_ACTIVE_DAYS = 64  # groups whose members' active days are kept (overview, /retention)
+KEPT_TOP_DAYS = 64  # groups and periods whose /top totals before today are kept
 KEPT_RESPONSE_DAYS = 64  # groups whose messages' responses are kept (the overview's interaction)
 # The overview reads responses to messages of today and the days before live; older ones are
 # kept as of the local day's first read (an answer that late counts from the next day on).
@@ -177,6 +180,19 @@ class _ResponseDays:
 
 
 @dataclass(frozen=True, slots=True)
+class _TopDays:
+    """Members' totals over the UTC days of a /top window before today's, kept for the local
+    `day` in `zone`, and their ranking."""
+
+    day: date
+    zone: str
+    removed: int
+    through: date  # the last UTC day summed
+    totals: dict[int, TopMember]
+    ranked: list[TopMember]
+
+
+@dataclass(frozen=True, slots=True)
 class _Span:
     zone: ZoneInfo
     first: date  # local
@@ -223,6 +239,8 @@ class AnalyticsService:
         # Each group's members per local day before today's UTC days (180 days), for the
         # overview, /retention and the trend.
         self._active_days: OrderedDict[int, _DayMembers] = OrderedDict()
+        # Each group's /top totals before today's UTC days, by period.
+        self._top_days: OrderedDict[tuple[int, int], _TopDays] = OrderedDict()
         # Each group's responses to messages before the live days, for the overview.
         self._response_days: OrderedDict[int, _ResponseDays] = OrderedDict()
 
@@ -367,13 +385,32 @@ class AnalyticsService:
         return ActiveDays(kept.by_day, members_by_day(recent, span.zone), kept.unions)
 
     async def top(self, chat_id: int, days: int = 30, limit: int = 10) -> TopReport:
-        """Who posted most over the last `days` days (counted by UTC day)."""
+        """Who posted most over the last `days` days (counted by UTC day). Members' totals
+        over the days before today's UTC day are summed and ranked once a local day
+        (`_TopDays`); each call adds today's (`top_with_recent`)."""
         async with self._uow_factory() as uow:
             span = await self._span(uow, chat_id, days)
             last_utc = (span.until - timedelta(microseconds=1)).date()
-            ranked = await uow.rollups.member_totals(
-                chat_id, span.since.date(), last_utc, top=limit
+            kept = self._top_days.get((chat_id, days))
+            if kept is None or not span.keeps(kept.day, kept.zone, kept.removed):
+                through = self._clock.now().date() - timedelta(days=1)
+                before = await uow.rollups.member_totals(chat_id, span.since.date(), through)
+                kept = _TopDays(
+                    span.last,
+                    span.zone.key,
+                    span.removed,
+                    through,
+                    {t.user_id: t for t in before},
+                    top_members(before, len(before)),
+                )
+                self._top_days[chat_id, days] = kept
+                while len(self._top_days) > KEPT_TOP_DAYS:
+                    self._top_days.popitem(last=False)
+            self._top_days.move_to_end((chat_id, days))
+            recent = await uow.rollups.member_totals(
+                chat_id, kept.through + timedelta(days=1), last_utc
             )
+            ranked = top_with_recent(kept.totals, kept.ranked, recent, limit)
             names = await uow.rollups.names([m.user_id for m in ranked])
         return TopReport(days, ranked, names)
 

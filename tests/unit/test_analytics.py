@@ -22,6 +22,7 @@ from bot.domain.analytics import (
     Segment,
     SegmentRules,
     Tag,
+    TopMember,
     active_days_by_member,
     activity,
     back_test,
@@ -38,6 +39,8 @@ from bot.domain.analytics import (
     score_members,
     seen_dates,
     segments,
+    top_members,
+    top_with_recent,
     utc_span,
 )
 
@@ -468,3 +471,28 @@ def test_merged_histories_are_the_same_objects_while_the_recent_days_do_not_chan
     more = merge_histories(old, {1: MemberHistory(active={today}, messages=2)}, memo)
     assert more[1] is not first[1] and more[1].messages == 2
     assert score_members(more, {}, {}, today, kept=kept) == score_members(more, {}, {}, today)
+
+
+def test_the_top_with_todays_totals_is_the_top_of_everything_summed() -> None:
+    rng = random.Random(4)
+    for _ in range(200):
+        kept = {
+            u: TopMember(u, rng.randrange(4), rng.randrange(3), rng.randrange(3))
+            for u in rng.sample(range(60), rng.randrange(40))
+        }
+        recent = [
+            TopMember(u, rng.randrange(5), rng.randrange(3), 0)
+            for u in rng.sample(range(60), rng.randrange(8))
+        ]
+        summed = dict(kept)
+        for t in recent:
+            k = summed.get(t.user_id, TopMember(t.user_id, 0, 0, 0))
+            summed[t.user_id] = TopMember(
+                t.user_id,
+                k.messages + t.messages,
+                k.replies_received + t.replies_received,
+                k.reactions_received + t.reactions_received,
+            )
+        ranked = top_members(kept.values(), len(kept))
+        limit = rng.randrange(1, 12)
+        assert top_with_recent(kept, ranked, recent, limit) == top_members(summed.values(), limit)

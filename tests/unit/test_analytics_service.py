@@ -15,6 +15,7 @@ from bot.domain.analytics import (
     ResponseTotals,
     Segment,
     Tag,
+    TopMember,
 )
 from bot.ports import GroupSettings
 from bot.services.analytics import AnalyticsService
@@ -324,3 +325,38 @@ async def test_interaction_keeps_older_days_and_reads_the_live_days_each_time() 
     rollups.responses[CHAT].append(Response(2001, NOW - timedelta(days=10), NOW, 1, 0))
     assert await interaction(service, 30) == with_yesterday
     assert await full_read(30) != with_yesterday
+
+
+async def test_top_keeps_the_days_before_today_and_adds_todays_across_utc_midnight() -> None:
+    """/top ranks as a full read does: on the day's first call, after members post today, and
+    after UTC midnight within the same local day (Tokyo's 1 April runs from 15:00 UTC)."""
+    factory = FakeUnitOfWorkFactory()
+    factory.db.groups[CHAT] = GroupSettings(CHAT, "Makers", timezone="Asia/Tokyo")
+    clock = FakeClock(NOW + timedelta(hours=7))  # 08:00 on 1 April in Tokyo, 23:00 UTC
+    service = AnalyticsService(factory, clock, "UTC")
+    rollups = factory.db.rollups
+    utc_today = NOW.date()  # 31 March
+    rollups.days[CHAT] = [
+        MemberDay(
+            user, utc_today - timedelta(days=n), 1, messages=(user * n) % 7, replies_received=n
+        )
+        for user in range(1, 40)
+        for n in range(1, 29)
+    ]
+
+    async def full_read() -> list[TopMember]:
+        fresh = AnalyticsService(factory, clock, "UTC")
+        return (await fresh.top(CHAT, 30)).members
+
+    assert (await service.top(CHAT, 30)).members == await full_read()
+    # Today, members low in the ranking post a lot: they climb to the top.
+    rollups.days[CHAT] += [MemberDay(n, utc_today, 1, messages=40 + n) for n in (38, 39)]
+    top = (await service.top(CHAT, 30)).members
+    assert [m.user_id for m in top[:2]] == [39, 38]
+    assert top == await full_read()
+    # Past UTC midnight, still 1 April in Tokyo: the UTC day that was today still counts.
+    clock.advance(3 * 3600)
+    rollups.days[CHAT].append(MemberDay(5, utc_today + timedelta(days=1), 1, messages=99))
+    top = (await service.top(CHAT, 30)).members
+    assert [m.user_id for m in top[:3]] == [5, 39, 38]
+    assert top == await full_read()

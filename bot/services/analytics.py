@@ -7,6 +7,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Set
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.domain.analytics import (
@@ -504,9 +505,10 @@ class AnalyticsService:
         return AtRiskReport(warnings, day.back_test, known)
 
     async def refresh_kept_days(self) -> int:
-        """Read the new local day's /atrisk and /segments ahead for the groups asked before,
-        once their day has turned, so a moderator's first report of the day does not wait for
-        the long read (the tick). Returns how many were read."""
+        """Read the new local day of what reports keep (/atrisk, /segments, the active days,
+        /top, the overview's responses) ahead for the groups asked before, once their day has
+        turned, so a moderator's first report of the day does not wait for the long read (the
+        tick). Returns how many were read."""
         kept: list[tuple[int, date, str, Callable[[int], Awaitable[object]]]] = [
             *((chat, d.day, d.zone, self.at_risk) for chat, d in self._at_risk_days.items()),
             *((chat, d.day, d.zone, self.segments) for chat, d in self._segment_days.items()),
@@ -514,6 +516,10 @@ class AnalyticsService:
             *(
                 (chat, d.day, d.zone, self._longest_overview)
                 for chat, d in self._response_days.items()
+            ),
+            *(
+                (chat, d.day, d.zone, partial(self.top, days=days))
+                for (chat, days), d in self._top_days.items()
             ),
         ]
         refreshed = 0

@@ -283,7 +283,11 @@ class SqlRollupRepository:
         m = members_table.c
         rows = await self._session.execute(
             select(m.user_id, m.first_seen_at, m.joined_at, m.invited_by_user_id)
-            .where(m.chat_id == chat_id, func.coalesce(m.joined_at, m.first_seen_at) >= since)
+            .where(
+                m.chat_id == chat_id,
+                # coalesce(joined_at, first_seen_at) >= since, in a form both indexes serve
+                or_(m.joined_at >= since, and_(m.joined_at.is_(None), m.first_seen_at >= since)),
+            )
             .order_by(m.user_id)
         )
         return [Membership(*row) for row in rows.all()]

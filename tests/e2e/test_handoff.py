@@ -18,6 +18,8 @@ from bot.domain.watching import Decision
 from bot.ports import QuestionRecord
 from bot.services.handoff import SEND_HANDOFF, HandoffService
 from simulator import BotAccount, Simulator, UserAccount
+from storage.engine import create_engine, session_factory
+from storage.uow import SqlUnitOfWorkFactory
 from tests.e2e.conftest import eventually, polling_bot, settings_for
 from tests.fakes import FakeClock
 
@@ -342,8 +344,12 @@ async def test_a_handoff_decided_but_not_sent_before_a_crash_is_sent_once_after_
     settings = _settings(g, db_url)
     async with polling_bot(settings, g.sim, clock) as app:
         message_id = await _asked(g, app, clock)
-        clock.advance(AFTER)
-        async with app.uow_factory() as uow:
+    # What the tick commits once the question is due, written with the bot stopped: its own
+    # tick, running meanwhile, would hand the question off itself.
+    clock.advance(AFTER)
+    engine = create_engine(db_url)
+    try:
+        async with SqlUnitOfWorkFactory(session_factory(engine))() as uow:
             record = await uow.handoff.get(g.group, message_id)
             assert record is not None
             handed = step(record.handoff, Tick(), clock.now()).handoff
@@ -351,6 +357,8 @@ async def test_a_handoff_decided_but_not_sent_before_a_crash_is_sent_once_after_
             sent = Decision(SEND_HANDOFF, g.group, message_id)
             await uow.decisions.add([("question", sent)], clock.now())
             await uow.commit()
+    finally:
+        await engine.dispose()
     assert _handoffs(g.sim, g.ops) == []
     async with polling_bot(settings, g.sim, clock) as app:
         await eventually(lambda: len(_handoffs(g.sim, g.ops)) == 1)

@@ -380,6 +380,7 @@ def _answered(batch: Subquery) -> Subquery:
     b = batch.c
     original = events_table.alias("original")
     o = original.c
+    # `EngagementEvent.message_key` in SQL (the fold test holds the two to each other).
     key = literal("m:") + cast(b.chat_id, String) + ":" + cast(b.target, String)
     return (
         select(

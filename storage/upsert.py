@@ -183,9 +183,8 @@ async def median_interval(
     """The median of `end - start` over the `count` rows `where` selects with `end` set (the
     mean of the middle two for an even count); None when there is none.
 
-    PostgreSQL computes it exactly in one aggregate. SQLite sorts by its julian days (exact to
-    the millisecond, SQLite's own resolution) and reads only the middle rows, whose waits are
-    exact: two waits within a millisecond of each other may sort either way.
+    PostgreSQL computes it exactly in one aggregate; SQLite sorts the waits, each exact to the
+    microsecond (`seconds_between`), and reads only the middle one or two.
     """
     where = [*where, end.is_not(None)]
     if _dialect(session) == "postgresql":
@@ -195,18 +194,13 @@ async def median_interval(
         return median
     if not count:
         return None
-    # Sorted by julian days (SQLite's date functions resolve milliseconds); only the middle
-    # rows are read, and their waits worked out here to the microsecond.
+    wait = seconds_between(start, end)
     middle = (
-        await session.execute(
-            select(start, end)
-            .where(*where)
-            .order_by(func.julianday(end) - func.julianday(start))
-            .offset((count - 1) // 2)
-            .limit(2 - count % 2)
+        await session.scalars(
+            select(wait).where(*where).order_by(wait).offset((count - 1) // 2).limit(2 - count % 2)
         )
     ).all()
-    return sum((finish - begin for begin, finish in middle), timedelta()) / len(middle)
+    return timedelta(seconds=sum(middle) / len(middle))
 
 
 # --- UTC parts of a stored timestamp --------------------------------------------------------

@@ -210,16 +210,11 @@ def _union(by_day: Mapping[date, Set[int]], first: date, last: date) -> set[int]
     return found
 
 
-def active_between(
-    by_day: Mapping[date, Set[int]], members: Set[int] | None, first: date, last: date
-) -> Set[int]:
-    """The members (of `members`, or anyone) active on any local date in [first, last]."""
-    found = (
-        by_day.between(first, last)
-        if isinstance(by_day, ActiveDays)
-        else _union(by_day, first, last)
-    )
-    return found & members if found and members is not None else found
+def active_between(by_day: Mapping[date, Set[int]], first: date, last: date) -> Set[int]:
+    """The members active on any local date in [first, last]."""
+    if isinstance(by_day, ActiveDays):
+        return by_day.between(first, last)
+    return _union(by_day, first, last)
 
 
 def local_day_span(first: date, last: date) -> list[date]:
@@ -261,28 +256,11 @@ class Activity:
 
 
 def daily_active_counts(
-    by_day: Mapping[date, Set[int]], members: Set[int] | None, first: date, last: date
+    by_day: Mapping[date, Set[int]], first: date, last: date
 ) -> dict[date, int]:
-    """How many of `members` (or anyone) were active on each local day in [first, last]."""
-    gone = _gone(active_between(by_day, None, first, last), members)
-    return _day_counts(by_day, gone, first, last)
-
-
-def _gone(active: Set[int], members: Set[int] | None) -> Set[int]:
-    """Who of `active` is not a member (erased since the days were read): usually no one, so
-    counts take these few out rather than intersect every day with every member."""
-    return frozenset() if members is None else active - members
-
-
-def _day_counts(
-    by_day: Mapping[date, Set[int]], gone: Set[int], first: date, last: date
-) -> dict[date, int]:
-    """How many were active on each local day in [first, last], but for `gone`."""
-    days = local_day_span(first, last)
+    """How many were active on each local day in [first, last]."""
     empty: set[int] = set()
-    if gone:
-        return {day: len(by_day.get(day, empty) - gone) for day in days}
-    return {day: len(by_day.get(day, empty)) for day in days}
+    return {day: len(by_day.get(day, empty)) for day in local_day_span(first, last)}
 
 
 def activity(
@@ -300,20 +278,19 @@ def activity(
     """
     since, until = utc_span(first, last, zone)
     new = {m.user_id for m in memberships if since <= m.first_seen_at < until}
-    return activity_of(members_by_day(days, zone), hours, None, new, zone, first, last)
+    return activity_of(members_by_day(days, zone), hours, new, zone, first, last)
 
 
 def activity_of(
     by_day: Mapping[date, Set[int]],
     hours: Iterable[HourTotals],
-    members: Set[int] | None,
     new: Set[int],
     zone: ZoneInfo,
     first: date,
     last: date,
 ) -> Activity:
     """`activity` from the members active on each local day (`members_by_day`; days outside
-    the window are ignored), counting only `members` (None: everyone active).
+    the window are ignored).
 
     `new` are the members first seen in the window; anyone active in the window and not first
     seen in it is returning.
@@ -324,13 +301,10 @@ def activity_of(
     week_first = last - timedelta(days=6)
     start = min(first, month_first)
     # Who was active from each day that begins a window on.
-    since_day = {
-        day: active_between(by_day, None, day, last) for day in {first, month_first, week_first}
-    }
-    gone = _gone(since_day[start], members)
-    daily = _day_counts(by_day, gone, start, last)
-    monthly = since_day[month_first] - gone
-    in_window_members = since_day[first] - gone
+    since_day = {day: active_between(by_day, day, last) for day in {first, month_first, week_first}}
+    daily = daily_active_counts(by_day, start, last)
+    monthly = since_day[month_first]
+    in_window_members = since_day[first]
     window_days = [daily[day] for day in local_day_span(first, last)]
     messages = sum(h.messages for h in in_window)
     span = len(window_days)
@@ -341,14 +315,14 @@ def activity_of(
         messages_per_day=messages / span,
         active_members=len(in_window_members),
         daily_active=sum(window_days) / span,
-        weekly_active=len(since_day[week_first] - gone),
+        weekly_active=len(since_day[week_first]),
         monthly_active=len(monthly),
         stickiness=(
             sum(daily[day] for day in local_day_span(month_first, last)) / 30 / len(monthly)
         )
         if monthly
         else 0.0,
-        new_members=len(new if members is None else new & members),
+        new_members=len(new),
         returning_members=len(in_window_members - new),
         joins=sum(h.joins for h in in_window),
         leaves=sum(h.leaves for h in in_window),
@@ -396,7 +370,7 @@ def daily_summary(
                 (hour.messages, hour.replies, hour.reactions, hour.joins, hour.leaves)
             ):
                 counts[n] += value
-    active = daily_active_counts(members_by_day(days, zone), None, first, last)
+    active = daily_active_counts(members_by_day(days, zone), first, last)
     return [
         DaySummary(day, m, r, x, active[day], j, lv) for day, (m, r, x, j, lv) in totals.items()
     ]
@@ -567,7 +541,7 @@ def retention_of(
     def active_in(monday: date) -> Set[int]:
         found = weekly.get(monday)
         if found is None:
-            found = weekly[monday] = active_between(by_day, None, monday, monday + _WEEK)
+            found = weekly[monday] = active_between(by_day, monday, monday + _WEEK)
         return found
 
     result = []

@@ -5,7 +5,7 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Mapping, Set
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from functools import partial
 from zoneinfo import ZoneInfo
@@ -202,6 +202,12 @@ class _Span:
     until: datetime  # UTC
     removed: int  # the group's removals of memberships so far (`members_removed`)
 
+    def back(self, days: int) -> _Span:
+        """The last `days` local days to the same today (nothing read again)."""
+        first = self.last - timedelta(days=days - 1)
+        since, until = utc_span(first, self.last, self.zone)
+        return replace(self, first=first, since=since, until=until)
+
     def keeps(self, day: date, zone: str, removed: int) -> bool:
         """Whether what was kept on `day` in `zone`, after `removed` removals, still holds:
         the local day is the same, and no one's membership was deleted since (an erasure)."""
@@ -221,7 +227,7 @@ def _trend(read: _Read, days: int) -> Trend:
     last = read.span.last
     first = last - timedelta(days=days - 1)
     messages = messages_per_local_day(read.hours, read.span.zone, first, last)
-    active = daily_active_counts(read.by_day, None, first, last)
+    active = daily_active_counts(read.by_day, first, last)
     order = sorted(messages)
     return Trend(order, [messages[d] for d in order], [active[d] for d in order])
 
@@ -268,7 +274,7 @@ class AnalyticsService:
         span = await self._span(uow, chat_id, max(days, MONTH_DAYS))
         return _Read(
             span,
-            await self._by_day(uow, chat_id, (span.last - span.first).days + 1),
+            await self._by_day(uow, chat_id, span),
             await self._hours(uow, chat_id, span),
         )
 
@@ -295,7 +301,7 @@ class AnalyticsService:
         return Overview(
             timezone=zone.key,
             days=days,
-            activity=activity_of(read.by_day, read.hours, None, new, zone, first, last),
+            activity=activity_of(read.by_day, read.hours, new, zone, first, last),
             interaction=interaction(read.hours, responses, since, until),
         )
 
@@ -349,24 +355,23 @@ class AnalyticsService:
             start = since.replace(minute=0, second=0, microsecond=0)  # as hours are kept
             stats = WindowStats(
                 messages=sum(h.messages for h in read.hours if start <= h.hour < now),
-                active_members=len(active_between(read.by_day, None, first, span.last)),
+                active_members=len(active_between(read.by_day, first, span.last)),
                 new_members=joined,
             )
             windows.append((days, stats))
         return StatsReport(chat_id=chat_id, timezone=span.zone.key, windows=tuple(windows))
 
-    async def _by_day(self, uow: UnitOfWork, chat_id: int, days: int) -> Mapping[date, Set[int]]:
-        """The members active on each local day over (at least) the last `days` days.
+    async def _by_day(self, uow: UnitOfWork, chat_id: int, span: _Span) -> Mapping[date, Set[int]]:
+        """The members active on each local day over (at least) the days of `span`.
 
         Up to HISTORY_DAYS they come from `_active_days`, the days before today's UTC days kept
         for the local day, merged with today's member-days read now: the same sets a full read
         gives, since a day's members are the union over its member-days. What was kept is read
         again once anyone's membership is deleted (an erased member's days are gone from the
         database, not from memory)."""
-        if days > HISTORY_DAYS:
-            span = await self._span(uow, chat_id, days)
+        if span.first < span.last - timedelta(days=HISTORY_DAYS - 1):
             return members_by_day(await self._days(uow, chat_id, span), span.zone)
-        span = await self._span(uow, chat_id, HISTORY_DAYS)
+        span = span.back(HISTORY_DAYS)
         today_since, _ = utc_span(span.last, span.last, span.zone)
         split = today_since.date()  # the first UTC day holding hours of today
         kept = self._active_days.get(chat_id)
@@ -551,7 +556,7 @@ class AnalyticsService:
             cohorts_since, _ = utc_span(week_start(first_week), span.last, span.zone)
             cohorts = retention_of(
                 await uow.rollups.joined_since(chat_id, cohorts_since),
-                await self._by_day(uow, chat_id, 7 * (weeks + 1)),
+                await self._by_day(uow, chat_id, span),
                 span.zone,
                 first_week,
                 span.last,
@@ -589,7 +594,7 @@ class AnalyticsService:
             span = await self._span(uow, chat_id, HISTORY_DAYS)
             history = await self._days(uow, chat_id, span)
             # Scored over the same 90 days as /segments.
-            recent = (await self._span(uow, chat_id, SEGMENT_DAYS)).since.date()
+            recent = span.back(SEGMENT_DAYS).since.date()
             scores = segments(
                 [day for day in history if day.day >= recent],
                 await uow.rollups.memberships(chat_id),

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.domain.analytics import (
+    ActiveDays,
     ChurnRules,
     Cohort,
     HourTotals,
@@ -496,3 +497,23 @@ def test_the_top_with_todays_totals_is_the_top_of_everything_summed() -> None:
         ranked = top_members(kept.values(), len(kept))
         limit = rng.randrange(1, 12)
         assert top_with_recent(kept, ranked, recent, limit) == top_members(summed.values(), limit)
+
+
+def test_active_days_unions_kept_and_recent_dates_for_any_window() -> None:
+    """A window ending at the last date takes the kept part from the shared unions; a window
+    ending earlier is its own dates' union, whatever was kept before."""
+    day = date(2025, 3, 1)
+    kept = {day + timedelta(days=n): {n, 100} for n in range(10)}
+    recent = {day + timedelta(days=9): {200}, day + timedelta(days=10): {300}}
+    unions: dict[date, frozenset[int]] = {}
+    last = day + timedelta(days=10)
+    days = ActiveDays(kept, recent, unions)
+    assert days.between(day + timedelta(days=8), last) == {8, 9, 100, 200, 300}
+    assert unions  # the kept part is shared with the next call of the day
+    again = ActiveDays(kept, {}, unions)
+    assert again.between(day + timedelta(days=8), last) == {8, 9, 100}
+    # Earlier windows, from a first date already kept and from another: only their own dates.
+    assert days.between(day + timedelta(days=8), day + timedelta(days=8)) == {8, 100}
+    assert days.between(day, day + timedelta(days=2)) == {0, 1, 2, 100}
+    assert days[day + timedelta(days=9)] == {9, 100, 200}
+    assert set(days) == set(kept) | set(recent)

@@ -57,6 +57,7 @@ from storage.engine import (
 )
 from storage.errors import is_transient
 from storage.migrate import is_up_to_date, upgrade_to_head
+from storage.sqlite_ingest import SqliteIngestStore
 from storage.uow import SqlUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
@@ -165,6 +166,12 @@ class GroupOps:
             wall_clock=self.clock,
             limits=limits,
         )
+        # SQLite: the recorder's batches go in one call to a thread of their own.
+        self.ingest_store = (
+            SqliteIngestStore(self.engine, self.uow_factory.profiles)
+            if SqliteIngestStore.available(self.engine)
+            else None
+        )
         self.recorder = EngagementRecorder(
             self.uow_factory,
             self.clock,
@@ -172,6 +179,7 @@ class GroupOps:
             flush_interval=settings.ingest_flush_ms / 1000,
             max_buffer=settings.ingest_queue_size,
             transient=is_transient,
+            store=self.ingest_store,
         )
         self.admins = AdminDirectory(self.delivery, self.clock, settings.admin_cache_seconds)
         runtime = Runtime(
@@ -349,6 +357,8 @@ class GroupOps:
         await self.ticker.stop()
         await self.intake.drain(within=3)
         await self.recorder.stop(within=3)
+        if self.ingest_store is not None:
+            await self.ingest_store.close()
         await self.applier.stop(within=1)
         await self.delivery.stop(drain=True, drain_timeout=3)
         await self.bot.session.close()

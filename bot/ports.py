@@ -6,7 +6,7 @@ and `handlers/`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -1067,6 +1067,35 @@ class UnitOfWork(Protocol):
 
 class UnitOfWorkFactory(Protocol):
     def __call__(self) -> UnitOfWork: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IngestWritten:
+    """What writing a batch of events stored: the new events, in batch order, and the
+    decisions stored about them."""
+
+    new: list[EngagementEvent]
+    decided: list[StoredDecision]
+
+
+class IngestStore(Protocol):
+    """Writes the recorder's batches in one transaction each, faster than a unit of work can
+    (SQLite: `storage.sqlite_ingest`). Batches whose decisions a feature writes itself go
+    through a unit of work instead."""
+
+    async def write(
+        self,
+        groups: Sequence[GroupRef],
+        events: Sequence[EngagementEvent],
+        decisions: Mapping[str, Sequence[tuple[str, Decision]]],
+        now: datetime,
+    ) -> IngestWritten:
+        """Store `groups` (new or renamed) and `events`, as a unit of work's `groups.upsert_many`,
+        `events.add_new`, `members.observe_many`, `rollups.add` and `decisions.add` (of the
+        decisions under new events' keys) would, and commit."""
+        ...
+
+    async def close(self) -> None: ...
 
 
 # --- outbound ---------------------------------------------------------------------------------

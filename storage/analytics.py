@@ -53,6 +53,7 @@ from storage.models import (
     users_table,
 )
 from storage.upsert import (
+    built_from_select_statement,
     median_interval,
     seconds_between,
     upsert_from_select,
@@ -522,6 +523,22 @@ async def fold(session: AsyncSession, ids: Sequence[int]) -> None:
         await upsert_from_select(
             session, table, columns, build, index_elements=key, update=merge, params=params
         )
+
+
+def fold_statements(dialect: str) -> list[Any]:
+    """The rollup folds `fold` runs, as statements (built once): each binds `ids`, `first_id`
+    and `last_id` as `fold` does."""
+    return [
+        built_from_select_statement(
+            dialect,
+            table,
+            tuple(columns),
+            build,
+            tuple(column.name for column in table.primary_key.columns),
+            merge,
+        )
+        for table, columns, build, merge in _FOLDS
+    ]
 
 
 async def members_removed_from(session: AsyncSession, groups: ColumnElement[bool]) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -29,7 +31,7 @@ SQLITE_AUTOCHECKPOINT_PAGES = 40_000
 # Temporary tables and sorters stay in memory: an ingest batch's INSERT … RETURNING collects
 # its rows in one, and the membership fold sorts and groups in them; as files they cost about a
 # quarter of its SQLite time.
-_SQLITE_PRAGMAS = (
+SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA temp_store=MEMORY",
@@ -48,7 +50,7 @@ _SQLITE_PRAGMAS = (
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     try:
-        for pragma in _SQLITE_PRAGMAS:
+        for pragma in SQLITE_PRAGMAS:
             cursor.execute(pragma)
     finally:
         cursor.close()
@@ -81,6 +83,18 @@ class SqliteWriteLock:
     @property
     def held(self) -> bool:
         return self._lock.locked()
+
+    @contextlib.asynccontextmanager
+    async def holding(self) -> AsyncIterator[None]:
+        """Hold the lock for a write made outside the engine's connections (the SQLite ingest
+        store's own connection)."""
+        if self._lock.locked():
+            self.waits += 1
+        await self._acquire()
+        try:
+            yield
+        finally:
+            self._lock.release()
 
     def _before_execute(
         self, conn: Any, _cursor: Any, statement: str, *_args: Any, **_kwargs: Any

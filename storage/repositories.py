@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -47,7 +47,13 @@ from storage.models import (
     seen_updates_table,
     users_table,
 )
-from storage.upsert import insert_ignore, upsert, upsert_from_select
+from storage.upsert import (
+    built_from_select_statement,
+    insert_ignore,
+    upsert,
+    upsert_from_select,
+    upsert_statement,
+)
 
 # Every batched write sorts its rows by key: concurrent transactions then lock rows in the same
 # order, so PostgreSQL makes one wait for the other instead of reporting a deadlock.
@@ -62,6 +68,39 @@ def _not_older(t: Table, ex: Any) -> ColumnElement[bool]:
 
 
 # --- groups -----------------------------------------------------------------------------------
+
+_GROUP_COLUMNS = ("chat_id", "title", "type", "username", "is_forum", "created_at", "updated_at")
+
+
+def group_rows(groups: Iterable[GroupRef], seen_at: datetime) -> list[dict[str, Any]]:
+    """Rows to upsert for `groups` (the last of each chat wins), in chat order."""
+    latest: dict[int, GroupRef] = {group.chat_id: group for group in groups}
+    return [
+        {
+            "chat_id": group.chat_id,
+            "title": group.title,
+            "type": group.type,
+            "username": group.username,
+            "is_forum": group.is_forum,
+            "created_at": seen_at,
+            "updated_at": seen_at,
+        }
+        for _, group in sorted(latest.items())
+    ]
+
+
+def groups_upsert(dialect: str) -> tuple[Any, tuple[str, ...]]:
+    """Insert new groups and refresh titles of known ones (never with older data): the
+    statement and the columns its rows give."""
+    statement = upsert_statement(
+        dialect,
+        groups_table,
+        ("chat_id",),
+        ("title", "type", "username", "is_forum", "updated_at"),
+        None,
+        _not_older,
+    )
+    return statement, _GROUP_COLUMNS
 
 
 def _settings(row: RowMapping) -> GroupSettings:
@@ -83,27 +122,10 @@ class SqlGroupRepository:
 
     async def upsert_many(self, groups: Sequence[GroupRef], seen_at: datetime) -> None:
         """Insert new groups and refresh titles of known ones (never with older data)."""
-        latest: dict[int, GroupRef] = {group.chat_id: group for group in groups}
-        rows = [
-            {
-                "chat_id": group.chat_id,
-                "title": group.title,
-                "type": group.type,
-                "username": group.username,
-                "is_forum": group.is_forum,
-                "created_at": seen_at,
-                "updated_at": seen_at,
-            }
-            for _, group in sorted(latest.items())
-        ]
-        await upsert(
-            self._session,
-            groups_table,
-            rows,
-            index_elements=["chat_id"],
-            update_columns=["title", "type", "username", "is_forum", "updated_at"],
-            where=_not_older,
-        )
+        statement, _ = groups_upsert(self._session.get_bind().dialect.name)
+        rows = group_rows(groups, seen_at)
+        if rows:
+            await self._session.execute(statement, rows)
 
     async def active_chat_ids(self) -> list[int]:
         rows = await self._session.scalars(
@@ -431,6 +453,74 @@ class ProfileCache:
         self._profiles.pop(user_id, None)
 
 
+_USER_COLUMNS = (
+    "user_id",
+    "first_name",
+    "last_name",
+    "username",
+    "language_code",
+    "is_bot",
+    "updated_at",
+)
+
+
+def profile_rows(
+    events: Iterable[EngagementEvent], profiles: ProfileCache | None
+) -> tuple[list[dict[str, Any]], dict[int, Profile]]:
+    """The users rows to upsert for `events` (each actor's latest profile, in user order),
+    leaving out profiles `profiles` holds as committed; and the profiles to publish once
+    they are."""
+    latest: dict[int, tuple[Actor, datetime]] = {}
+    for event in events:
+        actor = event.actor
+        if actor is None:
+            continue
+        known = latest.get(actor.user_id)
+        # The latest profile wins; a redelivered old batch cannot roll names back (`_not_older`).
+        if known is None or event.occurred_at >= known[1]:
+            latest[actor.user_id] = (actor, event.occurred_at)
+    rows: list[dict[str, Any]] = []
+    written: dict[int, Profile] = {}
+    for user_id, (actor, seen_at) in sorted(latest.items()):
+        profile: Profile = (
+            actor.first_name,
+            actor.last_name,
+            actor.username,
+            actor.language_code,
+            actor.is_bot,
+        )
+        if profiles is None or not profiles.unchanged(user_id, profile):
+            rows.append(dict(zip(_USER_COLUMNS, (user_id, *profile, seen_at), strict=True)))
+            written[user_id] = profile
+    return rows, written
+
+
+def users_upsert(dialect: str) -> tuple[Any, tuple[str, ...]]:
+    """Insert users or refresh their names (never with older data): the statement and the
+    columns its rows give."""
+    statement = upsert_statement(
+        dialect,
+        users_table,
+        ("user_id",),
+        ("first_name", "last_name", "username", "language_code", "is_bot", "updated_at"),
+        None,
+        _not_older,
+    )
+    return statement, _USER_COLUMNS
+
+
+def members_fold_statement(dialect: str) -> Any:
+    """The memberships fold (`_batch_members_select` merged into `members`), built once."""
+    return built_from_select_statement(
+        dialect,
+        members_table,
+        _MEMBER_COLUMNS,
+        _batch_members_select,
+        ("chat_id", "user_id"),
+        merge_membership,
+    )
+
+
 class SqlMemberRepository:
     """Users and their memberships, folded from engagement events in a few statements a batch."""
 
@@ -455,51 +545,11 @@ class SqlMemberRepository:
         `IngestLedger`), and from no others: a redelivered batch changes nothing, and events
         observed before they are added make no membership.
         """
-        latest: dict[int, tuple[Actor, datetime]] = {}
-        for event in events:
-            actor = event.actor
-            if actor is None:
-                continue
-            known = latest.get(actor.user_id)
-            # The latest profile wins; a redelivered old batch cannot roll names back (see below).
-            if known is None or event.occurred_at >= known[1]:
-                latest[actor.user_id] = (actor, event.occurred_at)
-        changed: dict[int, dict[str, Any]] = {}
-        for user_id, (actor, seen_at) in latest.items():
-            profile: Profile = (
-                actor.first_name,
-                actor.last_name,
-                actor.username,
-                actor.language_code,
-                actor.is_bot,
-            )
-            if self._profiles is None or not self._profiles.unchanged(user_id, profile):
-                changed[user_id] = {
-                    "user_id": user_id,
-                    "first_name": actor.first_name,
-                    "last_name": actor.last_name,
-                    "username": actor.username,
-                    "language_code": actor.language_code,
-                    "is_bot": actor.is_bot,
-                    "updated_at": seen_at,
-                }
-                self.written_profiles[user_id] = profile
-        # Users first: memberships reference them.
-        await upsert(
-            self._session,
-            users_table,
-            [changed[user_id] for user_id in sorted(changed)],
-            index_elements=["user_id"],
-            update_columns=[
-                "first_name",
-                "last_name",
-                "username",
-                "language_code",
-                "is_bot",
-                "updated_at",
-            ],
-            where=_not_older,
-        )
+        rows, written = profile_rows(events, self._profiles)
+        self.written_profiles.update(written)
+        if rows:  # users first: memberships reference them
+            statement, _ = users_upsert(self._session.get_bind().dialect.name)
+            await self._session.execute(statement, rows)
         # One statement a batch; only a unit of work adding over IN_CHUNK events needs more
         # (a member's rows in two chunks then merge like two batches).
         for ids in chunks(self._ledger.take("members")):
@@ -584,29 +634,58 @@ _MESSAGE_KIND_VALUES: dict[MessageKind | None, str | None] = {
 _MESSAGE_KIND_VALUES[None] = None
 
 
-def _event_row(event: EngagementEvent) -> dict[str, Any]:
+# The columns `event_values` gives, in its order.
+EVENT_COLUMNS = (
+    "dedup_key",
+    "update_id",
+    "chat_id",
+    "user_id",
+    "kind",
+    "occurred_at",
+    "message_id",
+    "message_kind",
+    "text_length",
+    "text",
+    "reply_to_user_id",
+    "reply_to_message_id",
+    "thread_id",
+    "has_link",
+    "reaction",
+    "reaction_count",
+    "inviter_id",
+    "invite_link",
+    "sender_chat_id",
+)
+
+
+def event_values(event: EngagementEvent) -> tuple[Any, ...]:
+    """An event's row, in `EVENT_COLUMNS` order."""
     actor = event.actor
-    return {
-        "dedup_key": event.dedup_key,
-        "update_id": event.update_id,
-        "chat_id": event.group.chat_id,
-        "user_id": actor.user_id if actor is not None else None,
-        "kind": _KIND_VALUES[event.kind],
-        "occurred_at": event.occurred_at,
-        "message_id": event.message_id,
-        "message_kind": _MESSAGE_KIND_VALUES[event.message_kind],
-        "text_length": event.text_length,
-        "text": event.text,
-        "reply_to_user_id": event.reply_to_user_id,
-        "reply_to_message_id": event.reply_to_message_id,
-        "thread_id": event.thread_id,
-        "has_link": event.has_link,
-        "reaction": event.reaction,
-        "reaction_count": event.reaction_count,
-        "inviter_id": event.inviter_id,
-        "invite_link": event.invite_link,
-        "sender_chat_id": event.sender_chat_id,
-    }
+    return (
+        event.dedup_key,
+        event.update_id,
+        event.group.chat_id,
+        actor.user_id if actor is not None else None,
+        _KIND_VALUES[event.kind],
+        event.occurred_at,
+        event.message_id,
+        _MESSAGE_KIND_VALUES[event.message_kind],
+        event.text_length,
+        event.text,
+        event.reply_to_user_id,
+        event.reply_to_message_id,
+        event.thread_id,
+        event.has_link,
+        event.reaction,
+        event.reaction_count,
+        event.inviter_id,
+        event.invite_link,
+        event.sender_chat_id,
+    )
+
+
+def _event_row(event: EngagementEvent) -> dict[str, Any]:
+    return dict(zip(EVENT_COLUMNS, event_values(event), strict=True))
 
 
 class SqlEventRepository:

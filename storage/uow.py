@@ -117,3 +117,8 @@ class SqlUnitOfWorkFactory:
 
     def __call__(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self._sessions, self._profiles)
+
+    @property
+    def profiles(self) -> ProfileCache:
+        """The profiles its units of work have committed (shared with the ingest store)."""
+        return self._profiles

@@ -42,7 +42,7 @@ def _dialect(session: AsyncSession) -> str:
 # Building these statements (large CASE expressions) costs more than running them on a batch
 # of 100 rows, so each shape is built once per process.
 @cache
-def _insert_ignore_statement(dialect: str, table: Table, returning: tuple[str, ...]) -> Any:
+def insert_ignore_statement(dialect: str, table: Table, returning: tuple[str, ...]) -> Any:
     stmt = _insert(dialect, table).on_conflict_do_nothing()
     if returning:
         stmt = stmt.returning(*(table.c[name] for name in returning))
@@ -50,7 +50,7 @@ def _insert_ignore_statement(dialect: str, table: Table, returning: tuple[str, .
 
 
 @cache
-def _upsert_statement(
+def upsert_statement(
     dialect: str,
     table: Table,
     index_elements: tuple[str, ...],
@@ -86,7 +86,7 @@ async def insert_ignore(
     """
     if not rows:
         return []
-    stmt = _insert_ignore_statement(_dialect(session), table, tuple(returning))
+    stmt = insert_ignore_statement(_dialect(session), table, tuple(returning))
     result = await session.execute(stmt, list(rows))
     return [tuple(row) for row in result.all()] if returning else []
 
@@ -110,7 +110,7 @@ async def upsert(
     """
     if not rows:
         return
-    stmt = _upsert_statement(
+    stmt = upsert_statement(
         _dialect(session), table, tuple(index_elements), tuple(update_columns), update, where
     )
     await session.execute(stmt, list(rows))
@@ -132,7 +132,7 @@ def _from_select_statement(
 
 # Keyed on the select *builder* (a module-level function), so the statement is built once.
 @cache
-def _built_from_select_statement(
+def built_from_select_statement(
     dialect: str,
     table: Table,
     columns: tuple[str, ...],
@@ -167,7 +167,7 @@ async def upsert_from_select(
             dialect, table, tuple(columns), select, tuple(index_elements), update
         )
     else:
-        stmt = _built_from_select_statement(
+        stmt = built_from_select_statement(
             dialect, table, tuple(columns), select, tuple(index_elements), update
         )
     await session.execute(stmt, dict(params) if params is not None else None)

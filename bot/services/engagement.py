@@ -15,13 +15,20 @@ import logging
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from bot.domain.events import EngagementEvent, GroupMigrated, GroupRef
 from bot.domain.optout import anonymised
 from bot.domain.watching import Decision
-from bot.ports import Clock, StoredDecision, UnitOfWork, UnitOfWorkFactory
+from bot.ports import (
+    Clock,
+    IngestStore,
+    IngestWritten,
+    StoredDecision,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
 
 if TYPE_CHECKING:
     from bot.services.decisions import Write
@@ -58,8 +65,10 @@ class EngagementRecorder:
         max_buffer: int = 10_000,
         retry_delay: float = 0.5,
         transient: Callable[[BaseException], bool] = lambda exc: True,
+        store: IngestStore | None = None,
     ) -> None:
         self._uow_factory = uow_factory
+        self._store = store
         self._clock = clock
         self._batch_size = batch_size
         self._flush_interval = flush_interval
@@ -316,6 +325,44 @@ class EngagementRecorder:
         if self.opted_out:
             opted_out = self.opted_out
             rows = [anonymised(event, opted_out) for event in rows]
+        if self._store is not None and not (inline and self._feature_writes(rows)):
+            written = await self._store.write(changed, rows, self._decisions, now)
+        else:
+            written = await self._write_in_unit(changed, rows, now, inline=inline)
+        new, decided = written.new, written.decided
+        if self._decisions:
+            for event in batch:
+                self._decisions.pop(event.dedup_key, None)
+        if decided and self.on_decided is not None:
+            self.on_decided(decided)
+        if len(new) < len(rows):
+            self._remember_redelivered(rows, new)
+        for group in changed:
+            known[group.chat_id] = group
+        self.metrics.batches += 1
+        self.metrics.written += len(new)
+        self.metrics.duplicates += len(batch) - len(new)
+
+    def _feature_writes(self, rows: Sequence[EngagementEvent]) -> bool:
+        """Whether a decision about these events is one a feature writes itself (then the batch
+        needs a unit of work for it)."""
+        if not self._decisions or not self.writes:
+            return False
+        writes, decisions = self.writes, self._decisions
+        return any(
+            decision.action in writes
+            for event in rows
+            for _, decision in decisions.get(event.dedup_key, ())
+        )
+
+    async def _write_in_unit(
+        self,
+        changed: Sequence[GroupRef],
+        rows: Sequence[EngagementEvent],
+        now: datetime,
+        *,
+        inline: bool,
+    ) -> IngestWritten:
         async with self._uow_factory() as uow:
             if changed:
                 await uow.groups.upsert_many(changed, now)
@@ -331,18 +378,7 @@ class EngagementRecorder:
                 pairs = await self._write_decisions(uow, pairs)
             decided = await uow.decisions.add(pairs, now) if pairs else []
             await uow.commit()
-        if self._decisions:
-            for event in batch:
-                self._decisions.pop(event.dedup_key, None)
-        if decided and self.on_decided is not None:
-            self.on_decided(decided)
-        if len(new) < len(rows):
-            self._remember_redelivered(rows, new)
-        for group in changed:
-            known[group.chat_id] = group
-        self.metrics.batches += 1
-        self.metrics.written += len(new)
-        self.metrics.duplicates += len(batch) - len(new)
+        return IngestWritten(new, decided)
 
     async def _write_decisions(
         self, uow: UnitOfWork, pairs: list[tuple[str, Decision]]

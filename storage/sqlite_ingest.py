@@ -1,0 +1,392 @@
+"""The recorder's batches on SQLite, written in one call to a thread of their own.
+
+Through the async engine a batch costs about twenty trips between the event loop and
+aiosqlite's thread (a cursor, an execute, a fetch and a close per statement), and SQLAlchemy's
+work on each statement's parameters: in the ingest benchmark that was two thirds of the event
+loop's time, and each trip waited for the loop, which was busy taking the next updates. Here
+the same statements — the Core statements the repositories run, compiled once for SQLite —
+are bound and run in one call on a connection that only this store's thread uses, so SQLite
+works (without the GIL) while the loop goes on. DESIGN.md, "How an update enters", says why.
+
+Only the recorder's own rows go this way: groups, events, users, memberships, the rollups and
+the decisions about new messages. A batch whose decisions a feature writes itself (a `Write`,
+which runs on a unit of work) is written through the unit of work instead. PostgreSQL needs
+none of this: asyncpg has no thread to cross, and the server works in its own process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bot.domain.events import EngagementEvent, GroupRef
+from bot.domain.watching import Decision
+from bot.ports import IngestWritten, StoredDecision
+from storage.analytics import fold_statements
+from storage.engine import SQLITE_PRAGMAS, SqliteWriteLock, write_lock
+from storage.ledger import chunks
+from storage.models import decisions_table, events_table
+from storage.repositories import (
+    EVENT_COLUMNS,
+    ProfileCache,
+    event_values,
+    group_rows,
+    groups_upsert,
+    members_fold_statement,
+    profile_rows,
+    users_upsert,
+)
+from storage.upsert import insert_ignore_statement
+
+_DIALECT = sqlite.dialect(paramstyle="qmark")
+Processor = Callable[[Any], Any] | None
+
+
+def _processor(type_: Any) -> Processor:
+    """How SQLAlchemy binds a value of `type_` on SQLite (a timestamp as its stored text)."""
+    processor: Processor = type_.dialect_impl(_DIALECT).bind_processor(_DIALECT)
+    return processor
+
+
+def _extend(values: list[Any], processors: Sequence[Processor], row: Iterable[Any]) -> None:
+    """Add `row`'s values to `values`, each through its column type's processor, as SQLAlchemy
+    binds them."""
+    for process, value in zip(processors, row, strict=True):
+        values.append(value if process is None else process(value))
+
+
+class _Bound:
+    """A Core statement compiled once for SQLite, bound to positional parameters by hand.
+
+    Values go through each column type's own bind processor (a timestamp becomes the text
+    SQLAlchemy stores), and expanding parameters (`IN :ids`) are spelled out, as SQLAlchemy
+    does when it executes. Every parameter must be given, or be a literal in the statement.
+    """
+
+    def __init__(self, statement: Any) -> None:
+        compiled = statement.compile(dialect=_DIALECT)
+        self._sql = compiled.string
+        self._names: list[str] = list(compiled.positiontup or ())
+        self._literals = dict(compiled.params)
+        binds = compiled.binds
+        self._expanding = {name for name in self._names if binds[name].expanding}
+        self._processors: dict[str, Processor] = {
+            name: _processor(binds[name].type) for name in self._names
+        }
+        self._sql_by_length: dict[tuple[int, ...], str] = {}
+
+    def bind(self, given: Mapping[str, Any]) -> tuple[str, list[Any]]:
+        values: list[Any] = []
+        lengths: list[int] = []
+        for name in self._names:
+            value = given[name] if name in given else self._literals[name]
+            process = self._processors[name]
+            if name in self._expanding:
+                lengths.append(len(value))
+                values.extend(value if process is None else [process(v) for v in value])
+            else:
+                values.append(value if process is None else process(value))
+        key = tuple(lengths)
+        sql = self._sql_by_length.get(key)
+        if sql is None:
+            sql = self._sql
+            for name in self._expanding:
+                count = len(given[name] if name in given else self._literals[name])
+                sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * count))
+            self._sql_by_length[key] = sql
+        return sql, values
+
+
+class _Rows:
+    """An INSERT of many rows in one statement (its VALUES repeated), with RETURNING."""
+
+    def __init__(self, statement: Any, table: Table, columns: Sequence[str]) -> None:
+        compiled = statement.compile(dialect=_DIALECT, column_keys=list(columns))
+        if list(compiled.positiontup or ()) != list(columns):
+            raise ValueError(f"{table.name}: the statement binds {compiled.positiontup}")
+        head, rest = compiled.string.split(" VALUES ", 1)
+        end = rest.index(")") + 1
+        self._head, self._row, self._tail = f"{head} VALUES ", rest[:end], rest[end:]
+        if self._row != "(" + ", ".join("?" * len(columns)) + ")":
+            raise ValueError(f"{table.name}: unexpected VALUES {self._row}")
+        self.processors: list[Processor] = [_processor(table.c[name].type) for name in columns]
+        self._sql_by_count: dict[int, str] = {}
+
+    def sql(self, count: int) -> str:
+        sql = self._sql_by_count.get(count)
+        if sql is None:
+            sql = self._sql_by_count[count] = (
+                self._head + ", ".join([self._row] * count) + self._tail
+            )
+        return sql
+
+
+class _Many:
+    """An upsert run with executemany, one row of positional values per mapping."""
+
+    def __init__(self, statement: Any, table: Table, columns: Sequence[str]) -> None:
+        compiled = statement.compile(dialect=_DIALECT, column_keys=list(columns))
+        self.sql = compiled.string
+        self._names = list(compiled.positiontup or ())
+        defaults: dict[str, Any] = {}
+        for name in self._names:
+            if name in columns:
+                continue
+            default = table.c[name].default
+            if default is None or not default.is_scalar:  # a callable default: not supported
+                raise ValueError(f"{table.name}.{name} must be given")
+            defaults[name] = default.arg
+        self._defaults = defaults
+        self._processors = [_processor(table.c[name].type) for name in self._names]
+
+    def values(self, rows: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+        out = []
+        names, defaults = self._names, self._defaults
+        for row in rows:
+            values: list[Any] = []
+            _extend(
+                values,
+                self._processors,
+                [row[name] if name in row else defaults[name] for name in names],
+            )
+            out.append(values)
+        return out
+
+
+@dataclass(slots=True)
+class _Batch:
+    groups: list[dict[str, Any]]
+    users: list[dict[str, Any]]
+    events: list[EngagementEvent]  # unique, sorted by dedup key (the order ids are given in)
+    arrived: list[EngagementEvent]  # the same, in batch order (the order decisions are kept in)
+    decisions: Mapping[str, Sequence[tuple[str, Decision]]]
+    now: datetime
+
+
+class _Statements:
+    """Everything a batch runs, compiled once (in the store's thread, at its first batch)."""
+
+    @cached_property
+    def groups(self) -> _Many:
+        statement, columns = groups_upsert("sqlite")
+        return _Many(statement, statement.table, columns)
+
+    @cached_property
+    def users(self) -> _Many:
+        statement, columns = users_upsert("sqlite")
+        return _Many(statement, statement.table, columns)
+
+    @cached_property
+    def events(self) -> _Rows:
+        statement = insert_ignore_statement("sqlite", events_table, ("dedup_key", "id"))
+        return _Rows(statement, events_table, EVENT_COLUMNS)
+
+    @cached_property
+    def folds(self) -> list[_Bound]:
+        return [_Bound(members_fold_statement("sqlite"))] + [
+            _Bound(statement) for statement in fold_statements("sqlite")
+        ]
+
+    @cached_property
+    def decisions(self) -> _Rows:
+        d = decisions_table.c
+        statement = decisions_table.insert().returning(d.id)
+        return _Rows(statement, decisions_table, _DECISION_COLUMNS)
+
+    @cached_property
+    def decision_params(self) -> Callable[[Any], Any]:
+        read = decisions_table.c.params.type.dialect_impl(_DIALECT).result_processor(_DIALECT, None)
+        return read if read is not None else (lambda value: value)
+
+
+_DECISION_COLUMNS = ("chat_id", "message_id", "watcher", "action", "params", "created_at")
+_BATCH_ROWS = 500  # rows per multi-row INSERT: under SQLite's bound-parameter limit (32,766)
+
+
+class SqliteIngestStore:
+    """Writes the recorder's batches on its own SQLite connection, in its own thread.
+
+    The connection takes the engine's `SqliteWriteLock` for each batch, like every connection
+    of the engine, so writers still take turns in order; the lock is held from before the
+    profiles are read until the commit, as a unit of work holds it (an erasure committed in
+    between would otherwise leave a member without their user row).
+    """
+
+    def __init__(self, engine: AsyncEngine, profiles: ProfileCache) -> None:
+        path = engine.url.database
+        if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+            raise ValueError("an SQLite database file is needed")
+        lock = write_lock(engine)
+        if lock is None:
+            raise ValueError("the engine has no write lock: make it with storage.engine")
+        self._path = path
+        self._lock: SqliteWriteLock = lock
+        self._profiles = profiles
+        self._thread: ThreadPoolExecutor | None = None
+        self._connection: sqlite3.Connection | None = None
+        self._statements = _Statements()
+
+    @classmethod
+    def available(cls, engine: AsyncEngine) -> bool:
+        """Whether `engine` is an SQLite file this store can write to."""
+        path = engine.url.database
+        return engine.dialect.name == "sqlite" and bool(path) and path != ":memory:"
+
+    async def write(
+        self,
+        groups: Sequence[GroupRef],
+        events: Sequence[EngagementEvent],
+        decisions: Mapping[str, Sequence[tuple[str, Decision]]],
+        now: datetime,
+    ) -> IngestWritten:
+        """Store `events` (and `groups` first); return those that were new, in batch order,
+        and the decisions stored about them (those in `decisions` under a new event's key)."""
+        unique: dict[str, EngagementEvent] = {}
+        for event in events:
+            unique.setdefault(event.dedup_key, event)
+        # The thread reads its own copy: the recorder goes on adding to its dict meanwhile.
+        decided_about = {key: decisions[key] for key in unique if key in decisions}
+        loop = asyncio.get_running_loop()
+        if self._thread is None:
+            self._thread = ThreadPoolExecutor(1, thread_name_prefix="sqlite-ingest")
+        async with self._lock.holding():
+            users, profiles = profile_rows(unique.values(), self._profiles)
+            batch = _Batch(
+                group_rows(groups, now),
+                users,
+                [unique[key] for key in sorted(unique)],
+                list(unique.values()),
+                decided_about,
+                now,
+            )
+            new_keys, decided = await loop.run_in_executor(self._thread, self._write, batch)
+            self._profiles.publish(profiles)
+        return IngestWritten([event for key, event in unique.items() if key in new_keys], decided)
+
+    async def close(self) -> None:
+        """Close the connection (in its thread) and stop the thread; a later write opens both
+        again."""
+        thread, self._thread = self._thread, None
+        if thread is not None:
+            await asyncio.get_running_loop().run_in_executor(thread, self._close)
+            thread.shutdown(wait=False)
+
+    # --- in the store's thread --------------------------------------------------------------
+
+    def _open(self) -> sqlite3.Connection:
+        connection = sqlite3.connect(
+            self._path, isolation_level=None, check_same_thread=False, timeout=10.0
+        )
+        for pragma in SQLITE_PRAGMAS:
+            connection.execute(pragma)
+        self._connection = connection
+        return connection
+
+    def _close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def _write(self, batch: _Batch) -> tuple[set[str], list[StoredDecision]]:
+        try:
+            connection = self._connection or self._open()
+            connection.execute("BEGIN IMMEDIATE")
+            try:
+                written = self._statements_for(connection, batch)
+                connection.execute("COMMIT")
+            except BaseException:
+                self._roll_back(connection)
+                raise
+        except sqlite3.Error as exc:
+            # Raised as the engine raises them (OperationalError, IntegrityError…, parameters
+            # hidden), so callers tell passing faults from refused data the same way.
+            raise DBAPIError.instance(
+                None, None, exc, sqlite3.Error, hide_parameters=True, dialect=_DIALECT
+            ) from exc
+        return written
+
+    def _roll_back(self, connection: sqlite3.Connection) -> None:
+        try:
+            if connection.in_transaction:
+                connection.execute("ROLLBACK")
+        except sqlite3.Error:
+            self._close()  # opened afresh for the next batch
+
+    def _statements_for(
+        self, connection: sqlite3.Connection, batch: _Batch
+    ) -> tuple[set[str], list[StoredDecision]]:
+        s = self._statements
+        if batch.groups:
+            connection.executemany(s.groups.sql, s.groups.values(batch.groups))
+        inserted: list[tuple[str, int]] = []
+        processors = s.events.processors
+        for start in range(0, len(batch.events), _BATCH_ROWS):
+            part = batch.events[start : start + _BATCH_ROWS]
+            values: list[Any] = []
+            for event in part:
+                _extend(values, processors, event_values(event))
+            inserted.extend(connection.execute(s.events.sql(len(part)), values).fetchall())
+        if batch.users:
+            # After the events (as the unit of work does it), before the memberships.
+            connection.executemany(s.users.sql, s.users.values(batch.users))
+        ids = sorted(event_id for _, event_id in inserted)
+        for chunk in chunks(ids):  # as the unit of work's folds take them
+            params = {"ids": chunk, "first_id": chunk[0], "last_id": chunk[-1]}
+            for fold in s.folds:
+                connection.execute(*fold.bind(params))
+        new_keys = {key for key, _ in inserted}
+        pairs = [
+            pair
+            for event in batch.arrived
+            if event.dedup_key in new_keys
+            for pair in batch.decisions.get(event.dedup_key, ())
+        ]
+        return new_keys, self._store_decisions(connection, pairs, batch.now)
+
+    def _store_decisions(
+        self, connection: sqlite3.Connection, pairs: list[tuple[str, Decision]], now: datetime
+    ) -> list[StoredDecision]:
+        if not pairs:
+            return []
+        s = self._statements.decisions
+        read = self._statements.decision_params
+        stored: list[StoredDecision] = []
+        for start in range(0, len(pairs), _BATCH_ROWS):
+            part = pairs[start : start + _BATCH_ROWS]
+            values: list[Any] = []
+            for watcher, decision in part:
+                row = (
+                    decision.chat_id,
+                    decision.message_id,
+                    watcher,
+                    decision.action,
+                    dict(decision.params),
+                    now,
+                )
+                _extend(values, s.processors, row)
+            # Ids are given in the order of the VALUES rows; RETURNING's order is SQLite's own.
+            ids = sorted(row[0] for row in connection.execute(s.sql(len(part)), values))
+            # As stored: the parameters read back the way a unit of work reads them.
+            params = [read(value) for value in values[4 :: len(_DECISION_COLUMNS)]]
+            stored.extend(
+                StoredDecision(
+                    decision_id,
+                    watcher,
+                    Decision(decision.action, decision.chat_id, decision.message_id, stored_params),
+                )
+                for decision_id, (watcher, decision), stored_params in zip(
+                    ids, part, params, strict=True
+                )
+            )
+        return sorted(stored, key=lambda s: s.id)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import unicodedata
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Mapping
 from typing import Any
 
@@ -72,7 +72,9 @@ class UpdateIntake:
         self._handler_lanes: dict[int, deque[tuple[Update, asyncio.Future[None]]]] = {}
         self._waiting = 0
         self.shed = 0
-        self._recent: dict[int, None] = {}
+        # Oldest first; an OrderedDict drops its oldest in constant time, where `next(iter(d))`
+        # on a dict walks past every slot deleted before it (5% of the loop's time here).
+        self._recent: OrderedDict[int, None] = OrderedDict()
         self._handling: dict[int, bool] = {}
         self._migrated: set[GroupMigrated] = set()
         self.accepted = 0
@@ -194,7 +196,7 @@ class UpdateIntake:
     def _remember(self, update_id: int) -> None:
         self._recent[update_id] = None
         if len(self._recent) > RECENT_UPDATES:
-            del self._recent[next(iter(self._recent))]
+            self._recent.popitem(last=False)
 
     def skip(self, raw: Mapping[str, Any], exc: BaseException) -> None:
         """Count and log an update that cannot be read (without its content)."""

@@ -15,6 +15,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from bot.app import GroupOps
+from bot.config import Settings
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef
 from bot.domain.watching import Decision
 from bot.services.engagement import EngagementRecorder
@@ -271,3 +273,16 @@ def test_only_an_sqlite_file_has_a_store() -> None:
         create_engine("postgresql+asyncpg://postgres@127.0.0.1/none")
     )
     assert SqliteIngestStore.available(create_engine("sqlite+aiosqlite:////tmp/x.db"))
+
+
+def test_the_bot_on_an_sqlite_file_records_through_the_store(tmp_path: Path) -> None:
+    settings = Settings(
+        bot_token="1:AAstorestorestorestorestorestorestore",  # type: ignore[arg-type]
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}",
+    )
+    app = GroupOps(settings)
+    assert isinstance(app.ingest_store, SqliteIngestStore)
+    assert app.recorder._store is app.ingest_store
+    memory = GroupOps(settings.model_copy(update={"database_url": "sqlite+aiosqlite:///:memory:"}))
+    assert memory.ingest_store is None
+    assert memory.recorder._store is None

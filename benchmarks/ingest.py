@@ -239,6 +239,9 @@ async def full_in_process(
         latencies.append(clock() - t0)
         if index % CONFIRMED_TOGETHER == 0:
             unconfirmed.append(asyncio.create_task(app.intake.durable()))
+            # Let it start, as the webhook's request for this update would be waiting already:
+            # it wakes the writer, which then commits while the intake takes the next updates.
+            await asyncio.sleep(0)
             if len(unconfirmed) * CONFIRMED_TOGETHER >= IN_FLIGHT:
                 t1 = clock()
                 await unconfirmed.popleft()

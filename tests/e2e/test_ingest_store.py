@@ -19,6 +19,15 @@ async def test_messages_are_recorded_through_the_store_and_the_switch_interval_r
         assert sys.getswitchinterval() == GIL_SWITCH_SECONDS
         for member in community.members:
             sim.join(group, member.id)
+
+        async def joined() -> bool:
+            return await count_events(url, kind="join") == len(community.members)
+
+        # Joins carry no decision a feature writes itself, so the store writes them (a batch
+        # with a point award for a message would go through a unit of work).
+        await eventually(joined)
+        assert app.ingest_store is not None
+        assert app.ingest_store._connection is not None  # the store's own connection wrote them
         for n, member in enumerate(community.members):
             sim.post(group, member.id, text=f"hello {n}")
 
@@ -26,6 +35,4 @@ async def test_messages_are_recorded_through_the_store_and_the_switch_interval_r
             return await count_events(url, kind="message") == len(community.members)
 
         await eventually(recorded)
-        assert app.ingest_store is not None
-        assert app.ingest_store._connection is not None  # the store's own connection wrote them
     assert sys.getswitchinterval() == before

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import (
@@ -518,17 +519,16 @@ async def fold(session: AsyncSession, ids: Sequence[int]) -> None:
     if not ids:
         return
     params = {"ids": list(ids), "first_id": ids[0], "last_id": ids[-1]}
-    for table, columns, build, merge in _FOLDS:
-        key = [column.name for column in table.primary_key.columns]
-        await upsert_from_select(
-            session, table, columns, build, index_elements=key, update=merge, params=params
-        )
+    for statement in fold_statements(session.get_bind().dialect.name):
+        await session.execute(statement, params)
 
 
-def fold_statements(dialect: str) -> list[Any]:
-    """The rollup folds `fold` runs, as statements (built once): each binds `ids`, `first_id`
-    and `last_id` as `fold` does."""
-    return [
+@cache
+def fold_statements(dialect: str) -> tuple[Any, ...]:
+    """The rollup folds, as statements built once per dialect: each binds `ids` (an expanding
+    list), `first_id` and `last_id` (the first and last of them). `fold` and the SQLite ingest
+    store run them."""
+    return tuple(
         built_from_select_statement(
             dialect,
             table,
@@ -538,7 +538,7 @@ def fold_statements(dialect: str) -> list[Any]:
             merge,
         )
         for table, columns, build, merge in _FOLDS
-    ]
+    )
 
 
 async def members_removed_from(session: AsyncSession, groups: ColumnElement[bool]) -> None:

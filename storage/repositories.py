@@ -552,15 +552,10 @@ class SqlMemberRepository:
             await self._session.execute(statement, rows)
         # One statement a batch; only a unit of work adding over IN_CHUNK events needs more
         # (a member's rows in two chunks then merge like two batches).
+        fold = members_fold_statement(self._session.get_bind().dialect.name)
         for ids in chunks(self._ledger.take("members")):
-            await upsert_from_select(
-                self._session,
-                members_table,
-                _MEMBER_COLUMNS,
-                _batch_members_select,
-                index_elements=["chat_id", "user_id"],
-                update=merge_membership,
-                params={"ids": list(ids), "first_id": ids[0], "last_id": ids[-1]},
+            await self._session.execute(
+                fold, {"ids": list(ids), "first_id": ids[0], "last_id": ids[-1]}
             )
 
     async def footprint(self, user_id: int) -> list[Footprint]:

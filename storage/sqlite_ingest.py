@@ -224,13 +224,12 @@ class SqliteIngestStore:
     """
 
     def __init__(self, engine: AsyncEngine, profiles: ProfileCache) -> None:
-        path = engine.url.database
-        if engine.dialect.name != "sqlite" or not path or path == ":memory:":
+        if not self.available(engine):
             raise ValueError("an SQLite database file is needed")
         lock = write_lock(engine)
         if lock is None:
             raise ValueError("the engine has no write lock: make it with storage.engine")
-        self._path = path
+        self._path = str(engine.url.database)
         self._lock: SqliteWriteLock = lock
         self._profiles = profiles
         self._thread: ThreadPoolExecutor | None = None

@@ -20,7 +20,7 @@ from bot.config import Settings
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef
 from bot.domain.watching import Decision
 from bot.services.engagement import EngagementRecorder
-from storage.engine import create_engine, session_factory
+from storage.engine import create_engine, session_factory, write_lock
 from storage.errors import is_transient
 from storage.migrate import upgrade_to_head
 from storage.sqlite_ingest import SqliteIngestStore
@@ -243,6 +243,8 @@ async def test_the_store_waits_its_turn_behind_the_engines_writers(
         writing = asyncio.create_task(store.write([], [message(2)], {}, T0))
         await asyncio.sleep(0.2)
         assert not writing.done()
+        lock = write_lock(with_store.engine)
+        assert lock is not None and lock.waits == 1  # queued on the engine's lock, in order
         await uow.commit()
     written = await writing
     assert [event.message_id for event in written.new] == [2]

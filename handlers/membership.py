@@ -74,9 +74,14 @@ async def bot_removed(update: ChatMemberUpdated, admins: AdminDirectory) -> None
     log.warning("removed from group %s (%s)", update.chat.id, update.chat.title)
 
 
+ADMIN_STATUSES = frozenset({"administrator", "creator"})
+
+
 async def member_changed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
-    """Any status change may make or unmake an admin: drop the cached list."""
-    admins.forget(update.chat.id)
+    """Someone became or stopped being an admin: drop the cached list. Members joining and
+    leaving, the bulk of these updates, leave it alone (each drop costs a call to Telegram)."""
+    if {update.old_chat_member.status, update.new_chat_member.status} & ADMIN_STATUSES:
+        admins.forget(update.chat.id)
 
 
 async def _report_readiness(

@@ -13,13 +13,15 @@ from types import TracebackType
 from typing import Any, Self
 
 import pytest
+from aiogram.types import ChatMemberUpdated
 from sqlalchemy import select
 
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef, MessageKind
 from bot.ports import ChatAdmin, GroupSettings
-from bot.services.admins import AdminDirectory
+from bot.services.admins import AdminDirectory, AdminsUnknown
 from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
+from handlers.membership import member_changed
 from storage.models import events_table
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.fakes import FakeClock, FakeGateway
@@ -281,6 +283,81 @@ async def test_admin_directory_caches_and_forgets() -> None:
     clock.advance(301)
     await admins.is_admin(-1, 6, None)
     assert gateway.admin_lookups == 3  # expired
+
+
+class _FailingLookups(FakeGateway):
+    """Telegram refuses every admin look-up (the bot was removed from the group)."""
+
+    async def get_chat_administrators(self, chat_id: int) -> list[ChatAdmin] | None:  # type: ignore[override]
+        self.admin_lookups += 1
+        return None
+
+
+async def test_a_failed_admin_lookup_is_not_tried_again_at_once() -> None:
+    gateway, clock = _FailingLookups(), FakeClock()
+    admins = AdminDirectory(gateway, clock, ttl=300, retry_after=30)
+    for _ in range(3):
+        with pytest.raises(AdminsUnknown):
+            await admins.is_admin(-1, 5, None)
+    assert gateway.admin_lookups == 1
+    clock.advance(31)
+    with pytest.raises(AdminsUnknown):
+        await admins.is_admin(-1, 5, None)
+    assert gateway.admin_lookups == 2  # tried again once the pause is over
+    admins.forget(-1)  # the bot was added back, or someone promoted: ask at once
+    with pytest.raises(AdminsUnknown):
+        await admins.is_admin(-1, 5, None)
+    assert gateway.admin_lookups == 3
+
+
+def _status_change(old: str, new: str) -> ChatMemberUpdated:
+    user = {"id": 6, "is_bot": False, "first_name": "Bo"}
+    return ChatMemberUpdated.model_validate(
+        {
+            "chat": {"id": -1, "type": "supergroup", "title": "G"},
+            "from": user,
+            "date": 0,
+            "old_chat_member": _member(old, user),
+            "new_chat_member": _member(new, user),
+        }
+    )
+
+
+def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
+    if status != "administrator":
+        return {"status": status, "user": user}
+    rights = [
+        "can_be_edited",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
+        "is_anonymous",
+        "can_send_welcome_messages",
+    ]
+    return {"status": status, "user": user, **dict.fromkeys(rights, False)}
+
+
+async def test_only_admin_changes_drop_the_cached_admins() -> None:
+    gateway = FakeGateway({-1: [ChatAdmin(user_id=5, is_bot=False, status="creator")]})
+    admins = AdminDirectory(gateway, FakeClock(), ttl=300)
+    await admins.admins(-1)
+    await member_changed(_status_change("left", "member"), admins)  # a member joined
+    await member_changed(_status_change("member", "left"), admins)  # and left
+    await admins.admins(-1)
+    assert gateway.admin_lookups == 1
+    gateway.admins[-1].append(ChatAdmin(user_id=6, is_bot=False, status="administrator"))
+    await member_changed(_status_change("member", "administrator"), admins)  # promoted
+    assert 6 in await admins.admins(-1)
+    await member_changed(_status_change("administrator", "member"), admins)  # demoted
+    await admins.admins(-1)
+    assert gateway.admin_lookups == 3
 
 
 async def test_anonymous_admin_posting_as_the_group_is_an_admin() -> None:

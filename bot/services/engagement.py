@@ -325,8 +325,10 @@ class EngagementRecorder:
         if self.opted_out:
             opted_out = self.opted_out
             rows = [anonymised(event, opted_out) for event in rows]
-        if self._store is not None and not (inline and self._feature_writes(rows)):
+        if self._store is not None:
             written = await self._store.write(changed, rows, self._decisions, now)
+            if inline and self.writes:
+                written = await self._write_after_store(written, now)
         else:
             written = await self._write_in_unit(changed, rows, now, inline=inline)
         new, decided = written.new, written.decided
@@ -343,17 +345,35 @@ class EngagementRecorder:
         self.metrics.written += len(new)
         self.metrics.duplicates += len(batch) - len(new)
 
-    def _feature_writes(self, rows: Sequence[EngagementEvent]) -> bool:
-        """Whether a decision about these events is one a feature writes itself (then the batch
-        needs a unit of work for it)."""
-        if not self._decisions or not self.writes:
-            return False
-        writes, decisions = self.writes, self._decisions
-        return any(
-            decision.action in writes
-            for event in rows
-            for _, decision in decisions.get(event.dedup_key, ())
-        )
+    async def _write_after_store(self, written: IngestWritten, now: datetime) -> IngestWritten:
+        """Run the features' writes of decisions the store just committed as pending, and
+        remove those decisions, in one unit of work: a decision is written exactly once, here
+        or (if this fails or the bot stops first) by the applier, one by one."""
+        writes = self.writes
+        ours = [stored for stored in written.decided if stored.decision.action in writes]
+        if not ours:
+            return written
+        rest = [stored for stored in written.decided if stored.decision.action not in writes]
+        try:
+            async with self._uow_factory() as uow:
+                pairs = await self._write_decisions(
+                    uow, [(stored.watcher, stored.decision) for stored in ours]
+                )
+                follow_ups = await uow.decisions.add(pairs, now) if pairs else []
+                await uow.decisions.remove([stored.id for stored in ours])
+                await uow.commit()
+        except Exception as exc:
+            # The events and the decisions are committed: the applier takes the decisions.
+            if not isinstance(exc, _WriteFailed):
+                self.metrics.write_failures += 1
+                log.error(
+                    "writing %d decisions after their batch failed (%s): they are applied one"
+                    " by one instead",
+                    len(ours),
+                    type(exc).__name__,
+                )
+            return written
+        return IngestWritten(written.new, [*rest, *follow_ups])
 
     async def _write_in_unit(
         self,

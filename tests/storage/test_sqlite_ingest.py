@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -19,6 +20,7 @@ from bot.app import GroupOps
 from bot.config import Settings
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef
 from bot.domain.watching import Decision
+from bot.ports import IngestWritten, StoredDecision, UnitOfWork
 from bot.services.engagement import EngagementRecorder
 from storage.engine import create_engine, session_factory, write_lock
 from storage.errors import is_transient
@@ -176,25 +178,68 @@ async def test_the_store_writes_what_a_unit_of_work_writes_on_random_traffic(
         assert d.params == {"n": d.params["n"], "why": ["x", 1.5]}
 
 
-async def test_a_batch_with_a_feature_written_decision_goes_through_a_unit_of_work(
+async def test_a_feature_written_decision_is_written_after_the_stores_commit(
     databases: tuple[Database, Database],
 ) -> None:
-    """A `Write` runs on a unit of work, in the transaction that stores its message."""
+    """The store writes the batch (a `Write` on its decisions no longer sends the whole batch
+    through a unit of work); the `Write` then runs on a unit of work that also removes those
+    decisions, and the follow-ups it returns are stored and handed to the applier."""
     with_store, _ = databases
     written: list[Decision] = []
+    follow_up = Decision("feature.notify", GROUP.chat_id, 1, {"say": "hi"})
 
-    async def write(uow: object, decisions: Sequence[Decision]) -> Sequence[Decision]:
+    async def write(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
         written.extend(decisions)
-        return ()
+        await uow.groups.upsert_many([replace(GROUP, title="Written")], T0)
+        return [follow_up]
 
     recorder = with_store.recorder(store=True)
+    stored_batches = []
+    store_write = with_store.store.write
+
+    async def spied(*args: Any) -> IngestWritten:
+        stored_batches.append(args[1])
+        return await store_write(*args)
+
+    with_store.store.write = spied  # type: ignore[method-assign]
     recorder.writes = {"feature.count": write}
+    handed: list[StoredDecision] = []
+    recorder.on_decided = handed.extend
     decision = Decision("feature.count", GROUP.chat_id, 1, {})
     await _record(recorder, [[message(1), message(2)]], {message(1).dedup_key: decision})
     assert written == [decision]
+    assert len(stored_batches) == 1
     dump = await with_store.dump()
     assert len(dump["events"]) == 2
-    assert dump["decisions"] == []  # written by the feature, not kept for the applier
+    assert "Written" in dump["groups"][0]  # the write's own change committed
+    # Written by the feature, not kept for the applier; its follow-up is.
+    assert [(s.decision.action, s.decision.params) for s in handed] == [
+        ("feature.notify", {"say": "hi"})
+    ]
+    assert [row[0] for row in dump["decisions"]] == [handed[0].id]
+
+
+async def test_a_failed_feature_write_leaves_its_decisions_to_the_applier(
+    databases: tuple[Database, Database],
+) -> None:
+    with_store, _ = databases
+
+    async def write(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
+        await uow.groups.upsert_many([replace(GROUP, title="Half written")], T0)
+        raise ValueError("a bug in the feature")
+
+    recorder = with_store.recorder(store=True)
+    recorder.writes = {"feature.count": write}
+    handed: list[StoredDecision] = []
+    recorder.on_decided = handed.extend
+    decision = Decision("feature.count", GROUP.chat_id, 1, {})
+    await _record(recorder, [[message(1), message(2)]], {message(1).dedup_key: decision})
+    assert [s.decision for s in handed] == [decision]
+    assert recorder.metrics.write_failures == 1
+    dump = await with_store.dump()
+    assert len(dump["events"]) == 2  # the messages are stored all the same
+    assert "Half written" not in dump["groups"][0]  # the write's changes rolled back
+    assert [row[0] for row in dump["decisions"]] == [handed[0].id]  # pending, for the applier
 
 
 async def test_an_event_the_database_refuses_is_left_out_and_the_rest_stored(

@@ -22,6 +22,7 @@ from bot.services.admins import AdminDirectory, AdminsUnknown
 from bot.services.engagement import EngagementRecorder
 from bot.services.stats import StatsService
 from handlers.membership import member_changed
+from simulator.models import ADMIN_RIGHTS
 from storage.models import events_table
 from storage.uow import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.fakes import FakeClock, FakeGateway
@@ -326,21 +327,7 @@ def _status_change(old: str, new: str) -> ChatMemberUpdated:
 def _member(status: str, user: dict[str, Any]) -> dict[str, Any]:
     if status != "administrator":
         return {"status": status, "user": user}
-    rights = [
-        "can_be_edited",
-        "can_manage_chat",
-        "can_delete_messages",
-        "can_manage_video_chats",
-        "can_restrict_members",
-        "can_promote_members",
-        "can_change_info",
-        "can_invite_users",
-        "can_post_stories",
-        "can_edit_stories",
-        "can_delete_stories",
-        "is_anonymous",
-        "can_send_welcome_messages",
-    ]
+    rights = ("can_be_edited", "is_anonymous", *ADMIN_RIGHTS)
     return {"status": status, "user": user, **dict.fromkeys(rights, False)}
 
 

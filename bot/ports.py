@@ -6,7 +6,7 @@ and `handlers/`.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import IntEnum, StrEnum
@@ -1078,10 +1078,21 @@ class IngestWritten:
     decided: list[StoredDecision]
 
 
+# The features' writes of a batch's decisions (watcher name, decision), run on the batch's own
+# unit of work; returns the decisions to store for the applier (the rest and follow-ups).
+FeatureWrites = Callable[
+    [UnitOfWork, list[tuple[str, Decision]]], Awaitable[list[tuple[str, Decision]]]
+]
+
+
+class WriteSuspended(Exception):
+    """A feature's write waited for something besides its unit of work, which the ingest store
+    cannot give it: the batch is written again with its decisions left to the applier."""
+
+
 class IngestStore(Protocol):
     """Writes the recorder's batches in one transaction each, faster than a unit of work can
-    (SQLite: `storage.sqlite_ingest`). Batches whose decisions a feature writes itself go
-    through a unit of work instead."""
+    (SQLite: `storage.sqlite_ingest`)."""
 
     async def write(
         self,
@@ -1089,10 +1100,15 @@ class IngestStore(Protocol):
         events: Sequence[EngagementEvent],
         decisions: Mapping[str, Sequence[tuple[str, Decision]]],
         now: datetime,
+        feature_writes: FeatureWrites | None = None,
     ) -> IngestWritten:
         """Store `groups` (new or renamed) and `events`, as a unit of work's `groups.upsert_many`,
-        `events.add_new`, `members.observe_many`, `rollups.add` and `decisions.add` (of the
-        decisions under new events' keys) would, and commit."""
+        `events.add_new`, `members.observe_many` and `rollups.add` would; run `feature_writes`
+        on the decisions under new events' keys, in the same transaction, and store what it
+        returns (without it, those decisions) as `decisions.add` would; commit.
+
+        `feature_writes` gets a unit of work that must be all it waits for: it may run in
+        another thread, with no event loop (`WriteSuspended` otherwise)."""
         ...
 
     async def close(self) -> None: ...

@@ -8,31 +8,36 @@ the same statements — the Core statements the repositories run, compiled once 
 are bound and run in one call on a connection that only this store's thread uses, so SQLite
 works (without the GIL) while the loop goes on. DESIGN.md, "How an update enters", says why.
 
-Only the recorder's own rows go this way: groups, events, users, memberships, the rollups and
-the decisions about new messages. A batch whose decisions a feature writes itself (a `Write`,
-which runs on a unit of work) is written through the unit of work instead. PostgreSQL needs
-none of this: asyncpg has no thread to cross, and the server works in its own process.
+A batch is groups, events, users, memberships, the rollups and the decisions about new
+messages. The decisions a feature writes itself (a `Write`: open a question, count a promo)
+are written in the same transaction, in the same thread, by the features' own code on a unit
+of work whose session is this connection through a synchronous SQLAlchemy `Connection`
+(`_DrivenSession`): their coroutines never wait for anything else, so `_drive` runs them to
+the end without an event loop. A write that does wait raises `WriteSuspended`, and the batch
+is written again with its decisions left to the applier. PostgreSQL needs none of this:
+asyncpg has no thread to cross, and the server works in its own process.
 """
 
 from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Table
+from sqlalchemy import Connection, Table, create_engine
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import StaticPool
 
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.watching import Decision
-from bot.ports import IngestWritten, StoredDecision
+from bot.ports import FeatureWrites, IngestWritten, StoredDecision, WriteSuspended
 from storage.analytics import fold_statements
 from storage.engine import SQLITE_PRAGMAS, SqliteWriteLock, write_lock
 from storage.ledger import chunks
@@ -47,9 +52,11 @@ from storage.repositories import (
     profile_rows,
     users_upsert,
 )
+from storage.uow import SqlUnitOfWork
 from storage.upsert import insert_ignore_statement
 
 _DIALECT = sqlite.dialect(paramstyle="qmark")
+_T = TypeVar("_T")
 Processor = Callable[[Any], Any] | None
 
 
@@ -172,6 +179,7 @@ class _Batch:
     arrived: list[EngagementEvent]  # the same, in batch order (the order decisions are kept in)
     decisions: Mapping[str, Sequence[tuple[str, Decision]]]
     now: datetime
+    feature_writes: FeatureWrites | None
 
 
 class _Statements:
@@ -234,6 +242,9 @@ class SqliteIngestStore:
         self._profiles = profiles
         self._thread: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
+        # SQLAlchemy's view of the same connection, for features' writes. The store begins and
+        # ends transactions; the view's idea of one is reset after each (`_end`).
+        self._driven: Connection | None = None
         self._statements = _Statements()
 
     @classmethod
@@ -248,9 +259,11 @@ class SqliteIngestStore:
         events: Sequence[EngagementEvent],
         decisions: Mapping[str, Sequence[tuple[str, Decision]]],
         now: datetime,
+        feature_writes: FeatureWrites | None = None,
     ) -> IngestWritten:
         """Store `events` (and `groups` first); return those that were new, in batch order,
-        and the decisions stored about them (those in `decisions` under a new event's key)."""
+        and the decisions stored about them (those in `decisions` under a new event's key, or
+        what `feature_writes` returned for them)."""
         unique: dict[str, EngagementEvent] = {}
         for event in events:
             unique.setdefault(event.dedup_key, event)
@@ -268,6 +281,7 @@ class SqliteIngestStore:
                 list(unique.values()),
                 decided_about,
                 now,
+                feature_writes,
             )
             new_keys, decided = await loop.run_in_executor(self._thread, self._write, batch)
             self._profiles.publish(profiles)
@@ -289,13 +303,30 @@ class SqliteIngestStore:
         )
         for pragma in SQLITE_PRAGMAS:
             connection.execute(pragma)
+        # SQLAlchemy's first use of a connection ends with a rollback: made here, before any
+        # transaction of the store's.
+        engine = create_engine(
+            "sqlite://", creator=lambda: connection, poolclass=StaticPool, hide_parameters=True
+        )
+        self._driven = engine.connect()
+        self._driven.rollback()
         self._connection = connection
         return connection
 
     def _close(self) -> None:
+        if self._driven is not None:
+            self._driven.close()
+            self._driven.engine.dispose()
+            self._driven = None
         if self._connection is not None:
             self._connection.close()
             self._connection = None
+
+    def _end(self) -> None:
+        if self._driven is not None:
+            # No transaction is open on the connection any more: this only resets SQLAlchemy's
+            # idea of one (sqlite3 rolls back nothing outside a transaction).
+            self._driven.rollback()
 
     def _write(self, batch: _Batch) -> tuple[set[str], list[StoredDecision]]:
         try:
@@ -307,6 +338,8 @@ class SqliteIngestStore:
             except BaseException:
                 self._roll_back(connection)
                 raise
+            finally:
+                self._end()
         except sqlite3.Error as exc:
             # Raised as the engine raises them (OperationalError, IntegrityError…, parameters
             # hidden), so callers tell passing faults from refused data the same way.
@@ -351,6 +384,12 @@ class SqliteIngestStore:
             if event.dedup_key in new_keys
             for pair in batch.decisions.get(event.dedup_key, ())
         ]
+        if pairs and batch.feature_writes is not None:
+            driven = self._driven
+            assert driven is not None  # opened with the connection
+            unit = SqlUnitOfWork(lambda: _DrivenSession(driven))  # type: ignore[arg-type]
+            _drive(unit.__aenter__())
+            pairs = _drive(batch.feature_writes(unit, pairs))
         return new_keys, self._store_decisions(connection, pairs, batch.now)
 
     def _store_decisions(
@@ -389,3 +428,44 @@ class SqliteIngestStore:
                 )
             )
         return sorted(stored, key=lambda s: s.id)
+
+
+class _DrivenSession:
+    """What repositories ask of an `AsyncSession`, answered at once by a synchronous
+    `Connection`: their coroutines then finish without waiting (see `_drive`). The store owns
+    the transaction: a unit of work on this session neither commits nor rolls back."""
+
+    def __init__(self, connection: Connection) -> None:
+        self._connection = connection
+
+    async def execute(self, statement: Any, params: Any = None, **options: Any) -> Any:
+        return self._connection.execute(statement, params, **options)
+
+    async def scalar(self, statement: Any, params: Any = None, **options: Any) -> Any:
+        return self._connection.scalar(statement, params, **options)
+
+    async def scalars(self, statement: Any, params: Any = None, **options: Any) -> Any:
+        return self._connection.scalars(statement, params, **options)
+
+    def get_bind(self) -> Connection:
+        return self._connection
+
+    async def commit(self) -> None:
+        raise RuntimeError("a feature's write commits with its batch, not on its own")
+
+    async def rollback(self) -> None:
+        pass  # the store rolls the batch back if anything raises
+
+    async def close(self) -> None:
+        pass
+
+
+def _drive(awaitable: Awaitable[_T]) -> _T:
+    """Run a coroutine that never suspends (all it awaits answers at once) to its result."""
+    steps = awaitable.__await__()
+    try:
+        next(steps)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    steps.close()
+    raise WriteSuspended("a feature's write waited for something besides its unit of work")

@@ -12,7 +12,9 @@ exactly once, with its message, at the cost of a few rows in a commit that happe
 not a transaction of its own per decision. A `Write` may return follow-up decisions (an FAQ
 answer to send) that are stored in that same transaction and applied here. A feature with a
 `Write` also registers an `Action` of the same name: if the write fails, the recorder stores
-the batch's decisions instead and this service applies them one by one.
+the batch's decisions instead and this service applies them one by one. A `Write` awaits
+nothing but its unit of work and leaves its service's memory alone: on SQLite it runs in the
+ingest store's thread, without an event loop (DESIGN.md, "How an update enters").
 """
 
 from __future__ import annotations

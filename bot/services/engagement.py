@@ -28,6 +28,7 @@ from bot.ports import (
     StoredDecision,
     UnitOfWork,
     UnitOfWorkFactory,
+    WriteSuspended,
 )
 
 if TYPE_CHECKING:
@@ -35,7 +36,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REDELIVERED_KEPT = 10_000  # duplicate keys remembered for `first_delivery`
+REDELIVERED_KEPT = 10_000
+WRITE_RULE = (
+    "a Write may await only its unit of work (it may run in the ingest store's thread);"
+    " its decisions are applied one by one instead"
+)  # duplicate keys remembered for `first_delivery`
 
 
 @dataclass(slots=True)
@@ -276,6 +281,10 @@ class EngagementRecorder:
         except _WriteFailed:
             # A feature's write broke: its decisions go to the applier instead, one by one.
             await self._write_or_isolate(batch, inline=False)
+        except WriteSuspended:
+            self.metrics.write_failures += 1
+            log.error("a feature's write waited for more than its unit of work: %s", WRITE_RULE)
+            await self._write_or_isolate(batch, inline=False)
         except Exception as exc:
             if self._transient(exc):
                 raise
@@ -326,9 +335,8 @@ class EngagementRecorder:
             opted_out = self.opted_out
             rows = [anonymised(event, opted_out) for event in rows]
         if self._store is not None:
-            written = await self._store.write(changed, rows, self._decisions, now)
-            if inline and self.writes:
-                written = await self._write_after_store(written, now)
+            feature_writes = self._write_decisions if inline and self.writes else None
+            written = await self._store.write(changed, rows, self._decisions, now, feature_writes)
         else:
             written = await self._write_in_unit(changed, rows, now, inline=inline)
         new, decided = written.new, written.decided
@@ -344,36 +352,6 @@ class EngagementRecorder:
         self.metrics.batches += 1
         self.metrics.written += len(new)
         self.metrics.duplicates += len(batch) - len(new)
-
-    async def _write_after_store(self, written: IngestWritten, now: datetime) -> IngestWritten:
-        """Run the features' writes of decisions the store just committed as pending, and
-        remove those decisions, in one unit of work: a decision is written exactly once, here
-        or (if this fails or the bot stops first) by the applier, one by one."""
-        writes = self.writes
-        ours = [stored for stored in written.decided if stored.decision.action in writes]
-        if not ours:
-            return written
-        rest = [stored for stored in written.decided if stored.decision.action not in writes]
-        try:
-            async with self._uow_factory() as uow:
-                pairs = await self._write_decisions(
-                    uow, [(stored.watcher, stored.decision) for stored in ours]
-                )
-                follow_ups = await uow.decisions.add(pairs, now) if pairs else []
-                await uow.decisions.remove([stored.id for stored in ours])
-                await uow.commit()
-        except Exception as exc:
-            # The events and the decisions are committed: the applier takes the decisions.
-            if not isinstance(exc, _WriteFailed):
-                self.metrics.write_failures += 1
-                log.error(
-                    "writing %d decisions after their batch failed (%s): they are applied one"
-                    " by one instead",
-                    len(ours),
-                    type(exc).__name__,
-                )
-            return written
-        return IngestWritten(written.new, [*rest, *follow_ups])
 
     async def _write_in_unit(
         self,

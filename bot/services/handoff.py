@@ -471,8 +471,9 @@ class HandoffService:
             transition = step(record.handoff, Answered(answerer, by), now)
             if transition.handoff == record.handoff:
                 continue
+            # The watcher stopped tracking the question when it decided the answer (this may
+            # run in the ingest store's thread: it leaves the watcher's memory alone).
             records[key] = changed[key] = replace(record, handoff=transition.handoff)
-            self._forget_closed(changed[key])
             if any(isinstance(action, UpdateHandoff) for action in transition.actions):
                 follow_ups.append(Decision(SHOW, *key))
         await uow.handoff.save_many(list(changed.values()))

@@ -178,12 +178,11 @@ async def test_the_store_writes_what_a_unit_of_work_writes_on_random_traffic(
         assert d.params == {"n": d.params["n"], "why": ["x", 1.5]}
 
 
-async def test_a_feature_written_decision_is_written_after_the_stores_commit(
+async def test_a_feature_written_decision_is_written_in_the_stores_transaction(
     databases: tuple[Database, Database],
 ) -> None:
-    """The store writes the batch (a `Write` on its decisions no longer sends the whole batch
-    through a unit of work); the `Write` then runs on a unit of work that also removes those
-    decisions, and the follow-ups it returns are stored and handed to the applier."""
+    """The store writes the batch, and the `Write` on its decisions runs on a unit of work in
+    the same transaction; the follow-ups it returns are stored and handed to the applier."""
     with_store, _ = databases
     written: list[Decision] = []
     follow_up = Decision("feature.notify", GROUP.chat_id, 1, {"say": "hi"})
@@ -240,6 +239,31 @@ async def test_a_failed_feature_write_leaves_its_decisions_to_the_applier(
     assert len(dump["events"]) == 2  # the messages are stored all the same
     assert "Half written" not in dump["groups"][0]  # the write's changes rolled back
     assert [row[0] for row in dump["decisions"]] == [handed[0].id]  # pending, for the applier
+
+
+async def test_a_feature_write_that_waits_for_more_than_its_unit_of_work_is_left_out(
+    databases: tuple[Database, Database],
+) -> None:
+    """The store's thread has no event loop: a `Write` that waits for anything else is
+    stopped, and its decisions are left to the applier (which runs them on the loop)."""
+    with_store, _ = databases
+
+    async def write(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
+        await uow.groups.upsert_many([replace(GROUP, title="Half written")], T0)
+        await asyncio.sleep(0)
+        return ()
+
+    recorder = with_store.recorder(store=True)
+    recorder.writes = {"feature.count": write}
+    handed: list[StoredDecision] = []
+    recorder.on_decided = handed.extend
+    decision = Decision("feature.count", GROUP.chat_id, 1, {})
+    await _record(recorder, [[message(1), message(2)]], {message(1).dedup_key: decision})
+    assert [s.decision for s in handed] == [decision]
+    assert recorder.metrics.write_failures == 1
+    dump = await with_store.dump()
+    assert len(dump["events"]) == 2
+    assert "Half written" not in dump["groups"][0]
 
 
 async def test_an_event_the_database_refuses_is_left_out_and_the_rest_stored(

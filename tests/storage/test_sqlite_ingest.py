@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.domain.events import Actor, EngagementEvent, EventKind, GroupRef
 from bot.domain.watching import Decision
 from bot.ports import IngestWritten, StoredDecision, UnitOfWork
+from bot.services.decisions import Write
 from bot.services.engagement import EngagementRecorder
 from storage.engine import create_engine, session_factory, write_lock
 from storage.errors import is_transient
@@ -218,41 +219,29 @@ async def test_a_feature_written_decision_is_written_in_the_stores_transaction(
     assert [row[0] for row in dump["decisions"]] == [handed[0].id]
 
 
-async def test_a_failed_feature_write_leaves_its_decisions_to_the_applier(
-    databases: tuple[Database, Database],
+async def _half_written(uow: UnitOfWork) -> None:
+    await uow.groups.upsert_many([replace(GROUP, title="Half written")], T0)
+
+
+async def _broken(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
+    await _half_written(uow)
+    raise ValueError("a bug in the feature")
+
+
+async def _waiting(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
+    await _half_written(uow)
+    await asyncio.sleep(0)  # the store's thread has no event loop to wait on
+    return ()
+
+
+@pytest.mark.parametrize("write", [_broken, _waiting], ids=["raises", "waits"])
+async def test_a_feature_write_that_fails_leaves_its_decisions_to_the_applier(
+    databases: tuple[Database, Database], write: Write
 ) -> None:
+    """A `Write` that raises, or waits for anything besides its unit of work, is rolled back;
+    the messages are stored all the same and its decisions left to the applier (which runs
+    them one by one, on the loop)."""
     with_store, _ = databases
-
-    async def write(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
-        await uow.groups.upsert_many([replace(GROUP, title="Half written")], T0)
-        raise ValueError("a bug in the feature")
-
-    recorder = with_store.recorder(store=True)
-    recorder.writes = {"feature.count": write}
-    handed: list[StoredDecision] = []
-    recorder.on_decided = handed.extend
-    decision = Decision("feature.count", GROUP.chat_id, 1, {})
-    await _record(recorder, [[message(1), message(2)]], {message(1).dedup_key: decision})
-    assert [s.decision for s in handed] == [decision]
-    assert recorder.metrics.write_failures == 1
-    dump = await with_store.dump()
-    assert len(dump["events"]) == 2  # the messages are stored all the same
-    assert "Half written" not in dump["groups"][0]  # the write's changes rolled back
-    assert [row[0] for row in dump["decisions"]] == [handed[0].id]  # pending, for the applier
-
-
-async def test_a_feature_write_that_waits_for_more_than_its_unit_of_work_is_left_out(
-    databases: tuple[Database, Database],
-) -> None:
-    """The store's thread has no event loop: a `Write` that waits for anything else is
-    stopped, and its decisions are left to the applier (which runs them on the loop)."""
-    with_store, _ = databases
-
-    async def write(uow: UnitOfWork, decisions: Sequence[Decision]) -> Sequence[Decision]:
-        await uow.groups.upsert_many([replace(GROUP, title="Half written")], T0)
-        await asyncio.sleep(0)
-        return ()
-
     recorder = with_store.recorder(store=True)
     recorder.writes = {"feature.count": write}
     handed: list[StoredDecision] = []
@@ -263,7 +252,8 @@ async def test_a_feature_write_that_waits_for_more_than_its_unit_of_work_is_left
     assert recorder.metrics.write_failures == 1
     dump = await with_store.dump()
     assert len(dump["events"]) == 2
-    assert "Half written" not in dump["groups"][0]
+    assert "Half written" not in dump["groups"][0]  # the write's changes rolled back
+    assert [row[0] for row in dump["decisions"]] == [handed[0].id]  # pending, for the applier
 
 
 async def test_an_event_the_database_refuses_is_left_out_and_the_rest_stored(

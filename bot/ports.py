@@ -514,6 +514,16 @@ class QuestionRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class JoinedFollowUps:
+    """A question's follow-ups as its watcher knows them, after one more joined at `at`."""
+
+    chat_id: int
+    message_id: int
+    follow_ups: tuple[int, ...]
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class HandoffSettings:
     """A group's hand-off settings as stored (None: the bot's defaults)."""
 
@@ -567,6 +577,10 @@ class HandoffRepository(Protocol):
 
     async def save_many(self, records: Sequence[QuestionRecord]) -> None:
         """`save` for a batch in one statement."""
+        ...
+
+    async def join_follow_ups(self, joined: Sequence[JoinedFollowUps]) -> None:
+        """Set questions' follow-ups and last message time (nothing else) in one statement."""
         ...
 
     async def due(self, now: datetime, limit: int) -> list[QuestionRecord]:

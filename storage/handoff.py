@@ -10,7 +10,7 @@ from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import Answerer, Deadlines, Handoff, HandoffState
-from bot.ports import FaqRecord, HandoffSettings, QuestionRecord, ShiftRecord
+from bot.ports import FaqRecord, HandoffSettings, JoinedFollowUps, QuestionRecord, ShiftRecord
 from storage.models import (
     faq_entries_table,
     handoff_settings_table,
@@ -125,6 +125,27 @@ class SqlHandoffRepository:
             .where(q.chat_id == bindparam("key_chat"), q.message_id == bindparam("key_message"))
             .values({name: bindparam(name, type_=q[name].type) for name in columns}),
             [{"key_chat": r.chat_id, "key_message": r.message_id, **_values(r)} for r in records],
+        )
+
+    async def join_follow_ups(self, joined: Sequence[JoinedFollowUps]) -> None:
+        if not joined:
+            return
+        await self._session.execute(
+            update(questions_table)
+            .where(q.chat_id == bindparam("key_chat"), q.message_id == bindparam("key_message"))
+            .values(
+                follow_ups=bindparam("follow_ups", type_=q.follow_ups.type),
+                last_message_at=bindparam("last_message_at", type_=q.last_message_at.type),
+            ),
+            [
+                {
+                    "key_chat": j.chat_id,
+                    "key_message": j.message_id,
+                    "follow_ups": list(j.follow_ups),
+                    "last_message_at": j.at,
+                }
+                for j in joined
+            ],
         )
 
     async def get(self, chat_id: int, message_id: int) -> QuestionRecord | None:

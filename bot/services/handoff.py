@@ -66,6 +66,7 @@ from bot.ports import (
     Clock,
     FaqRecord,
     HandoffSettings,
+    JoinedFollowUps,
     Priority,
     QuestionRecord,
     ShiftRecord,
@@ -288,12 +289,17 @@ class HandoffService:
                 question.question = with_follow_up(asked, seen)
                 if len(asked.message_ids) > STORED_FOLLOW_UPS:
                     continue  # joined in memory only (see STORED_FOLLOW_UPS)
+                joined_ids = sorted(question.question.message_ids - {question.message_id})
                 decisions.append(
                     Decision(
                         FOLLOW_UP,
                         chat_id,
                         question.message_id,
-                        {"follow_up": event.message_id, "at": event.occurred_at.isoformat()},
+                        {
+                            "follow_up": event.message_id,
+                            "at": event.occurred_at.isoformat(),
+                            "follow_ups": joined_ids,
+                        },
                     )
                 )
         if decisions or joined or not message.text or not detect_question(message.text).is_question:
@@ -523,19 +529,22 @@ class HandoffService:
     async def write_follow_ups(
         self, uow: UnitOfWork, decisions: Sequence[Decision]
     ) -> Sequence[Decision]:
-        """Join askers' follow-ups to their questions, in the transaction that stores them."""
-        records = await uow.handoff.get_many(
-            {(decision.chat_id, decision.message_id or 0) for decision in decisions}
+        """Join askers' follow-ups to their questions, in the transaction that stores them.
+
+        Each decision names all of its question's follow-ups as the watcher tracks them (read
+        from the stored question, and only the watcher joins them): written as they are, with
+        no read. A decision stored before a restart goes through `apply_follow_up` instead."""
+        await uow.handoff.join_follow_ups(
+            [
+                JoinedFollowUps(
+                    d.chat_id,
+                    d.message_id or 0,
+                    tuple(int(i) for i in d.params["follow_ups"]),  # type: ignore[union-attr,arg-type]
+                    datetime.fromisoformat(str(d.params["at"])),
+                )
+                for d in decisions
+            ]
         )
-        changed: dict[tuple[int, int], QuestionRecord] = {}
-        for decision in decisions:
-            key = (decision.chat_id, decision.message_id or 0)
-            record = records.get(key)
-            if record is not None:
-                joined = _with_follow_up(record, decision)
-                if joined is not record:
-                    records[key] = changed[key] = joined
-        await uow.handoff.save_many(list(changed.values()))
         return ()
 
     async def apply_follow_up(self, decision: Decision) -> bool:

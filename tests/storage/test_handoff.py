@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.domain.handoff import Answered, Answerer, Tick, deadlines, open_handoff, step
-from bot.ports import HandoffSettings, QuestionRecord, ShiftRecord
+from bot.ports import HandoffSettings, JoinedFollowUps, QuestionRecord, ShiftRecord
 from storage.uow import SqlUnitOfWorkFactory
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
@@ -44,6 +44,22 @@ async def test_a_question_opens_once_and_the_tick_finds_only_the_due(
         assert stored.handoff == handed.handoff
         assert stored.notices == ((-5, 9),)
         assert [r.message_id for r in await uow.handoff.unclosed(GROUP)] == [1, 2]
+
+
+async def test_follow_ups_are_joined_without_touching_the_rest(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    later = T0 + timedelta(minutes=2)
+    async with uow_factory() as uow:
+        await uow.handoff.open_many([_question(1), _question(2)])
+        await uow.handoff.join_follow_ups([JoinedFollowUps(GROUP, 1, (3, 5), later)])
+        await uow.commit()
+    async with uow_factory() as uow:
+        joined, other = await uow.handoff.get(GROUP, 1), await uow.handoff.get(GROUP, 2)
+    assert joined is not None and other is not None
+    assert (joined.follow_ups, joined.last_message_at) == ((3, 5), later)
+    assert joined.handoff == _question(1).handoff and joined.text == "how 1?"
+    assert (other.follow_ups, other.last_message_at) == ((), T0)  # another question: as it was
 
 
 async def test_texts_go_48_hours_after_closing_and_with_their_asker(

@@ -4,6 +4,7 @@ button data and message links the hand-off messages carry."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Self
@@ -21,7 +22,7 @@ from bot.domain.handoff import (
     step,
 )
 from bot.domain.watching import Decision, WatchedMessage
-from bot.ports import ChatAdmin, FaqRecord, QuestionRecord
+from bot.ports import ChatAdmin, FaqRecord, JoinedFollowUps, QuestionRecord
 from bot.services.admins import AdminDirectory
 from bot.services.handoff import (
     ANSWER,
@@ -159,7 +160,9 @@ async def test_the_askers_next_messages_join_the_question_and_replies_to_them_an
     joined = await service.watch(_message(11, ASKER, "on Android", after=30))
     assert _actions(joined) == [(FOLLOW_UP, 10)]
     assert joined[0].params["follow_up"] == 11
-    answered = await service.watch(_message(12, MEMBER, "Android: Settings", reply_to=11))
+    again = await service.watch(_message(12, ASKER, "version 14", after=40))
+    assert again[0].params["follow_ups"] == [11, 12]  # all of them: written without a read
+    answered = await service.watch(_message(13, MEMBER, "Android: Settings", reply_to=11))
     assert _actions(answered) == [(ANSWER, 10)]
 
 
@@ -244,6 +247,14 @@ class _Questions(_Handoffs):
         for record in records:
             await self.save(record)
 
+    async def join_follow_ups(self, joined: Sequence[JoinedFollowUps]) -> None:
+        for j in joined:
+            key = (j.chat_id, j.message_id)
+            if key in self.rows:
+                self.rows[key] = replace(
+                    self.rows[key], follow_ups=j.follow_ups, last_message_at=j.at
+                )
+
 
 class _QuestionsUow(_Uow):
     def __init__(self, questions: _Questions) -> None:
@@ -308,7 +319,8 @@ async def test_follow_ups_written_with_their_batch_are_stored_once() -> None:
     service, questions = _answering([_open(10)])
     uow = _QuestionsUow(questions)
     at = (T0 + timedelta(minutes=1)).isoformat()
-    follow_up = Decision(FOLLOW_UP, GROUP.chat_id, 10, {"follow_up": 11, "at": at})
+    params = {"follow_up": 11, "at": at, "follow_ups": [11]}
+    follow_up = Decision(FOLLOW_UP, GROUP.chat_id, 10, params)
     assert await service.write_follow_ups(uow, [follow_up, follow_up]) == ()  # type: ignore[arg-type]
     stored = questions.rows[(GROUP.chat_id, 10)]
     # After a restart a reply to message 11 still answers question 10.

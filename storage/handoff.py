@@ -6,7 +6,7 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, delete, func, select, tuple_, update
+from sqlalchemy import Row, bindparam, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.domain.handoff import Answerer, Deadlines, Handoff, HandoffState
@@ -111,10 +111,20 @@ class SqlHandoffRepository:
     ) -> dict[tuple[int, int], QuestionRecord]:
         if not keys:
             return {}
+        # Not `(chat_id, message_id) IN (…)`: SQLite scans the whole table for a row-value IN.
+        # Two plain INs search the primary key; the pairs not asked for are left out here.
+        wanted = set(keys)
         rows = await self._session.execute(
-            select(questions_table).where(tuple_(q.chat_id, q.message_id).in_(list(keys)))
+            select(questions_table).where(
+                q.chat_id.in_({chat_id for chat_id, _ in wanted}),
+                q.message_id.in_({message_id for _, message_id in wanted}),
+            )
         )
-        return {(row.chat_id, row.message_id): _record(row) for row in rows}
+        return {
+            (row.chat_id, row.message_id): _record(row)
+            for row in rows
+            if (row.chat_id, row.message_id) in wanted
+        }
 
     async def save_many(self, records: Sequence[QuestionRecord]) -> None:
         if not records:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import signal
 from collections.abc import Sequence
 
 from simulator.flood import FloodLimits
@@ -58,11 +59,23 @@ async def serve(args: argparse.Namespace, stop: asyncio.Event | None = None) -> 
     return sim
 
 
+async def serve_until_signalled(args: argparse.Namespace) -> None:
+    """`serve` until SIGINT (Ctrl-C) or SIGTERM: handled on the loop, so the simulator stops
+    cleanly also where it started with SIGINT ignored (a background job) or under a service
+    manager (SIGTERM)."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows: Ctrl-C stays KeyboardInterrupt
+            loop.add_signal_handler(sig, stop.set)
+    await serve(args, stop)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point for `python -m simulator` and `groupops simulator`."""
     args = build_parser().parse_args(argv)
     with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(serve(args))
+        asyncio.run(serve_until_signalled(args))
     return 0
 
 

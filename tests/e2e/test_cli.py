@@ -69,6 +69,10 @@ async def test_the_bot_refuses_a_database_that_is_behind(db_url: str) -> None:
     assert await is_up_to_date(db_url)
 
 
+def _ignore_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 async def test_simulator_command_prints_its_url_and_token(tmp_path: Path) -> None:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -80,6 +84,9 @@ async def test_simulator_command_prints_its_url_and_token(tmp_path: Path) -> Non
         cwd=tmp_path,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
+        # As a background job starts it (and a child inherits that): SIGINT ignored. The
+        # simulator handles Ctrl-C itself all the same.
+        preexec_fn=_ignore_sigint,
     )
     assert process.stdout is not None
     try:

@@ -1104,6 +1104,12 @@ class WriteSuspended(Exception):
     cannot give it: the batch is written again with its decisions left to the applier."""
 
 
+class StoreFailed(Exception):
+    """The ingest store failed for a reason that is not the database's (a fault of its own):
+    the recorder writes the batch through a unit of work instead, rather than set its events
+    aside as data the database refused."""
+
+
 class IngestStore(Protocol):
     """Writes the recorder's batches in one transaction each, faster than a unit of work can
     (SQLite: `storage.sqlite_ingest`)."""

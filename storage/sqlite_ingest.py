@@ -37,7 +37,13 @@ from sqlalchemy.pool import StaticPool
 
 from bot.domain.events import EngagementEvent, GroupRef
 from bot.domain.watching import Decision
-from bot.ports import FeatureWrites, IngestWritten, StoredDecision, WriteSuspended
+from bot.ports import (
+    FeatureWrites,
+    IngestWritten,
+    StoredDecision,
+    StoreFailed,
+    WriteSuspended,
+)
 from storage.analytics import fold_statements
 from storage.engine import SQLITE_PRAGMAS, SqliteWriteLock, write_lock
 from storage.ledger import chunks
@@ -340,12 +346,18 @@ class SqliteIngestStore:
                 raise
             finally:
                 self._end()
+        except _FromFeatures as raised:
+            raise raised.original from None  # the recorder's own to judge
         except sqlite3.Error as exc:
             # Raised as the engine raises them (OperationalError, IntegrityError…, parameters
             # hidden), so callers tell passing faults from refused data the same way.
             raise DBAPIError.instance(
                 None, None, exc, sqlite3.Error, hide_parameters=True, dialect=_DIALECT
             ) from exc
+        except Exception as exc:
+            # Not the database refusing anything: a fault of the store's own, which must not
+            # cost the batch's events (the recorder writes it through a unit of work instead).
+            raise StoreFailed(f"the ingest store failed: {type(exc).__name__}") from exc
         return written
 
     def _roll_back(self, connection: sqlite3.Connection) -> None:
@@ -389,7 +401,10 @@ class SqliteIngestStore:
             assert driven is not None  # opened with the connection
             unit = SqlUnitOfWork(lambda: _DrivenSession(driven))  # type: ignore[arg-type]
             _drive(unit.__aenter__())
-            pairs = _drive(batch.feature_writes(unit, pairs))
+            try:
+                pairs = _drive(batch.feature_writes(unit, pairs))
+            except Exception as exc:
+                raise _FromFeatures(exc) from exc
         return new_keys, self._store_decisions(connection, pairs, batch.now)
 
     def _store_decisions(
@@ -428,6 +443,14 @@ class SqliteIngestStore:
                 )
             )
         return sorted(stored, key=lambda s: s.id)
+
+
+class _FromFeatures(Exception):
+    """What the features' writes raised, carried past the store's own error handling."""
+
+    def __init__(self, original: Exception) -> None:
+        super().__init__(original)
+        self.original = original
 
 
 class _DrivenSession:

@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -26,6 +27,7 @@ from bot.ports import (
     IngestStore,
     IngestWritten,
     StoredDecision,
+    StoreFailed,
     UnitOfWork,
     UnitOfWorkFactory,
     WriteSuspended,
@@ -54,6 +56,7 @@ class RecorderMetrics:
     failed_flushes: int = 0
     quarantined: int = 0  # events the database refused, left out so the rest goes on
     write_failures: int = 0  # batches whose decisions' writes failed (stored for later instead)
+    store_failures: int = 0  # batches the ingest store failed to write (a unit of work wrote them)
     slowest_write: float = 0.0  # seconds: the longest a batch took to write and commit
 
 
@@ -334,10 +337,26 @@ class EngagementRecorder:
         if self.opted_out:
             opted_out = self.opted_out
             rows = [anonymised(event, opted_out) for event in rows]
+        written: IngestWritten | None = None
         if self._store is not None:
             feature_writes = self._write_decisions if inline and self.writes else None
-            written = await self._store.write(changed, rows, self._decisions, now, feature_writes)
-        else:
+            try:
+                written = await self._store.write(
+                    changed, rows, self._decisions, now, feature_writes
+                )
+            except StoreFailed as failed:
+                self.metrics.store_failures += 1
+                # Where, and the type only: a message could quote what a member wrote.
+                cause = failed.__cause__
+                where = traceback.extract_tb(cause.__traceback__)[-1] if cause else None
+                log.error(
+                    "%s (%s at %s:%s); this batch goes through a unit of work",
+                    failed,
+                    type(cause).__name__,
+                    where.filename if where else "?",
+                    where.lineno if where else "?",
+                )
+        if written is None:
             written = await self._write_in_unit(changed, rows, now, inline=inline)
         new, decided = written.new, written.decided
         if self._decisions:

@@ -256,6 +256,28 @@ async def test_a_feature_write_that_fails_leaves_its_decisions_to_the_applier(
     assert [row[0] for row in dump["decisions"]] == [handed[0].id]  # pending, for the applier
 
 
+async def test_a_fault_of_the_stores_own_costs_no_event(
+    databases: tuple[Database, Database],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Not the database refusing data but a bug in the store: the batch is written through a
+    unit of work, nothing is quarantined, and the log names the place, not the values."""
+    with_store, _ = databases
+
+    def broken(*args: object) -> None:
+        raise TypeError("cannot bind 'a secret message'")
+
+    monkeypatch.setattr(SqliteIngestStore, "_statements_for", broken)
+    recorder = with_store.recorder(store=True)
+    await _record(recorder, [[message(1), message(2)], [message(3)]], {})
+    assert recorder.metrics.store_failures == 2
+    assert recorder.metrics.quarantined == 0
+    assert len((await with_store.dump())["events"]) == 3
+    assert "TypeError at" in caplog.text
+    assert "secret" not in caplog.text
+
+
 async def test_an_event_the_database_refuses_is_left_out_and_the_rest_stored(
     databases: tuple[Database, Database],
 ) -> None:

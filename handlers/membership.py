@@ -9,6 +9,7 @@ from aiogram import Router
 from aiogram.filters import IS_MEMBER, JOIN_TRANSITION, LEAVE_TRANSITION, ChatMemberUpdatedFilter
 from aiogram.types import ChatMemberUpdated
 
+from bot.domain.rights import ADMIN_STATUSES
 from bot.ports import ChatGateway, Priority
 from bot.services.admins import AdminDirectory
 from bot.services.readiness import ReadinessService
@@ -72,9 +73,6 @@ async def bot_rights_changed(
 async def bot_removed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:
     admins.forget(update.chat.id)
     log.warning("removed from group %s (%s)", update.chat.id, update.chat.title)
-
-
-ADMIN_STATUSES = frozenset({"administrator", "creator"})
 
 
 async def member_changed(update: ChatMemberUpdated, admins: AdminDirectory) -> None:

@@ -249,7 +249,8 @@ class SqliteIngestStore:
         self._thread: ThreadPoolExecutor | None = None
         self._connection: sqlite3.Connection | None = None
         # SQLAlchemy's view of the same connection, for features' writes. The store begins and
-        # ends transactions; the view's idea of one is reset after each (`_end`).
+        # ends the transactions (the view's are no-ops: pysqlite begins nothing itself, and a
+        # rollback or commit outside a transaction does nothing).
         self._driven: Connection | None = None
         self._statements = _Statements()
 
@@ -315,7 +316,6 @@ class SqliteIngestStore:
             "sqlite://", creator=lambda: connection, poolclass=StaticPool, hide_parameters=True
         )
         self._driven = engine.connect()
-        self._driven.rollback()
         self._connection = connection
         return connection
 
@@ -328,12 +328,6 @@ class SqliteIngestStore:
             self._connection.close()
             self._connection = None
 
-    def _end(self) -> None:
-        if self._driven is not None:
-            # No transaction is open on the connection any more: this only resets SQLAlchemy's
-            # idea of one (sqlite3 rolls back nothing outside a transaction).
-            self._driven.rollback()
-
     def _write(self, batch: _Batch) -> tuple[set[str], list[StoredDecision]]:
         try:
             connection = self._connection or self._open()
@@ -344,8 +338,6 @@ class SqliteIngestStore:
             except BaseException:
                 self._roll_back(connection)
                 raise
-            finally:
-                self._end()
         except _FromFeatures as raised:
             raise raised.original from None  # the recorder's own to judge
         except sqlite3.Error as exc:

@@ -28,6 +28,10 @@ ADMIN_RIGHTS: tuple[Gap, ...] = (
 )
 
 
+# The chat member statuses Telegram gives an admin (the owner is "creator").
+ADMIN_STATUSES = frozenset({"administrator", "creator"})
+
+
 def needed_rights(declared: Iterable[Gap]) -> tuple[Gap, ...]:
     """The admin rights the features declare, each once, in the order people are told."""
     wanted = set(declared)
@@ -68,7 +72,7 @@ def assess(
     joining and leaving (`chat_member`), which the figures count.
     """
     gaps: list[Gap] = []
-    is_admin = status in {"administrator", "creator"}
+    is_admin = status in ADMIN_STATUSES
     if not is_admin:
         gaps.append(Gap.NOT_ADMIN)
         if not reads_all_group_messages:

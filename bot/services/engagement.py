@@ -38,11 +38,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-REDELIVERED_KEPT = 10_000
+REDELIVERED_KEPT = 10_000  # duplicate keys remembered for `first_delivery`
 WRITE_RULE = (
     "a Write may await only its unit of work (it may run in the ingest store's thread);"
     " its decisions are applied one by one instead"
-)  # duplicate keys remembered for `first_delivery`
+)
 
 
 @dataclass(slots=True)
@@ -281,12 +281,12 @@ class EngagementRecorder:
         to find the events it cannot store, and quarantine those (counted, logged by key)."""
         try:
             await self._write(batch, inline=inline)
-        except _WriteFailed:
-            # A feature's write broke: its decisions go to the applier instead, one by one.
-            await self._write_or_isolate(batch, inline=False)
-        except WriteSuspended:
-            self.metrics.write_failures += 1
-            log.error("a feature's write waited for more than its unit of work: %s", WRITE_RULE)
+        except (_WriteFailed, WriteSuspended) as failed:
+            # A feature's write broke (counted and logged where it raised) or waited for more
+            # than its unit of work: its decisions go to the applier instead, one by one.
+            if isinstance(failed, WriteSuspended):
+                self.metrics.write_failures += 1
+                log.error("a feature's write waited for more than its unit of work: %s", WRITE_RULE)
             await self._write_or_isolate(batch, inline=False)
         except Exception as exc:
             if self._transient(exc):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from bot.domain.rights import Gap, Readiness, assess, needed_rights
+from bot.domain.rights import ADMIN_STATUSES, Gap, Readiness, assess, needed_rights
 from bot.ports import ChatGateway, GroupSettings, Priority, UnitOfWorkFactory
 from bot.services.ops_notices import BOT_REMOVED, READINESS
 
@@ -44,7 +44,7 @@ class ReadinessService:
         if self._reads_all:
             return True
         member = await self._member(chat_id)
-        return member is not None and member.get("status") in {"administrator", "creator"}
+        return member is not None and member.get("status") in ADMIN_STATUSES
 
     async def group_language(self, chat_id: int) -> str | None:
         """The language a group chose for notices about it (`/settings language`), if known."""

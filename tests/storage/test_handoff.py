@@ -46,6 +46,24 @@ async def test_a_question_opens_once_and_the_tick_finds_only_the_due(
         assert [r.message_id for r in await uow.handoff.unclosed(GROUP)] == [1, 2]
 
 
+async def test_get_many_returns_only_the_pairs_asked_for(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    """Chats and message ids are searched apart (a row-value IN scans on SQLite): the other
+    pairs their cross product finds are not returned."""
+    other_group = GROUP - 1
+    async with uow_factory() as uow:
+        await uow.handoff.open_many(
+            [_question(1), _question(2), replace(_question(1), chat_id=other_group)]
+        )
+        await uow.handoff.open_many([replace(_question(2), chat_id=other_group)])
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.handoff.get_many({(GROUP, 1), (other_group, 2)})
+    assert set(found) == {(GROUP, 1), (other_group, 2)}
+    assert found[(other_group, 2)].chat_id == other_group
+
+
 async def test_follow_ups_are_joined_without_touching_the_rest(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:

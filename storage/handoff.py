@@ -30,7 +30,7 @@ q = questions_table.c
 
 
 def _values(record: QuestionRecord) -> dict[str, Any]:
-    """The columns a question's state changes."""
+    """The columns a question's state changes (`_STATE_COLUMNS`)."""
     h = record.handoff
     return {
         "state": h.state.value,
@@ -48,6 +48,46 @@ def _values(record: QuestionRecord) -> dict[str, Any]:
         "faq_entry_id": record.faq_entry_id,
         "notices": [list(pair) for pair in record.notices],
     }
+
+
+# The statements a batch's hand-off writes run (get_many, save_many, join_follow_ups), built once:
+# building one costs more than running it on a few rows.
+_BY_KEY = (q.chat_id == bindparam("key_chat"), q.message_id == bindparam("key_message"))
+# Not `(chat_id, message_id) IN (…)`: SQLite scans the whole table for a row-value IN. Two plain
+# INs search the primary key; the pairs not asked for are left out by `get_many`.
+_GET_MANY = select(questions_table).where(
+    q.chat_id.in_(bindparam("chats", expanding=True)),
+    q.message_id.in_(bindparam("messages", expanding=True)),
+)
+_STATE_COLUMNS = (
+    "state",
+    "handoff_at",
+    "sla_at",
+    "due_at",
+    "handed_off_at",
+    "claimed_by",
+    "breached_at",
+    "closed_at",
+    "closed_by",
+    "answerer",
+    "follow_ups",
+    "last_message_at",
+    "faq_entry_id",
+    "notices",
+)
+_SAVE_MANY = (
+    update(questions_table)
+    .where(*_BY_KEY)
+    .values({name: bindparam(name, type_=q[name].type) for name in _STATE_COLUMNS})
+)
+_JOIN_FOLLOW_UPS = (
+    update(questions_table)
+    .where(*_BY_KEY)
+    .values(
+        follow_ups=bindparam("follow_ups", type_=q.follow_ups.type),
+        last_message_at=bindparam("last_message_at", type_=q.last_message_at.type),
+    )
+)
 
 
 def _record(row: Row[Any]) -> QuestionRecord:
@@ -111,14 +151,13 @@ class SqlHandoffRepository:
     ) -> dict[tuple[int, int], QuestionRecord]:
         if not keys:
             return {}
-        # Not `(chat_id, message_id) IN (…)`: SQLite scans the whole table for a row-value IN.
-        # Two plain INs search the primary key; the pairs not asked for are left out here.
         wanted = set(keys)
         rows = await self._session.execute(
-            select(questions_table).where(
-                q.chat_id.in_({chat_id for chat_id, _ in wanted}),
-                q.message_id.in_({message_id for _, message_id in wanted}),
-            )
+            _GET_MANY,
+            {
+                "chats": list({chat_id for chat_id, _ in wanted}),
+                "messages": list({message_id for _, message_id in wanted}),
+            },
         )
         return {
             (row.chat_id, row.message_id): _record(row)
@@ -129,11 +168,8 @@ class SqlHandoffRepository:
     async def save_many(self, records: Sequence[QuestionRecord]) -> None:
         if not records:
             return
-        columns = list(_values(records[0]))
         await self._session.execute(
-            update(questions_table)
-            .where(q.chat_id == bindparam("key_chat"), q.message_id == bindparam("key_message"))
-            .values({name: bindparam(name, type_=q[name].type) for name in columns}),
+            _SAVE_MANY,
             [{"key_chat": r.chat_id, "key_message": r.message_id, **_values(r)} for r in records],
         )
 
@@ -141,12 +177,7 @@ class SqlHandoffRepository:
         if not joined:
             return
         await self._session.execute(
-            update(questions_table)
-            .where(q.chat_id == bindparam("key_chat"), q.message_id == bindparam("key_message"))
-            .values(
-                follow_ups=bindparam("follow_ups", type_=q.follow_ups.type),
-                last_message_at=bindparam("last_message_at", type_=q.last_message_at.type),
-            ),
+            _JOIN_FOLLOW_UPS,
             [
                 {
                     "key_chat": j.chat_id,

@@ -24,7 +24,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import statistics
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -92,8 +92,8 @@ DUE_BATCH = 500  # rows stepped in one unit of work by the tick
 # through this service clear them at once, a time zone changed in /settings counts from then.
 CONTEXT_KEPT = timedelta(seconds=10)
 LAG_KEPT = 10_000
-# Every message is judged against each tracked question of its chat, so a chat keeps its most
-# recent ones only; an older question still goes to the humans and closes by their buttons.
+# A chat's watcher keeps its most recent unclosed questions only (memory stays bounded); an
+# older question still goes to the humans and closes by their buttons.
 TRACKED_PER_CHAT = 50
 # The asker's first follow-ups (a question sent in pieces) are stored, so that after a restart a
 # reply to any piece still answers it; later ones join in memory only, because each stored one
@@ -194,6 +194,68 @@ class _Tracked:
     question: OpenQuestion
 
 
+class _ChatQuestions:
+    """A chat's tracked questions, oldest first, found by asker and by message id.
+
+    Every message of the chat is judged against the questions it concerns: its author's, and
+    the one whose message it replies to. Most messages concern none, and are passed over
+    without a look at each question.
+    """
+
+    __slots__ = ("_asked", "_by_asker", "_by_message")
+
+    def __init__(self, questions: Sequence[_Tracked] = ()) -> None:
+        self._asked: OrderedDict[int, _Tracked] = OrderedDict()  # by question message id
+        self._by_asker: dict[int, list[_Tracked]] = {}
+        self._by_message: dict[int, _Tracked] = {}
+        for question in questions:
+            self.add(question)
+
+    def concerning(self, author_id: int, reply_to: int | None) -> list[_Tracked]:
+        """The questions `author_id` asked and the one `reply_to` belongs to, oldest first."""
+        found = self._by_asker.get(author_id)
+        replied = self._by_message.get(reply_to) if reply_to is not None else None
+        if replied is None:
+            return list(found) if found else []
+        if not found:
+            return [replied]
+        if replied in found:
+            return list(found)
+        order = list(self._asked)
+        return sorted([*found, replied], key=lambda t: order.index(t.message_id))
+
+    def add(self, question: _Tracked, keep: int | None = None) -> None:
+        """Track `question` (a question tracked already is replaced); past `keep`, the oldest
+        are dropped."""
+        self.remove(question.message_id)
+        self._asked[question.message_id] = question
+        self._by_asker.setdefault(question.question.asker_id, []).append(question)
+        for message_id in question.question.message_ids:
+            self._by_message[message_id] = question
+        while keep is not None and len(self._asked) > keep:
+            self.remove(next(iter(self._asked)))
+
+    def join(self, question: _Tracked, asked: OpenQuestion) -> None:
+        """`question` now spans `asked`'s messages (a follow-up joined it)."""
+        question.question = asked
+        for message_id in asked.message_ids:
+            self._by_message[message_id] = question
+
+    def remove(self, message_id: int) -> None:
+        question = self._asked.pop(message_id, None)
+        if question is None:
+            return
+        asker = question.question.asker_id
+        others = [t for t in self._by_asker[asker] if t is not question]
+        if others:
+            self._by_asker[asker] = others
+        else:
+            del self._by_asker[asker]
+        for joined in question.question.message_ids:
+            if self._by_message.get(joined) is question:
+                del self._by_message[joined]
+
+
 @dataclass(frozen=True, slots=True)
 class Pressed:
     """What a button press did: a refusal to show, or a new state."""
@@ -223,7 +285,7 @@ class HandoffService:
         self._defaults = defaults
         self._faq_index = faq_index
         self._wording = wording
-        self._tracked: dict[int, list[_Tracked]] = {}
+        self._tracked: dict[int, _ChatQuestions] = {}
         self._faqs: dict[int, tuple[list[FaqRecord], FaqLookup | None]] = {}
         self._contexts: dict[int, tuple[datetime, _GroupContext]] = {}
         self.metrics = HandoffMetrics()
@@ -265,16 +327,14 @@ class HandoffService:
         )
         decisions: list[Decision] = []
         joined = False
-        for question in list(tracked):
-            # Only the asker's own messages and replies to the question's messages concern it.
+        # Only the asker's own messages and replies to the question's messages concern it.
+        for question in tracked.concerning(actor.user_id, seen.reply_to):
             asked = question.question
-            if asked.asker_id != actor.user_id and seen.reply_to not in asked.message_ids:
-                continue
             # A member's answer; whether they moderate is asked when it is applied, off the
             # chat's lane (an admin lookup may go to Telegram).
             judgement = judge_message(asked, seen)
             if judgement.role in (MessageRole.ANSWER, MessageRole.SOLVED):
-                tracked.remove(question)
+                tracked.remove(question.message_id)
                 assert judgement.answerer is not None
                 decisions.append(
                     Decision(
@@ -286,7 +346,7 @@ class HandoffService:
                 )
             elif judgement.role is MessageRole.FOLLOW_UP and not joined:
                 joined = True
-                question.question = with_follow_up(asked, seen)
+                tracked.join(question, with_follow_up(asked, seen))
                 if len(asked.message_ids) > STORED_FOLLOW_UPS:
                     continue  # joined in memory only (see STORED_FOLLOW_UPS)
                 joined_ids = sorted(question.question.message_ids - {question.message_id})
@@ -308,13 +368,13 @@ class HandoffService:
         faq_entry = await self._faq_match(chat_id, message.text)
         if faq_entry is None:
             # Answered by the FAQ, it is closed; "Not what I asked" brings it back.
-            tracked.append(
+            tracked.add(
                 _Tracked(
                     event.message_id,
                     OpenQuestion(actor.user_id, frozenset({event.message_id}), event.occurred_at),
-                )
+                ),
+                keep=TRACKED_PER_CHAT,
             )
-            del tracked[:-TRACKED_PER_CHAT]
         name = " ".join(part for part in (actor.first_name, actor.last_name) if part)
         return [
             Decision(
@@ -678,7 +738,7 @@ class HandoffService:
             if isinstance(action, Refuse):
                 return Pressed(action.reason)
         if isinstance(event, Reopen) and record is not None:
-            (await self._tracked_in(chat_id)).append(_tracked(record))
+            (await self._tracked_in(chat_id)).add(_tracked(record))
         return Pressed(state=record.handoff.state if record else None)
 
     async def _reopen(self, chat_id: int, message_id: int, by: int) -> Reopen | None:
@@ -838,10 +898,9 @@ class HandoffService:
     def _forget_closed(self, record: QuestionRecord) -> None:
         """A question answered or dismissed is no longer tracked in its chat."""
         if record.handoff.state in (HandoffState.ANSWERED, HandoffState.NOT_A_QUESTION):
-            tracked = self._tracked.get(record.chat_id, [])
-            self._tracked[record.chat_id] = [
-                t for t in tracked if t.message_id != record.message_id
-            ]
+            tracked = self._tracked.get(record.chat_id)
+            if tracked is not None:
+                tracked.remove(record.message_id)
 
     async def _show_state(self, record: QuestionRecord) -> None:
         """Edit the hand-off messages: the state is shown, buttons only while still useful."""
@@ -929,14 +988,14 @@ class HandoffService:
             group.language if group else "en",
         )
 
-    async def _tracked_in(self, chat_id: int) -> list[_Tracked]:
+    async def _tracked_in(self, chat_id: int) -> _ChatQuestions:
         tracked = self._tracked.get(chat_id)
         if tracked is None:
             async with self._uow_factory() as uow:
                 stored = await uow.handoff.unclosed(chat_id)
-            tracked = self._tracked[chat_id] = [
-                _tracked(record) for record in stored[-TRACKED_PER_CHAT:]
-            ]
+            tracked = self._tracked[chat_id] = _ChatQuestions(
+                [_tracked(record) for record in stored[-TRACKED_PER_CHAT:]]
+            )
         return tracked
 
     async def _faq_match(self, chat_id: int, text: str) -> FaqRecord | None:

@@ -30,6 +30,7 @@ from bot.services.handoff import (
     FOLLOW_UP,
     OPEN,
     SHOW,
+    TRACKED_PER_CHAT,
     Defaults,
     HandoffService,
     _link,
@@ -164,6 +165,27 @@ async def test_the_askers_next_messages_join_the_question_and_replies_to_them_an
     assert again[0].params["follow_ups"] == [11, 12]  # all of them: written without a read
     answered = await service.watch(_message(13, MEMBER, "Android: Settings", reply_to=11))
     assert _actions(answered) == [(ANSWER, 10)]
+
+
+async def test_a_message_is_judged_against_the_questions_it_concerns_oldest_first() -> None:
+    service = _service()
+    await service.watch(_message(10, ASKER, "How do I reset my password?"))
+    await service.watch(_message(20, MEMBER, "Where is the settings page?", after=1))
+    # The asker's own question (a follow-up, soon after) and the one replied to (answered).
+    both = await service.watch(_message(21, ASKER, "Top right corner", reply_to=20, after=2))
+    assert _actions(both) == [(FOLLOW_UP, 10), (ANSWER, 20)]
+    # Someone else's message replying to neither concerns neither.
+    assert await service.watch(_message(30, MODERATOR, "Welcome all", after=3)) == []
+
+
+async def test_a_chat_tracks_its_latest_questions_only() -> None:
+    service = _service()
+    await service.watch(_message(10, ASKER, "How do I reset my password?"))
+    for n in range(TRACKED_PER_CHAT):
+        await service.watch(_message(100 + n, 1000 + n, f"What is step {n}?", after=1 + n))
+    assert await service.watch(_message(11, MODERATOR, "Settings", reply_to=10)) == []
+    latest = await service.watch(_message(12, MODERATOR, "Step one", reply_to=100))
+    assert _actions(latest) == [(ANSWER, 100)]
 
 
 @pytest.mark.parametrize(

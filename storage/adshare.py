@@ -48,6 +48,15 @@ def _add_counts(table: Table, excluded: Any) -> Mapping[str, Any]:
     }
 
 
+# A batch's promos marked on their events (the verdict stored), built once: building the
+# statement costs more than running it on a few rows.
+_COUNT_PROMOS = (
+    update(events_table)
+    .where(events_table.c.dedup_key == bindparam("key"), events_table.c.promo_score.is_(None))
+    .values(promo_score=bindparam("score"))
+)
+
+
 class SqlAdShareRepository:
     """The `AdShareRepository` port on SQLite and PostgreSQL."""
 
@@ -164,11 +173,8 @@ class SqlAdShareRepository:
     async def count_promos(self, promos: Sequence[CountedPromo]) -> None:
         if not promos:
             return
-        e = events_table.c
         await self._session.execute(
-            update(events_table)
-            .where(e.dedup_key == bindparam("key"), e.promo_score.is_(None))
-            .values(promo_score=bindparam("score")),
+            _COUNT_PROMOS,
             [
                 {"key": EngagementEvent.message_key(p.chat_id, p.message_id), "score": p.score}
                 for p in promos

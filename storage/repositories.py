@@ -338,7 +338,7 @@ def _is_membership(kind: ColumnElement[Any]) -> ColumnElement[bool]:
 
 
 # Member columns in the order `_batch_members_select` produces them.
-_MEMBER_COLUMNS = (
+MEMBER_COLUMNS = (
     "chat_id",
     "user_id",
     "first_seen_at",
@@ -514,7 +514,7 @@ def members_fold_statement(dialect: str) -> Any:
     return built_from_select_statement(
         dialect,
         members_table,
-        _MEMBER_COLUMNS,
+        MEMBER_COLUMNS,
         _batch_members_select,
         ("chat_id", "user_id"),
         merge_membership,

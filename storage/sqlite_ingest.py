@@ -9,7 +9,8 @@ are bound and run in one call on a connection that only this store's thread uses
 works (without the GIL) while the loop goes on. DESIGN.md, "How an update enters", says why.
 
 A batch is groups, events, users, memberships, the rollups and the decisions about new
-messages. The decisions a feature writes itself (a `Write`: open a question, count a promo)
+messages. Members the batch only saw again are upserted without the columns SQLite indexes
+(`_Statements.members_seen`); the full membership fold takes the rest. The decisions a feature writes itself (a `Write`: open a question, count a promo)
 are written in the same transaction, in the same thread, by the features' own code on a unit
 of work whose session is this connection through a synchronous SQLAlchemy `Connection`
 (`_DrivenSession`): their coroutines never wait for anything else, so `_drive` runs them to
@@ -31,11 +32,12 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Table, create_engine
 from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.pool import StaticPool
 
-from bot.domain.events import EngagementEvent, GroupRef
+from bot.domain.events import EngagementEvent, EventKind, GroupRef
 from bot.domain.watching import Decision
 from bot.ports import (
     FeatureWrites,
@@ -47,14 +49,16 @@ from bot.ports import (
 from storage.analytics import fold_statements
 from storage.engine import SQLITE_PRAGMAS, SqliteWriteLock, write_lock
 from storage.ledger import chunks
-from storage.models import decisions_table, events_table
+from storage.models import decisions_table, events_table, members_table
 from storage.repositories import (
     EVENT_COLUMNS,
+    MEMBER_COLUMNS,
     ProfileCache,
     event_values,
     group_rows,
     groups_upsert,
     members_fold_statement,
+    merge_membership,
     profile_rows,
     users_upsert,
 )
@@ -207,10 +211,46 @@ class _Statements:
         return _Rows(statement, events_table, EVENT_COLUMNS)
 
     @cached_property
+    def members(self) -> _Bound:
+        return _Bound(members_fold_statement("sqlite"))
+
+    @cached_property
+    def members_seen(self) -> _Rows:
+        """Members seen again (no join, leave or kick in the batch, nothing earlier than
+        stored): `merge_membership`'s last-seen time and message count, the only columns it
+        changes for them. Setting none of the indexed columns, SQLite leaves the members'
+        indexes alone. A row it does not update (seen earlier than stored) is not returned."""
+        insert = sqlite_insert(members_table)
+        merged = merge_membership(members_table, insert.excluded)
+        m = members_table.c
+        statement = insert.on_conflict_do_update(
+            index_elements=["chat_id", "user_id"],
+            set_={name: merged[name] for name in _SEEN_AGAIN},
+            where=insert.excluded.first_seen_at >= m.first_seen_at,
+        ).returning(m.chat_id, m.user_id)
+        rows = _Rows(statement, members_table, _SEEN_COLUMNS)
+        if _SEEN_COLUMNS != (
+            "chat_id",
+            "user_id",
+            "first_seen_at",
+            "last_seen_at",
+            "joined_at",
+            "left_at",
+            "invited_by_user_id",
+            "invite_link",
+            "status",
+            "message_count",
+        ):
+            raise ValueError(f"members' columns moved: {_SEEN_COLUMNS}; see _seen_row")
+        # Rows are bound as given: times as the events stored them, nothing else processed.
+        for name, process in zip(_SEEN_COLUMNS, rows.processors, strict=True):
+            if process is not None and not name.endswith("_at"):
+                raise ValueError(f"members.{name} needs its bind processor")
+        return rows
+
+    @cached_property
     def folds(self) -> list[_Bound]:
-        return [_Bound(members_fold_statement("sqlite"))] + [
-            _Bound(statement) for statement in fold_statements("sqlite")
-        ]
+        return [_Bound(statement) for statement in fold_statements("sqlite")]
 
     @cached_property
     def decisions(self) -> _Rows:
@@ -225,6 +265,12 @@ class _Statements:
 
 
 _DECISION_COLUMNS = ("chat_id", "message_id", "watcher", "action", "params", "created_at")
+# What a batch changes of a member it only saw post, react or edit (see `members_seen`).
+_SEEN_AGAIN = ("last_seen_at", "message_count")
+# The fold's columns in the table's order (the order SQLAlchemy binds them in).
+_SEEN_COLUMNS = tuple(c.name for c in members_table.columns if c.name in MEMBER_COLUMNS)
+_MEMBERSHIP_KINDS = frozenset({EventKind.JOIN, EventKind.LEAVE, EventKind.KICK})
+_OCCURRED_AT = EVENT_COLUMNS.index("occurred_at")
 _BATCH_ROWS = 500  # rows per multi-row INSERT: under SQLite's bound-parameter limit (32,766)
 
 
@@ -367,18 +413,25 @@ class SqliteIngestStore:
             connection.executemany(s.groups.sql, s.groups.values(batch.groups))
         inserted: list[tuple[str, int]] = []
         processors = s.events.processors
+        stored_at: dict[str, Any] = {}  # each event's time as stored (the folds compare these)
+        width = len(EVENT_COLUMNS)
         for start in range(0, len(batch.events), _BATCH_ROWS):
             part = batch.events[start : start + _BATCH_ROWS]
             values: list[Any] = []
             for event in part:
                 _extend(values, processors, event_values(event))
+            for n, event in enumerate(part):
+                stored_at[event.dedup_key] = values[n * width + _OCCURRED_AT]
             inserted.extend(connection.execute(s.events.sql(len(part)), values).fetchall())
         if batch.users:
             # After the events (as the unit of work does it), before the memberships.
             connection.executemany(s.users.sql, s.users.values(batch.users))
         ids = sorted(event_id for _, event_id in inserted)
+        # The memberships first (as the unit of work folds them), then the rollups.
+        for chunk in chunks(self._members_seen_again(connection, batch, inserted, stored_at)):
+            connection.execute(*s.members.bind(_fold_params(chunk)))
         for chunk in chunks(ids):  # as the unit of work's folds take them
-            params = {"ids": chunk, "first_id": chunk[0], "last_id": chunk[-1]}
+            params = _fold_params(chunk)
             for fold in s.folds:
                 connection.execute(*fold.bind(params))
         new_keys = {key for key, _ in inserted}
@@ -398,6 +451,66 @@ class SqliteIngestStore:
             except Exception as exc:
                 raise _FromFeatures(exc) from exc
         return new_keys, self._store_decisions(connection, pairs, batch.now)
+
+    def _members_seen_again(
+        self,
+        connection: sqlite3.Connection,
+        batch: _Batch,
+        inserted: list[tuple[str, int]],
+        stored_at: Mapping[str, Any],
+    ) -> list[int]:
+        """Write the members this batch only saw again (see `_Statements.members_seen`), new
+        members among them; return the ids of the new events the full fold must still take
+        (the members who joined, left or were kicked, and those seen earlier than stored)."""
+        by_key = {event.dedup_key: event for event in batch.events}
+        seen: dict[tuple[int, int], list[Any]] = {}  # first and last seen, messages
+        changed: set[tuple[int, int]] = set()
+        events: dict[tuple[int, int], list[int]] = {}
+        message = EventKind.MESSAGE
+        for key, event_id in inserted:
+            event = by_key[key]
+            actor = event.actor
+            if actor is None:
+                continue  # anonymous: no membership (the fold's WHERE)
+            member = (event.group.chat_id, actor.user_id)
+            ids = events.get(member)
+            if ids is None:
+                events[member] = [event_id]
+            else:
+                ids.append(event_id)
+            kind = event.kind
+            if kind in _MEMBERSHIP_KINDS:
+                changed.add(member)
+                continue
+            at = stored_at[key]
+            row = seen.get(member)
+            if row is None:
+                seen[member] = [at, at, 1 if kind is message else 0]
+            else:
+                if at < row[0]:
+                    row[0] = at
+                if at > row[1]:
+                    row[1] = at
+                if kind is message:
+                    row[2] += 1
+        rows = [
+            _seen_row(*member, *row)
+            for member, row in sorted(seen.items())
+            if member not in changed
+        ]
+        written: set[tuple[int, int]] = set()
+        s = self._statements.members_seen
+        for start in range(0, len(rows), _BATCH_ROWS):
+            part = rows[start : start + _BATCH_ROWS]
+            # As stored already: times are the events' stored text, the rest bound as they are.
+            values = [value for seen_row in part for value in seen_row]
+            written.update(connection.execute(s.sql(len(part)), values).fetchall())
+        return sorted(
+            event_id
+            for member, member_events in events.items()
+            if member not in written
+            for event_id in member_events
+        )
 
     def _store_decisions(
         self, connection: sqlite3.Connection, pairs: list[tuple[str, Decision]], now: datetime
@@ -435,6 +548,18 @@ class SqliteIngestStore:
                 )
             )
         return sorted(stored, key=lambda s: s.id)
+
+
+def _seen_row(
+    chat_id: int, user_id: int, first_seen_at: str, last_seen_at: str, message_count: int
+) -> tuple[Any, ...]:
+    """A member seen again, in `_SEEN_COLUMNS` order (checked where the statement is built)."""
+    never = None  # joined_at, left_at, invited_by_user_id, invite_link: no such event
+    return (chat_id, user_id, first_seen_at, last_seen_at, *[never] * 4, "member", message_count)
+
+
+def _fold_params(ids: Sequence[int]) -> dict[str, Any]:
+    return {"ids": ids, "first_id": ids[0], "last_id": ids[-1]}
 
 
 class _FromFeatures(Exception):

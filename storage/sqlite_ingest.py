@@ -10,9 +10,11 @@ works (without the GIL) while the loop goes on. DESIGN.md, "How an update enters
 
 A batch is groups, events, users, memberships, the rollups and the decisions about new
 messages. Members the batch only saw again are upserted without the columns SQLite indexes
-(`_Statements.members_seen`); the full membership fold takes the rest. The decisions a feature writes itself (a `Write`: open a question, count a promo)
-are written in the same transaction, in the same thread, by the features' own code on a unit
-of work whose session is this connection through a synchronous SQLAlchemy `Connection`
+(`_Statements.members_seen`); the full membership fold takes the rest.
+
+The decisions a feature writes itself (a `Write`: open a question, count a promo) are written
+in the same transaction, in the same thread, by the features' own code on a unit of work
+whose session is this connection through a synchronous SQLAlchemy `Connection`
 (`_DrivenSession`): their coroutines never wait for anything else, so `_drive` runs them to
 the end without an event loop. A write that does wait raises `WriteSuspended`, and the batch
 is written again with its decisions left to the applier. PostgreSQL needs none of this:

@@ -30,7 +30,7 @@ q = questions_table.c
 
 
 def _values(record: QuestionRecord) -> dict[str, Any]:
-    """The columns a question's state changes (`_STATE_COLUMNS`)."""
+    """The columns a question's state changes."""
     h = record.handoff
     return {
         "state": h.state.value,
@@ -59,35 +59,9 @@ _GET_MANY = select(questions_table).where(
     q.chat_id.in_(bindparam("chats", expanding=True)),
     q.message_id.in_(bindparam("messages", expanding=True)),
 )
-_STATE_COLUMNS = (
-    "state",
-    "handoff_at",
-    "sla_at",
-    "due_at",
-    "handed_off_at",
-    "claimed_by",
-    "breached_at",
-    "closed_at",
-    "closed_by",
-    "answerer",
-    "follow_ups",
-    "last_message_at",
-    "faq_entry_id",
-    "notices",
-)
-_SAVE_MANY = (
-    update(questions_table)
-    .where(*_BY_KEY)
-    .values({name: bindparam(name, type_=q[name].type) for name in _STATE_COLUMNS})
-)
-_JOIN_FOLLOW_UPS = (
-    update(questions_table)
-    .where(*_BY_KEY)
-    .values(
-        follow_ups=bindparam("follow_ups", type_=q.follow_ups.type),
-        last_message_at=bindparam("last_message_at", type_=q.last_message_at.type),
-    )
-)
+# An UPDATE of one question by its key, for many rows at once: its SET names the columns each
+# row's parameters give (save_many: `_values`'s keys; join_follow_ups: two), typed as the columns.
+_UPDATE_BY_KEY = update(questions_table).where(*_BY_KEY)
 
 
 def _record(row: Row[Any]) -> QuestionRecord:
@@ -169,7 +143,7 @@ class SqlHandoffRepository:
         if not records:
             return
         await self._session.execute(
-            _SAVE_MANY,
+            _UPDATE_BY_KEY,
             [{"key_chat": r.chat_id, "key_message": r.message_id, **_values(r)} for r in records],
         )
 
@@ -177,7 +151,7 @@ class SqlHandoffRepository:
         if not joined:
             return
         await self._session.execute(
-            _JOIN_FOLLOW_UPS,
+            _UPDATE_BY_KEY,
             [
                 {
                     "key_chat": j.chat_id,

@@ -231,19 +231,6 @@ class _Statements:
             where=insert.excluded.first_seen_at >= m.first_seen_at,
         ).returning(m.chat_id, m.user_id)
         rows = _Rows(statement, members_table, _SEEN_COLUMNS)
-        if _SEEN_COLUMNS != (
-            "chat_id",
-            "user_id",
-            "first_seen_at",
-            "last_seen_at",
-            "joined_at",
-            "left_at",
-            "invited_by_user_id",
-            "invite_link",
-            "status",
-            "message_count",
-        ):
-            raise ValueError(f"members' columns moved: {_SEEN_COLUMNS}; see _seen_row")
         # Rows are bound as given: times as the events stored them, nothing else processed.
         for name, process in zip(_SEEN_COLUMNS, rows.processors, strict=True):
             if process is not None and not name.endswith("_at"):
@@ -496,8 +483,18 @@ class SqliteIngestStore:
                 if kind is message:
                     row[2] += 1
         rows = [
-            _seen_row(*member, *row)
-            for member, row in sorted(seen.items())
+            [
+                {
+                    "chat_id": member[0],
+                    "user_id": member[1],
+                    "first_seen_at": first,
+                    "last_seen_at": last,
+                    "message_count": messages,
+                    "status": "member",
+                }.get(name)  # joined_at, left_at, the inviter and link: no such event
+                for name in _SEEN_COLUMNS
+            ]
+            for member, (first, last, messages) in sorted(seen.items())
             if member not in changed
         ]
         written: set[tuple[int, int]] = set()
@@ -550,14 +547,6 @@ class SqliteIngestStore:
                 )
             )
         return sorted(stored, key=lambda s: s.id)
-
-
-def _seen_row(
-    chat_id: int, user_id: int, first_seen_at: str, last_seen_at: str, message_count: int
-) -> tuple[Any, ...]:
-    """A member seen again, in `_SEEN_COLUMNS` order (checked where the statement is built)."""
-    never = None  # joined_at, left_at, invited_by_user_id, invite_link: no such event
-    return (chat_id, user_id, first_seen_at, last_seen_at, *[never] * 4, "member", message_count)
 
 
 def _fold_params(ids: Sequence[int]) -> dict[str, Any]:

@@ -64,6 +64,30 @@ async def test_get_many_returns_only_the_pairs_asked_for(
     assert found[(other_group, 2)].chat_id == other_group
 
 
+async def test_save_many_stores_each_question_whole_and_only_its_own(
+    uow_factory: SqlUnitOfWorkFactory,
+) -> None:
+    async with uow_factory() as uow:
+        await uow.handoff.open_many([_question(1), _question(2), _question(3)])
+        await uow.commit()
+    answered = step(_question(1).handoff, Answered(Answerer.MEMBER, 9), T0 + timedelta(minutes=3))
+    handed = step(_question(2).handoff, Tick(), T0 + timedelta(minutes=10))
+    saved = [
+        replace(_question(1), handoff=answered.handoff, notices=((-5, 11),)),
+        replace(_question(2), handoff=handed.handoff, follow_ups=(4,)),
+    ]
+    async with uow_factory() as uow:
+        await uow.handoff.save_many(saved)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.handoff.get_many({(GROUP, 1), (GROUP, 2), (GROUP, 3)})
+    assert found[(GROUP, 1)].handoff == answered.handoff
+    assert found[(GROUP, 1)].notices == ((-5, 11),)
+    assert found[(GROUP, 2)].handoff == handed.handoff
+    assert found[(GROUP, 2)].follow_ups == (4,)
+    assert found[(GROUP, 3)].handoff == _question(3).handoff  # untouched
+
+
 async def test_follow_ups_are_joined_without_touching_the_rest(
     uow_factory: SqlUnitOfWorkFactory,
 ) -> None:

@@ -114,6 +114,24 @@ def signals_of(text: str) -> set[Signal]:
         ("回复1立即办理", Signal.CALL_TO_ACTION),
         ("回复KT办理", Signal.CALL_TO_ACTION),
         ("отправьте 1 на номер 0500", Signal.CALL_TO_ACTION),
+        # English phrases start at a word start, wherever the word is.
+        ("(buy now)", Signal.CALL_TO_ACTION),
+        ("tap the hyperlink below", Signal.CALL_TO_ACTION),
+        ("presale is live", Signal.DISCOUNT),
+        ("wholesale only", Signal.DISCOUNT),
+        ("best deals", Signal.DISCOUNT),
+        ("nonstop bonus", Signal.MONEY_OFFER),
+        # Russian stems after a prefix, Chinese words inside a run, a digit after a Han character.
+        ("напишите мне", Signal.CALL_TO_ACTION),
+        ("позвоните", Signal.CALL_TO_ACTION),
+        ("подзаработать", Signal.MONEY_OFFER),
+        ("请立即下单", Signal.CALL_TO_ACTION),
+        ("打5折", Signal.DISCOUNT),
+        ("省50%off", Signal.DISCOUNT),
+        # Links without a dot.
+        ("http://localhost:8080/x", Signal.LINK),
+        ("shop dot com", Signal.LINK),
+        ("网址 shop123。com", Signal.LINK),
     ],
 )
 def test_each_content_signal_fires(text: str, signal: Signal) -> None:
@@ -132,6 +150,8 @@ def test_each_content_signal_fires(text: str, signal: Signal) -> None:
         "I want to learn Rust",  # not "earn"
         "an ideal setup",  # not "deal"
         "see you at 3pm meeting room",  # not "pm me"
+        "the border now reopened",  # not "order now"
+        "a nonprofit group",  # not "profit"
     ],
 )
 def test_ordinary_chat_fires_nothing(text: str) -> None:

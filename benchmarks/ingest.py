@@ -287,7 +287,10 @@ async def fill_events(database_url: str, count: int, chunk: int = 5_000) -> None
     await upgrade_to_head(database_url)
     engine = create_engine(database_url)
     uow_factory = SqlUnitOfWorkFactory(session_factory(engine))
-    groups = [GroupRef(-1002000000000 - g, f"Old {g}", "supergroup") for g in range(50)]
+    # The simulator numbers supergroups from -1002000000001 up: these are far from the run's
+    # own (with -1002000000000 - g, ten of them were the run's chats, and 2% of its messages
+    # were taken for redeliveries of old ones).
+    groups = [GroupRef(-1003000000000 - g, f"Old {g}", "supergroup") for g in range(50)]
     start = datetime(2026, 1, 1, tzinfo=UTC)
     try:
         async with uow_factory() as uow:

@@ -14,16 +14,21 @@ Two comparisons, each printing both rates and their ratio:
    groupops (`run_polling`, events committed before each offset is confirmed) each drain the
    same pre-loaded group traffic over HTTP.
 
-`--existing-events N` first fills the events table with N events, to show whether a big
-table slows the writes. Exits non-zero when a goal is not met.
+`--existing-events N` adds a run of the first comparison over an events table already holding
+N events (in chats of their own), to show whether a big table slows the writes. Every run
+writes into a new database: a temporary SQLite file, or with `--database` a PostgreSQL
+database created for it on that server and dropped after (the seam's runs; the features' stay
+on SQLite). Exits non-zero when a goal is not met.
 
-Run: `groupops bench ingest [--updates 100000] [--polled 20000] [--existing-events N]`.
+Run: `groupops bench ingest [--updates 100000] [--polled 20000] [--existing-events N]
+[--database postgresql+asyncpg://…]`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import random
 import re
@@ -32,7 +37,7 @@ import tempfile
 import time
 import uuid
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -41,6 +46,9 @@ from aiogram import Bot, Dispatcher, Router
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import TelegramObject
+from sqlalchemy import make_url
+from sqlalchemy import text as sql_text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import RECORDED_UPDATES, GroupOps
 from bot.config import Settings
@@ -336,16 +344,50 @@ def seam_only(factories: Sequence[FeatureFactory]) -> list[FeatureFactory]:
     ]
 
 
+@contextlib.asynccontextmanager
+async def fresh_database(workdir: Path, server: str | None = None) -> AsyncIterator[str]:
+    """A new, empty database for one run: a SQLite file in `workdir`, or, given a PostgreSQL
+    URL, a database created on that server for the run and dropped after it."""
+    name = f"groupops_bench_{uuid.uuid4().hex[:12]}"
+    if server is None:
+        yield f"sqlite+aiosqlite:///{workdir / name}.db"
+        return
+    admin = create_async_engine(server, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as connection:
+            await connection.execute(sql_text(f'CREATE DATABASE "{name}"'))
+        try:
+            yield make_url(server).set(database=name).render_as_string(hide_password=False)
+        finally:
+            async with admin.connect() as connection:
+                await connection.execute(sql_text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
 async def in_process(
     count: int,
     workdir: Path,
     existing: int = 0,
-    database: str | None = None,
+    server: str | None = None,
     factories: Sequence[FeatureFactory] = (),
 ) -> dict[str, float]:
-    name = f"in_process_{existing}_{uuid.uuid4().hex[:8]}.db"  # a fresh database each run
-    database = database or f"sqlite+aiosqlite:///{workdir / name}"
-    wal = workdir / f"{name}-wal" if database.startswith("sqlite") else None
+    async with fresh_database(workdir, server) as database:
+        return await _in_process(count, workdir, existing, database, factories)
+
+
+async def _in_process(
+    count: int,
+    workdir: Path,
+    existing: int,
+    database: str,
+    factories: Sequence[FeatureFactory],
+) -> dict[str, float]:
+    wal = (
+        Path(f"{database.removeprefix('sqlite+aiosqlite:///')}-wal")
+        if database.startswith("sqlite")
+        else None
+    )
     if existing:
         print(f"filling the events table with {existing:,} events first…", flush=True)
         started = time.perf_counter()
@@ -543,7 +585,7 @@ async def run(updates: int, polled: int, existing: int = 0, database: str | None
     with tempfile.TemporaryDirectory(prefix="groupops-bench-") as tmp:
         workdir = Path(tmp)
         seam = seam_only(FEATURES)
-        first = await in_process(updates, workdir, 0, None if existing else database, seam)
+        first = await in_process(updates, workdir, 0, database, seam)
         ok = _report(
             "in process: the seam with two sample watchers (feed_update vs intake + storage)",
             first,
@@ -607,9 +649,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument(
         "--database",
-        help="an empty database URL for the in-process run (default: a temporary SQLite file)",
+        metavar="POSTGRESQL_URL",
+        help="a PostgreSQL server (a database URL on it) to run the seam's in-process runs on, in"
+        " databases the benchmark creates and drops (default: temporary SQLite files)",
     )
     args = parser.parse_args(argv)
+    if args.database is not None and not args.database.startswith("postgresql"):
+        parser.error("--database takes a PostgreSQL URL (SQLite runs use temporary files)")
     logging.basicConfig(level=logging.ERROR)  # the preloaded groups' readiness notes are noise
     logging.getLogger("aiogram").setLevel(logging.WARNING)
     return (

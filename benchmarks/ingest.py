@@ -325,7 +325,7 @@ async def fill_events(database_url: str, count: int, chunk: int = 5_000) -> None
         await engine.dispose()
 
 
-def _stand_in(factories: Sequence[FeatureFactory]) -> list[Feature]:
+def stand_ins(factories: Sequence[FeatureFactory]) -> list[Feature]:
     """The features as the bot builds them (never started), only to ask what they hold."""
     settings = Settings(
         bot_token="1:AAbenchbenchbenchbenchbenchbenchbench",  # type: ignore[arg-type]
@@ -339,7 +339,7 @@ def seam_only(factories: Sequence[FeatureFactory]) -> list[FeatureFactory]:
     watchers'."""
     return [
         make
-        for make, feature in zip(factories, _stand_in(factories), strict=True)
+        for make, feature in zip(factories, stand_ins(factories), strict=True)
         if not feature.watchers
     ]
 
@@ -371,23 +371,21 @@ async def in_process(
     existing: int = 0,
     server: str | None = None,
     factories: Sequence[FeatureFactory] = (),
+    rounds: int = ROUNDS,
 ) -> dict[str, float]:
     async with fresh_database(workdir, server) as database:
-        return await _in_process(count, workdir, existing, database, factories)
+        return await _in_process(count, existing, database, factories, rounds)
 
 
 async def _in_process(
     count: int,
-    workdir: Path,
     existing: int,
     database: str,
     factories: Sequence[FeatureFactory],
+    rounds: int,
 ) -> dict[str, float]:
-    wal = (
-        Path(f"{database.removeprefix('sqlite+aiosqlite:///')}-wal")
-        if database.startswith("sqlite")
-        else None
-    )
+    url = make_url(database)
+    wal = Path(f"{url.database}-wal") if url.get_backend_name() == "sqlite" else None
     if existing:
         print(f"filling the events table with {existing:,} events first…", flush=True)
         started = time.perf_counter()
@@ -401,19 +399,19 @@ async def _in_process(
         for chat_id in chats:
             sim.add_bot(chat_id, account.id)
         # Rounds of new updates (ids after the last round's), each fed to both sides in turn.
-        rounds = [synthetic_updates(count, after=r * count, chats=chats) for r in range(ROUNDS)]
+        traffic = [synthetic_updates(count, after=r * count, chats=chats) for r in range(rounds)]
         app = GroupOps(
             _settings(sim, account.token, database), features=[*factories, bench_feature]
         )
         await app.start()
         try:
             # Warm both sides up (groupops on updates of its own: the rounds' must be new).
-            await bare_in_process(rounds[0][:2000], app.bot)
-            await full_in_process(synthetic_updates(2000, after=ROUNDS * count, chats=chats), app)
+            await bare_in_process(traffic[0][:2000], app.bot)
+            await full_in_process(synthetic_updates(2000, after=rounds * count, chats=chats), app)
             app.recorder.metrics.slowest_write = 0.0  # the first batches compile statements
             warm = app.recorder.metrics.written
             bare_runs, full_runs = [], []
-            for updates in rounds:
+            for updates in traffic:
                 bare_runs.append(await bare_in_process(updates, app.bot))
                 full_runs.append(await full_in_process(updates, app, wal))
             # The fastest round of each: the one least disturbed by other work on the machine.
@@ -423,12 +421,12 @@ async def _in_process(
             wal_peak = max(run[3] for run in full_runs)
             written = app.recorder.metrics.written - warm
             slowest_write = app.recorder.metrics.slowest_write
-            stages = await stage_costs(rounds[0], app.dispatcher)
+            stages = await stage_costs(traffic[0], app.dispatcher)
         finally:
             await app.stop()
     events_expected = sum(
         1
-        for updates in rounds
+        for updates in traffic
         for u in updates
         if "message" in u or "edited_message" in u or "message_reaction" in u or "chat_member" in u
     )
@@ -624,13 +622,13 @@ async def run(updates: int, polled: int, existing: int = 0, database: str | None
         ok = _report("through the simulator, long polling", second, POLLING_GOAL) and ok
         # Each feature that judges chat, on alone beside the rest (issues 9 and 10: its ratio
         # with its own watchers on), then all of them at once.
-        for make, feature in zip(FEATURES, _stand_in(FEATURES), strict=True):
+        for make, feature in zip(FEATURES, stand_ins(FEATURES), strict=True):
             if not feature.watchers:
                 continue
             alone = await in_process(updates, workdir, 0, None, [*seam, make])
             ok = _report(f"in process, {feature.name} on", alone, FEATURES_GOAL) and ok
         every = await in_process(updates, workdir, 0, None, FEATURES)
-        names = ", ".join(feature.name for feature in _stand_in(FEATURES))
+        names = ", ".join(feature.name for feature in stand_ins(FEATURES))
         _report(f"in process, every feature on at once ({names})", every, FEATURES_GOAL)
         print(
             f"  commit wait   p50 {every['barrier_p50_ms']:.2f} ms, p99"

@@ -37,6 +37,7 @@ from typing import Any
 
 from benchmarks import ingest
 from bot.cli import tune_gc
+from bot.features import FeatureFactory
 from bot.services.engagement import EngagementRecorder
 from handlers.features import FEATURES
 from storage import sqlite_ingest
@@ -49,7 +50,7 @@ class Batch:
     started: float  # perf_counter seconds
     wall: float
     cpu: float  # the store thread's
-    waited: float  # from the event loop handing it over to the thread starting it
+    waited: float  # from the store's write being called to its thread starting the batch
     events: int
 
 
@@ -191,30 +192,32 @@ def report(profile: Profile, figures: dict[str, float]) -> list[str]:
     return lines
 
 
+def judging_features() -> dict[str, FeatureFactory]:
+    """The features with watchers of their own, by name (those `--feature` can add)."""
+    return {
+        feature.name: make
+        for make, feature in zip(FEATURES, ingest.stand_ins(FEATURES), strict=True)
+        if feature.watchers
+    }
+
+
 async def run(updates: int, feature: str | None) -> list[str]:
-    seam = ingest.seam_only(FEATURES)
-    factories = list(seam)
+    factories = ingest.seam_only(FEATURES)
     if feature is not None:
-        named = dict(zip((f.name for f in ingest._stand_in(FEATURES)), FEATURES, strict=True))
-        factories.append(named[feature])
+        factories.append(judging_features()[feature])
     profile = Profile()
-    ingest_rounds = ingest.ROUNDS
-    ingest.ROUNDS = 1
-    try:
-        with (
-            tempfile.TemporaryDirectory(prefix="groupops-profile-") as tmp,
-            profiled_store(profile),
-        ):
-            figures = await ingest.in_process(updates, Path(tmp), 0, None, factories)
-    finally:
-        ingest.ROUNDS = ingest_rounds
+    with (
+        tempfile.TemporaryDirectory(prefix="groupops-profile-") as tmp,
+        profiled_store(profile),
+    ):
+        figures = await ingest.in_process(updates, Path(tmp), 0, None, factories, rounds=1)
     return report(profile, figures)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="benchmarks.profile_ingest", description=__doc__)
     parser.add_argument("--updates", type=int, default=20_000)
-    parser.add_argument("--feature", choices=("adcap", "handoff", "moderation", "recognition"))
+    parser.add_argument("--feature", choices=sorted(judging_features()))
     args = parser.parse_args(argv)
     tune_gc()
     for line in asyncio.run(run(args.updates, args.feature)):

@@ -51,10 +51,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            # A naive time is ambiguous; the Clock port hands out aware UTC, so this is a bug.
-            raise ValueError(f"naive datetime {value!r}: pass an aware time (UTC)")
-        value = value.astimezone(UTC)
+        value = _in_utc(value)
         # SQLite has no time zone type: store naive UTC so text comparisons order correctly.
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
@@ -81,10 +78,15 @@ def _sqlite_timestamp(value: datetime | None) -> str | None:
     SQLAlchemy's SQLite DATETIME writes (so stored texts compare in time order)."""
     if value is None:
         return None
-    if value.utcoffset() is None:
-        raise ValueError(f"naive datetime {value!r}: pass an aware time (UTC)")
     # An aware time's isoformat ends in "+00:00" once in UTC; the year is always four digits.
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    return _in_utc(value).isoformat(" ", "microseconds")[:26]
+
+
+def _in_utc(value: datetime) -> datetime:
+    if value.utcoffset() is None:
+        # A naive time is ambiguous; the Clock port hands out aware UTC, so this is a bug.
+        raise ValueError(f"naive datetime {value!r}: pass an aware time (UTC)")
+    return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
